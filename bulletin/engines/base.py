@@ -1,0 +1,78 @@
+"""The one small interface every speech engine implements.
+
+An engine turns a batch of spoken-form texts into audio clips, in order. It gets
+the whole batch (not one text at a time) so that each engine can use its own kind
+of parallelism: the Edge engine runs bounded concurrent WebSocket requests, the
+offline engine spreads work over processes. Caching, chunking and assembly live
+outside the engines, so an engine only ever sees texts that really need speech.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """What to say things with. ``rate``/``volume``/``pitch`` use edge-tts's forms."""
+
+    engine: str  # "edge" or "offline"
+    voice: str  # an Edge ShortName, or the offline model's name
+    rate: str = "+0%"
+    volume: str = "+0%"
+    pitch: str = "+0Hz"
+
+
+@dataclass(frozen=True)
+class Boundary:
+    """A sentence or word the engine reported, in seconds from the clip's start."""
+
+    kind: Literal["sentence", "word"]
+    text: str
+    offset: float
+    duration: float
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One synthesized chunk: encoded audio bytes plus what the engine knows of its timing."""
+
+    data: bytes
+    format: str  # container/codec ffmpeg can read: "mp3" (edge) or "wav" (offline)
+    boundaries: tuple[Boundary, ...] = ()
+    retries: int = 0  # transient failures recovered while making it
+    meta: dict[str, object] = field(default_factory=dict, compare=False)
+
+
+#: Called as each clip is ready: (position in the batch, clip). Used for progress.
+OnClip = Callable[[int, Clip], None]
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A speech engine. Implementations: :mod:`bulletin.engines.edge`, :mod:`bulletin.engines.offline`."""
+
+    name: ClassVar[str]
+    #: Longest chunk, in characters of spoken text, this engine should be given.
+    max_chunk_chars: ClassVar[int]
+
+    def version(self) -> str:
+        """A string that changes whenever the same text would sound different (cache key)."""
+        ...
+
+    def synthesize(
+        self,
+        texts: Sequence[str],
+        voice: VoiceSettings,
+        *,
+        on_clip: OnClip | None = None,
+    ) -> list[Clip]:
+        """Speak every text, returning clips in the same order.
+
+        Raises :class:`bulletin.errors.SynthesisError` (with ``chunk`` set to the
+        position in ``texts``) when a text cannot be spoken after retries; no
+        partial list is returned.
+        """
+        ...
