@@ -1,17 +1,28 @@
 """Split cleaned stories into speakable chunks (stage: chunk).
 
-(Splitting functions are being written; the :class:`Chunk` type below is stable.)
+A chunk is one sentence (cut at 。！？；…), so that assembly can put a pause of the
+right length after it. A sentence longer than the engine's limit is cut at clause
+marks (，、：), then at any point that is not inside a number or a Latin word.
+Pieces with nothing to say (a lone 」 or ……) are glued to a neighbour: Edge answers
+punctuation-only requests with NoAudioReceived. Pure functions.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
+
+from bulletin.textutil import CLAUSE_END, is_speakable, split_sentences
 
 #: What follows a chunk, which decides the pause after it in assembly.
 #: "clause": a long sentence was cut at a comma; "sentence", "paragraph", "story": the
 #: chunk ends one of those; "end": the last chunk of the bulletin.
 PauseKind = Literal["clause", "sentence", "paragraph", "story", "end"]
+
+_CLAUSE_RE = re.compile(rf"[^{re.escape(CLAUSE_END)}]+[{re.escape(CLAUSE_END)}]*|[{re.escape(CLAUSE_END)}]+")
+_WORDISH = re.compile(r"[A-Za-z0-9.,%'\-]")
 
 
 @dataclass(frozen=True)
@@ -30,3 +41,111 @@ class Chunk:
     paragraph: int
     sentence: int
     pause_after: PauseKind
+
+
+def _glue_unspeakable(pieces: list[str]) -> list[str]:
+    """Attach pieces with nothing to say to the previous piece (or the next, at the start)."""
+    out: list[str] = []
+    pending = ""
+    for piece in pieces:
+        if not is_speakable(piece):
+            if out:
+                out[-1] += piece
+            else:
+                pending += piece
+            continue
+        out.append(pending + piece)
+        pending = ""
+    if pending:
+        if out:
+            out[-1] += pending
+        else:
+            out.append(pending)
+    return out
+
+
+def _safe_cut(text: str, limit: int) -> int:
+    """The last position <= limit where ``text`` may be cut: not inside a number or Latin word."""
+    for i in range(min(limit, len(text) - 1), 0, -1):
+        a, b = text[i - 1], text[i]
+        if not is_speakable(b) and not b.isspace():
+            continue  # punctuation stays with what it ends
+        if b.isspace() or a.isspace():
+            return i
+        if not (_WORDISH.match(a) and _WORDISH.match(b)):
+            return i
+    return min(limit, len(text))  # one endless "word": cut anyway rather than exceed the limit
+
+
+def _pack(units: list[str], limit: int) -> list[str]:
+    """Greedily join consecutive units while they fit in ``limit``."""
+    out: list[str] = []
+    for unit in units:
+        if out and len(out[-1]) + len(unit) <= limit:
+            out[-1] += unit
+        else:
+            out.append(unit)
+    return out
+
+
+def split_to_limit(sentence: str, limit: int) -> list[str]:
+    """Cut a sentence into pieces of at most ``limit`` characters (clauses first)."""
+    if len(sentence) <= limit:
+        return [sentence]
+    units: list[str] = []
+    for clause in _CLAUSE_RE.findall(sentence):
+        while len(clause) > limit:
+            cut = _safe_cut(clause, limit)
+            units.append(clause[:cut])
+            clause = clause[cut:]
+        if clause:
+            units.append(clause)
+    return _pack(units, limit)
+
+
+def _spoken_pieces(sentence: str, limit: int, speak: Callable[[str], str]) -> list[tuple[str, str]]:
+    """Pieces of ``sentence`` whose *spoken* form fits the limit (numbers can grow when read out)."""
+    result: list[tuple[str, str]] = []
+    pieces = _glue_unspeakable(split_to_limit(sentence, limit))
+    for piece in pieces:
+        spoken = speak(piece).strip()
+        smaller = max(1, min(len(piece) - 1, limit * len(piece) // max(len(spoken), 1)))
+        if len(spoken) > limit and len(piece) > 1 and (piece != sentence or smaller < limit):
+            result.extend(_spoken_pieces(piece, smaller, speak))  # always shorter: terminates
+        else:
+            result.append((piece, spoken))
+    return result
+
+
+def plan_chunks(
+    stories: list[list[str]], limit: int, speak: Callable[[str], str] = str.strip
+) -> list[Chunk]:
+    """Cut stories (lists of paragraphs) into chunks of at most ``limit`` spoken characters.
+
+    ``speak`` turns a piece of text into what the engine should say (see
+    :func:`bulletin.normalize.to_spoken`); it is applied per piece.
+    """
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    chunks: list[Chunk] = []
+    sentence_no = 0
+    for s_i, story in enumerate(stories):
+        for p_i, para in enumerate(story):
+            sentences = _glue_unspeakable(split_sentences(para))
+            for n, sentence in enumerate(sentences):
+                pieces = _spoken_pieces(sentence, limit, speak)
+                for k, (text, spoken) in enumerate(pieces):
+                    if k < len(pieces) - 1:
+                        pause: PauseKind = "clause"
+                    elif n < len(sentences) - 1:
+                        pause = "sentence"
+                    elif p_i < len(story) - 1:
+                        pause = "paragraph"
+                    else:
+                        pause = "story"
+                    chunks.append(Chunk(len(chunks), text, spoken, s_i, p_i, sentence_no, pause))
+                sentence_no += 1
+    if chunks:
+        last = chunks[-1]
+        chunks[-1] = Chunk(last.index, last.text, last.spoken, last.story, last.paragraph, last.sentence, "end")
+    return chunks

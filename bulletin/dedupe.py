@@ -1,0 +1,156 @@
+"""Remove repeated text, keeping the first occurrence and the order (stage: dedupe).
+
+Wire copy gets pasted several times, whole or in part, and the copies often run
+straight into each other with no blank line between them. So repeats are found
+sentence by sentence across all stories, not paragraph by paragraph:
+
+* a sentence seen before (ignoring whitespace) is dropped;
+* an unterminated piece that is only the *beginning* of a sentence seen anywhere
+  in the input (a paste cut off mid-sentence) is dropped; when such a fragment ran
+  into the next copy's first sentence, the fragment is cut off and the rest is
+  judged on its own;
+* a piece that is only the *end* of a sentence already kept (a paste that
+  started mid-sentence) is dropped when it is long enough not to be a
+  legitimate short sentence.
+
+Paragraphs and stories left empty disappear. Pure functions; linear in the input
+apart from an O(n log n) sort of the sentence keys.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bulletin.textutil import is_speakable, is_terminated, split_sentences
+
+_WS_RE = re.compile(r"\s+")
+#: A trailing fragment must be at least this long to be dropped as the end of a known sentence.
+MIN_SUFFIX_CHARS = 8
+#: A fragment glued to the next copy must be at least this long to be cut off.
+MIN_SPLICE_CHARS = 2
+_PROBE = 4  # characters used to spot where a known sentence starts inside a spliced one
+
+
+@dataclass(frozen=True)
+class DedupeStats:
+    """What was removed, for ``-v`` and the run report."""
+
+    sentences: int = 0  # exact repeats
+    fragments: int = 0  # partial repeats (cut-off beginnings or ends)
+    paragraphs: int = 0  # paragraphs left empty
+    stories: int = 0  # whole stories that were repeats
+
+    @property
+    def total(self) -> int:
+        return self.sentences + self.fragments
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "sentences": self.sentences,
+            "fragments": self.fragments,
+            "paragraphs": self.paragraphs,
+            "stories": self.stories,
+        }
+
+
+def _key(sentence: str) -> str:
+    return _WS_RE.sub("", sentence)
+
+
+class _Index:
+    """All terminated sentence keys of the input, for prefix and suffix questions."""
+
+    def __init__(self, keys: set[str]) -> None:
+        self.keys = keys
+        self.forward = sorted(keys)
+        self.backward = sorted(k[::-1] for k in keys)
+        self.starts = {k[:_PROBE] for k in keys if len(k) >= _PROBE}
+
+    @staticmethod
+    def _extensions(sorted_keys: list[str], piece: str) -> Iterator[str]:
+        """Keys in ``sorted_keys`` that start with ``piece`` and are longer than it."""
+        i = bisect.bisect_right(sorted_keys, piece)
+        while i < len(sorted_keys) and sorted_keys[i].startswith(piece):
+            yield sorted_keys[i]
+            i += 1
+
+    def is_beginning(self, piece: str, *, other_than: str = "") -> bool:
+        """Is ``piece`` a proper beginning of a known sentence (other than ``other_than``)?"""
+        return any(k != other_than for k in self._extensions(self.forward, piece))
+
+    def ends_kept(self, piece: str, kept: set[str]) -> bool:
+        """Is ``piece`` a proper end of a sentence already kept?"""
+        return any(k[::-1] in kept for k in self._extensions(self.backward, piece[::-1]))
+
+    def splice_point(self, key: str) -> int:
+        """Where a cut-off beginning ends and a known sentence starts inside ``key`` (0: none)."""
+        for p in range(MIN_SPLICE_CHARS, len(key) - _PROBE + 1):
+            if key[p : p + _PROBE] in self.starts and key[p:] in self.keys and self.is_beginning(key[:p], other_than=key):
+                return p
+        return 0
+
+
+def _text_offset(sentence: str, key_chars: int) -> int:
+    """Index in ``sentence`` after ``key_chars`` non-whitespace characters."""
+    seen = 0
+    for i, ch in enumerate(sentence):
+        if seen == key_chars:
+            return i
+        if not ch.isspace():
+            seen += 1
+    return len(sentence)
+
+
+def dedupe(stories: list[list[str]]) -> tuple[list[list[str]], DedupeStats]:
+    """Drop repeated sentences across ``stories`` (each a list of paragraphs).
+
+    Returns the stories that still have text, and counts of what was removed.
+    """
+    split = [[split_sentences(p) for p in story] for story in stories]
+    index = _Index({_key(s) for story in split for para in story for s in para if is_terminated(s)})
+    seen: set[str] = set()
+    repeats = fragments = empty_paragraphs = empty_stories = 0
+    result: list[list[str]] = []
+    for story in split:
+        kept_story: list[str] = []
+        for p_index, para in enumerate(story):
+            kept: list[str] = []
+            for sentence in para:
+                key = _key(sentence)
+                if not key:
+                    continue
+                if key in seen and is_speakable(key):
+                    repeats += 1
+                    continue
+                if key not in seen and is_terminated(sentence) and len(key) > MIN_SPLICE_CHARS + _PROBE:
+                    cut = index.splice_point(key)
+                    if cut:
+                        fragments += 1
+                        sentence = sentence[_text_offset(sentence, cut) :]
+                        key = key[cut:]
+                        if key in seen:
+                            repeats += 1
+                            continue
+                elif not is_terminated(sentence) and index.is_beginning(key):
+                    headline = len(para) == 1 and p_index == 0 and len(story) > 1
+                    if not headline:
+                        fragments += 1
+                        continue
+                if len(key) >= MIN_SUFFIX_CHARS and index.ends_kept(key, seen):
+                    fragments += 1
+                    continue
+                seen.add(key)
+                kept.append(sentence)
+            if kept:
+                kept_story.append("".join(kept).strip())
+            else:
+                empty_paragraphs += 1
+        if kept_story:
+            result.append(kept_story)
+        else:
+            empty_stories += 1
+    stats = DedupeStats(repeats, fragments, empty_paragraphs, empty_stories)
+    return result, stats

@@ -1,0 +1,93 @@
+"""The text half of the pipeline as one library call: read → repair → dedupe → (normalize → chunk).
+
+``prepare`` gives the cleaned stories (what ``bulletin clean`` prints); ``plan`` cuts
+them into chunks for a given engine limit, each with its spoken form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from bulletin.chunk import Chunk, plan_chunks
+from bulletin.dedupe import DedupeStats, dedupe
+from bulletin.errors import InputError
+from bulletin.normalize import detect_script, to_spoken
+from bulletin.reader import Article, read_articles
+from bulletin.repair import repair
+from bulletin.textutil import has_han, is_speakable
+
+#: Mandarin newsreading at rate +0%: about 4–6 characters a second (the estimate uses 5).
+CHARS_PER_SECOND = 5.0
+
+
+@dataclass(frozen=True)
+class CleanText:
+    """Repaired, deduplicated stories (one per input article that had anything new)."""
+
+    articles: tuple[Article, ...]
+    stories: tuple[tuple[str, ...], ...]
+    removed: DedupeStats
+    script: str  # "hant" (Traditional) or "hans" (Simplified)
+
+    @property
+    def text(self) -> str:
+        """One paragraph per line, a blank line between stories."""
+        return "\n\n".join("\n".join(story) for story in self.stories)
+
+    @property
+    def characters(self) -> int:
+        return sum(len(p) for story in self.stories for p in story)
+
+
+def _display(source: str) -> str:
+    return "<stdin>" if source == "-" else source
+
+
+def clean_articles(articles: Iterable[Article]) -> CleanText:
+    """Repair and deduplicate already-read articles (pure)."""
+    articles = tuple(articles)
+    stories: list[list[str]] = []
+    for article in articles:
+        paragraphs = repair(article.text)
+        joined = "".join(paragraphs)
+        if not is_speakable(joined):
+            raise InputError(f"{_display(article.source)}: nothing to speak (punctuation or symbols only)")
+        if not has_han(joined):
+            raise InputError(f"{_display(article.source)}: no Chinese text to speak")
+        stories.append(paragraphs)
+    kept, removed = dedupe(stories)
+    if not kept:  # pragma: no cover - dedupe always keeps the first occurrence
+        raise InputError("nothing left to speak after removing repeats")
+    text = "".join("".join(s) for s in kept)
+    return CleanText(articles, tuple(tuple(s) for s in kept), removed, detect_script(text))
+
+
+def prepare(
+    sources: Iterable[str | Path], *, encoding: str | None = None, stdin: BinaryIO | None = None
+) -> CleanText:
+    """Read, repair and deduplicate articles from paths (``-`` for stdin)."""
+    return clean_articles(read_articles(sources, encoding=encoding, stdin=stdin))
+
+
+def plan(clean: CleanText, limit: int) -> list[Chunk]:
+    """Chunks of at most ``limit`` spoken characters, each with its spoken form."""
+    script = clean.script
+    return plan_chunks([list(s) for s in clean.stories], limit, lambda t: to_spoken(t, script=script))
+
+
+def rate_factor(rate: str) -> float:
+    """Speed multiplier of an edge-tts rate such as ``+10%``."""
+    return max(0.1, 1.0 + int(rate.rstrip("%")) / 100.0)
+
+
+def estimate_seconds(chunks: Iterable[Chunk], pauses: Mapping[str, float], rate: str = "+0%") -> float:
+    """Rough duration of the bulletin: speech at :data:`CHARS_PER_SECOND` plus the pauses."""
+    speed = CHARS_PER_SECOND * rate_factor(rate)
+    total = 0.0
+    for chunk in chunks:
+        total += sum(1 for ch in chunk.spoken if is_speakable(ch)) / speed
+        total += pauses.get(chunk.pause_after, 0.0)
+    return round(total, 1)

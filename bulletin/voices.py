@@ -1,0 +1,135 @@
+"""Voice presets: named TOML files in ``voices/`` (stage: choosing who speaks).
+
+A preset fixes engine, voice and prosody, so that a cron job says ``--voice tw-news``
+instead of four options. ``--voice`` also takes a bare Edge ShortName. The presets
+ship inside the wheel (as ``bulletin/_voices``) and are read from the source tree's
+``voices/`` when running from a checkout, so both kinds of install find them.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bulletin.engines.base import VoiceSettings
+from bulletin.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ENGINES = ("edge", "offline")
+OFFLINE_VOICE = "baker"
+DEFAULT_FOR_SCRIPT = {"hant": "tw-news", "hans": "cn-news"}
+OFFLINE_PRESET = "offline"
+
+_SHORTNAME_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})+-[A-Za-z0-9]+Neural$")
+_PERCENT_RE = re.compile(r"^[+-]\d{1,3}%$")
+_PITCH_RE = re.compile(r"^[+-]\d{1,3}Hz$")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named voice: engine, voice and prosody, plus a line for ``bulletin voices``."""
+
+    name: str
+    engine: str
+    voice: str
+    rate: str = "+0%"
+    volume: str = "+0%"
+    pitch: str = "+0Hz"
+    description: str = ""
+
+    @property
+    def settings(self) -> VoiceSettings:
+        return VoiceSettings(self.engine, self.voice, self.rate, self.volume, self.pitch)
+
+
+def validate_prosody(rate: str, volume: str, pitch: str) -> None:
+    """Check rate/volume/pitch in edge-tts's forms (``+10%``, ``-5%``, ``+2Hz``) before any request."""
+    for label, value, pattern, example in (
+        ("rate", rate, _PERCENT_RE, "+10% or -5%"),
+        ("volume", volume, _PERCENT_RE, "+10% or -5%"),
+        ("pitch", pitch, _PITCH_RE, "+2Hz or -3Hz"),
+    ):
+        if not isinstance(value, str) or not pattern.match(value):
+            raise ConfigError(f"bad {label} {value!r}: use a signed value such as {example}")
+    if int(rate[:-1]) < -90 or int(rate[:-1]) > 200:
+        raise ConfigError(f"rate {rate} is out of range (-90% to +200%)")
+    if int(volume[:-1]) < -100 or int(volume[:-1]) > 100:
+        raise ConfigError(f"volume {volume} is out of range (-100% to +100%)")
+
+
+def presets_dir() -> Path:
+    """Where the shipped presets are: inside the installed package, else the checkout's ``voices/``."""
+    packaged = Path(__file__).parent / "_voices"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "voices"
+
+
+def _load(path: Path) -> Preset:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"voice preset {path}: {exc}") from None
+    fields = {k: data[k] for k in ("name", "engine", "voice", "rate", "volume", "pitch", "description") if k in data}
+    fields.setdefault("name", path.stem)
+    if "voice" not in fields or fields.get("engine") not in ENGINES:
+        raise ConfigError(f"voice preset {path}: needs voice and engine (one of {', '.join(ENGINES)})")
+    preset = Preset(**{k: str(v) for k, v in fields.items()})
+    validate_prosody(preset.rate, preset.volume, preset.pitch)
+    return preset
+
+
+def load_presets(directory: Path | None = None) -> dict[str, Preset]:
+    """All presets by name, sorted."""
+    directory = directory or presets_dir()
+    presets = [_load(p) for p in sorted(directory.glob("*.toml"))]
+    return {p.name: p for p in presets}
+
+
+def resolve(
+    spec: str | None,
+    *,
+    script: str,
+    rate: str | None = None,
+    volume: str | None = None,
+    pitch: str | None = None,
+    presets: dict[str, Preset] | None = None,
+) -> Preset:
+    """Turn ``--voice`` (a preset name, an Edge ShortName or nothing) and overrides into a preset.
+
+    With no ``spec`` the preset follows the text's script: Traditional → ``tw-news``,
+    Simplified → ``cn-news``.
+    """
+    presets = presets if presets is not None else load_presets()
+    name = spec or DEFAULT_FOR_SCRIPT.get(script, "cn-news")
+    if name in presets:
+        preset = presets[name]
+    elif _SHORTNAME_RE.match(name):
+        preset = Preset(name=name, engine="edge", voice=name, description="Edge voice")
+    else:
+        known = ", ".join(presets)
+        raise ConfigError(f"unknown voice {name!r}: use a preset ({known}) or an Edge ShortName like zh-TW-HsiaoChenNeural")
+    overrides = {k: v for k, v in (("rate", rate), ("volume", volume), ("pitch", pitch)) if v is not None}
+    preset = replace(preset, **overrides)
+    validate_prosody(preset.rate, preset.volume, preset.pitch)
+    return preset
+
+
+def for_engine(preset: Preset, engine: str, presets: dict[str, Preset] | None = None) -> Preset:
+    """The preset to use once the engine is known: an Edge preset falls back to the offline voice.
+
+    Prosody carries over, so ``--rate +10%`` still applies when the network is down.
+    """
+    if preset.engine == engine:
+        return preset
+    if engine == "offline":
+        presets = presets if presets is not None else load_presets()
+        base = presets.get(OFFLINE_PRESET, Preset(OFFLINE_PRESET, "offline", OFFLINE_VOICE))
+        return replace(base, rate=preset.rate, volume=preset.volume, pitch=preset.pitch)
+    raise ConfigError(f"voice {preset.name!r} is an {preset.engine} voice; it cannot be used with --engine {engine}")

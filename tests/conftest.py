@@ -1,0 +1,30 @@
+"""Shared fixtures: the sample article and small real-looking news texts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "six-party-talks.txt"
+
+#: A Simplified Chinese wire story (invented, news-like), two paragraphs.
+SIMPLIFIED = (
+    "国家统计局15日发布数据，2024年3月全国居民消费价格同比上涨0.1%。\n"
+    "\n"
+    "　　分析人士认为，随着春节因素消退，食品价格回落，预计二季度物价将保持温和。\n"
+)
+
+#: A Traditional Chinese story, hard-wrapped every 16 characters, with a number cut in two.
+TRADITIONAL = "颱風凱米預計明天中午登陸，中央氣象\n署表示，最大風速每秒5\n1公尺。民眾應做好防颱準備。\n"
+
+
+@pytest.fixture
+def sample() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture
+def sample_text() -> str:
+    return SAMPLE.read_text(encoding="utf-8")

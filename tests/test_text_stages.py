@@ -1,0 +1,267 @@
+"""Reading, repair, deduplication and chunking, rule by rule, on real-looking text."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from conftest import SIMPLIFIED, TRADITIONAL
+
+from bulletin.chunk import plan_chunks, split_to_limit
+from bulletin.dedupe import dedupe
+from bulletin.errors import InputError
+from bulletin.reader import MAX_INPUT_BYTES, decode, read_article, read_articles
+from bulletin.repair import repair
+from bulletin.textutil import is_speakable, split_sentences
+
+# --- reading -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("utf-8", TRADITIONAL),
+        ("utf-8-sig", SIMPLIFIED),
+        ("utf-16", TRADITIONAL),
+        ("gb18030", SIMPLIFIED),
+        ("gbk", SIMPLIFIED),
+        ("big5", TRADITIONAL),
+        ("gb18030", TRADITIONAL),  # Traditional characters exist in GB18030 too
+    ],
+)
+def test_encodings_are_detected(tmp_path, encoding, text):
+    path = tmp_path / f"article-{encoding}.txt"
+    path.write_bytes(text.encode(encoding))
+    article = read_article(path)
+    assert article.text.lstrip("\ufeff") == text
+    assert article.size == path.stat().st_size
+
+
+def test_big5_and_gb18030_sample_files(tmp_path, sample_text):
+    for enc in ("big5", "gb18030"):
+        path = tmp_path / f"sample.{enc}.txt"
+        path.write_bytes(sample_text.encode(enc))
+        assert read_article(path).text == sample_text
+
+
+def test_encoding_can_be_forced(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_bytes(TRADITIONAL.encode("big5"))
+    assert read_article(path, encoding="big5").text == TRADITIONAL
+    with pytest.raises(InputError, match="cannot be decoded as utf-8"):
+        read_article(path, encoding="utf-8")
+    with pytest.raises(InputError, match="unknown encoding"):
+        read_article(path, encoding="klingon")
+
+
+def test_stdin_and_order(tmp_path):
+    path = tmp_path / "b.txt"
+    path.write_text(SIMPLIFIED, encoding="utf-8")
+    articles = read_articles(["-", path], stdin=io.BytesIO(TRADITIONAL.encode("utf-8")))
+    assert [a.source for a in articles] == ["-", str(path)]
+    assert articles[0].text == TRADITIONAL
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"   \n\t \r\n", "empty"),
+        ("\u3000\u3000\n".encode(), "only whitespace"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        (b"\x00\x01\x02\x03hello", "binary"),
+        (bytes(range(0x80, 0x100)) * 4, "undecodable|binary"),
+    ],
+)
+def test_bad_files_name_the_file(tmp_path, content, message):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as info:
+        read_article(path)
+    assert str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_directory_and_huge(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        read_article(tmp_path / "nope.txt")
+    with pytest.raises(InputError, match="directory"):
+        read_article(tmp_path)
+    big = tmp_path / "big.txt"
+    with big.open("wb") as f:
+        f.truncate(MAX_INPUT_BYTES + 1)
+    with pytest.raises(InputError, match="input limit"):
+        read_article(big)
+
+
+def test_decode_prefers_utf8_and_handles_boms():
+    assert decode("中文".encode())[1] == "utf-8"
+    assert decode(b"\xef\xbb\xbf" + "中文".encode())[0] == "中文"
+    assert decode("中文".encode("utf-16"))[0] == "中文"
+
+
+# --- repair --------------------------------------------------------------------------------
+
+
+def test_hard_wraps_join_without_spaces_and_numbers_rejoin():
+    assert repair(TRADITIONAL) == ["颱風凱米預計明天中午登陸，中央氣象署表示，最大風速每秒51公尺。民眾應做好防颱準備。"]
+    assert repair("北韓在2\n4號表示") == ["北韓在24號表示"]
+    assert repair("全長約2\n8.6公里") == ["全長約28.6公里"]
+    assert repair("成長28.\n6%") == ["成長28.6%"]
+    assert repair("總計1,\n000人") == ["總計1,000人"]
+
+
+def test_latin_words_keep_one_space():
+    assert repair("蘋果發表新款 Apple\nWatch 手錶") == ["蘋果發表新款 Apple Watch 手錶"]
+    assert repair("the  quick\n\tbrown") == ["the quick", "brown"]  # a tab indent starts a paragraph
+
+
+def test_line_starting_with_punctuation_joins_previous_even_after_blank_line():
+    assert repair("他表示\n，這是好事。") == ["他表示，這是好事。"]
+    assert repair("他表示\n\n，這是好事。") == ["他表示，這是好事。"]
+    assert repair("「好\n」他說。") == ["「好」他說。"]
+
+
+def test_paragraph_breaks_blank_lines_and_fullwidth_indent():
+    text = "\u3000\u3000第一段第一行\n第一段第二行。\n\u3000\u3000第二段。\n\n第三段。"
+    assert repair(text) == ["第一段第一行第一段第二行。", "第二段。", "第三段。"]
+
+
+def test_crlf_cr_and_fullwidth_alphanumerics():
+    assert repair("甲乙\r\n丙丁\r戊。") == ["甲乙丙丁戊。"]
+    assert repair("ＡＰＥＣ會議於２０２４年舉行，成長３．５％。") == ["APEC會議於2024年舉行，成長3.5％。"]
+
+
+def test_control_and_invisible_characters_are_dropped():
+    assert repair("新\x07聞\u200b報\ufeff導\x1b。") == ["新聞報導。"]
+
+
+def test_spaces_between_chinese_characters_are_removed():
+    assert repair("中 文 新 聞。") == ["中文新聞。"]
+
+
+def test_sample_repairs_to_one_paragraph(sample_text):
+    paragraphs = repair(sample_text)
+    assert len(paragraphs) == 1
+    assert "\n" not in paragraphs[0]
+    assert " " not in paragraphs[0]
+
+
+# --- dedupe --------------------------------------------------------------------------------
+
+
+def _nows(s: str) -> str:
+    return re.sub(r"\s", "", s)
+
+
+def test_sample_eleven_copies_become_one(sample_text):
+    stories, stats = dedupe([repair(sample_text)])
+    text = "".join(stories[0])
+    assert len(_nows(text)) == 581
+    assert text.count("國際高度關注第二輪六邊會談") == 1
+    assert "24號" in text and "二○○二年" in text
+    assert stats.sentences == 110
+
+
+def test_repeated_paragraphs_and_order_kept():
+    paras = ["第一段。", "第二段。", "第一段。", "第三段。", "第二段。"]
+    stories, stats = dedupe([paras])
+    assert stories == [["第一段。", "第二段。", "第三段。"]]
+    assert stats.sentences == 2 and stats.paragraphs == 2
+
+
+def test_trailing_fragment_of_known_sentence_is_dropped():
+    story = ["市政府今天宣布，明年起調漲公車票價。議員表示反對。市政府今天宣布，明年起調"]
+    stories, stats = dedupe([story])
+    assert stories == [["市政府今天宣布，明年起調漲公車票價。議員表示反對。"]]
+    assert stats.fragments == 1
+
+
+def test_fragment_spliced_into_next_copy_is_cut():
+    story = ["甲地發生地震，震度五級。乙地無災情。甲地發生地震，震甲地發生地震，震度五級。乙地無災情。"]
+    stories, _ = dedupe([story])
+    assert stories == [["甲地發生地震，震度五級。乙地無災情。"]]
+
+
+def test_paste_starting_mid_sentence_is_dropped():
+    story = ["国务院常务会议今天研究部署稳定就业工作。会议指出要加大支持力度。", "研究部署稳定就业工作。会议指出要加大支持力度。"]
+    stories, stats = dedupe([story])
+    assert stories == [["国务院常务会议今天研究部署稳定就业工作。会议指出要加大支持力度。"]]
+    assert stats.fragments == 1
+
+
+def test_repeats_across_articles_and_whole_story_repeat():
+    a = ["美國總統今天抵達東京。", "他將與日本首相會談。"]
+    b = ["美國總統今天抵達東京。", "他將與日本首相會談。"]
+    c = ["另一則新聞。他將與日本首相會談。"]
+    stories, stats = dedupe([a, b, c])
+    assert stories == [a, ["另一則新聞。"]]
+    assert stats.stories == 1
+
+
+def test_headline_that_begins_the_lede_is_kept():
+    story = ["颱風逼近", "颱風逼近，氣象局發布海上警報。"]
+    assert dedupe([story])[0] == [story]
+
+
+def test_whitespace_differences_still_count_as_repeats():
+    stories, _ = dedupe([["Apple 發表 新產品。", "Apple發表新產品。"]])
+    assert stories == [["Apple 發表 新產品。"]]
+
+
+# --- chunking ------------------------------------------------------------------------------
+
+
+def test_sentences_split_and_rejoin():
+    text = "他說：「好。」然後走了！？又……「真的嗎？」"
+    assert "".join(split_sentences(text)) == text
+
+
+def test_chunks_rejoin_respect_limit_and_are_speakable(sample_text):
+    stories, _ = dedupe([repair(sample_text)])
+    for limit in (8, 20, 40, 300):
+        chunks = plan_chunks(stories, limit)
+        assert "".join(c.text for c in chunks) == stories[0][0]
+        assert all(len(c.spoken) <= limit for c in chunks)
+        assert all(is_speakable(c.text) for c in chunks)
+        assert [c.index for c in chunks] == list(range(len(chunks)))
+        assert chunks[-1].pause_after == "end"
+
+
+def test_long_sentence_cuts_at_clauses_then_safe_points():
+    sentence = "第一個子句比較長一些，第二個子句，第三個子句很長很長很長很長很長很長很長很長。"
+    pieces = split_to_limit(sentence, 12)
+    assert "".join(pieces) == sentence
+    assert pieces[0] == "第一個子句比較長一些，"
+    assert all(len(p) <= 12 for p in pieces)
+    # never inside a number or a Latin word
+    pieces = split_to_limit("營收達到1234567890元與Supercalifragilistic的比較", 10)
+    assert "".join(pieces) == "營收達到1234567890元與Supercalifragilistic的比較"
+    assert not any(p[-1].isdigit() and q[0].isdigit() for p, q in zip(pieces, pieces[1:]) if len(p) < 10)
+
+
+def test_punctuation_only_pieces_are_glued():
+    chunks = plan_chunks([["好。……」真的？！"]], 40)
+    assert all(is_speakable(c.text) for c in chunks)
+    assert "".join(c.text for c in chunks) == "好。……」真的？！"
+
+
+def test_pause_kinds_follow_structure():
+    chunks = plan_chunks([["一。二。", "三。"], ["四，五，六。"]], 3)
+    kinds = [(c.text, c.pause_after, c.story, c.paragraph) for c in chunks]
+    assert kinds == [
+        ("一。", "sentence", 0, 0),
+        ("二。", "paragraph", 0, 0),
+        ("三。", "story", 0, 1),
+        ("四，", "clause", 1, 0),
+        ("五，", "clause", 1, 0),
+        ("六。", "end", 1, 0),
+    ]
+    assert chunks[3].sentence == chunks[4].sentence == chunks[5].sentence
+
+
+def test_spoken_expansion_is_split_again():
+    chunks = plan_chunks([["號碼是12345678。"]], 10, speak=lambda t: re.sub(r"\d", "九九", t))
+    assert all(len(c.spoken) <= 10 for c in chunks)
+    assert "".join(c.text for c in chunks) == "號碼是12345678。"
