@@ -1,0 +1,220 @@
+"""Content-addressed cache of synthesized chunks.
+
+Hourly bulletins repeat most of their text (the same stories, the same sign-off), and
+speech synthesis is the slow, rate-limited, sometimes failing part of a run. So every
+clip is stored under a key derived from *everything that changes how it sounds*: the
+engine and its version, the voice settings, and the exact spoken text. Same key, same
+audio — a hit is safe to reuse without asking the engine.
+
+Layout: ``ROOT/v1/ab/abcdef….clip``, sharded by key prefix so no folder gets huge. One
+file per entry holds a small header (format, boundaries, length, sha256 of the audio)
+and the audio bytes; a file whose header or checksum does not add up is a miss and is
+removed. Entries are written to a temp file in the shard and renamed into place, so
+concurrent runs sharing the cache (two cron jobs) only ever see whole entries; two
+writers of the same key simply both write identical bytes, and the last rename wins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import shutil
+import struct
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import platformdirs
+
+from bulletin.engines.base import Boundary, Clip, VoiceSettings
+
+log = logging.getLogger(__name__)
+
+#: Bump when the key recipe or the entry layout changes; old entries are then ignored
+#: (they live in another ``vN`` folder) and ``bulletin cache clear`` removes them.
+CACHE_FORMAT = 1
+
+_MAGIC = f"BULLETIN-CLIP-{CACHE_FORMAT}\n".encode("ascii")
+_HEADER_LEN = struct.Struct(">I")
+_MAX_HEADER = 16 << 20
+_SUFFIX = ".clip"
+_TEMP_SUFFIX = ".tmp"
+
+
+def default_cache_dir() -> Path:
+    """``$BULLETIN_CACHE_DIR`` if set, else the platform's user cache dir (e.g. ``~/.cache/bulletin``)."""
+    override = os.environ.get("BULLETIN_CACHE_DIR")
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_cache_dir("bulletin", appauthor=False))
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """What ``bulletin cache info`` shows."""
+
+    path: Path
+    entries: int
+    bytes: int
+
+
+class ClipCache:
+    """A folder of cached clips, safe to share between processes.
+
+    Never a reason for a run to fail: a broken entry is a miss, and a failed write is
+    logged and skipped (the clip was synthesized; the run goes on without caching it).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self._dir = self.root / f"v{CACHE_FORMAT}"
+
+    # ----------------------------------------------------------------- keys and paths
+
+    @staticmethod
+    def key(engine_version: str, voice: VoiceSettings, spoken: str) -> str:
+        """The sha256 hex key of one chunk: canonical JSON of all that shapes its sound."""
+        payload = {
+            "cache_format": CACHE_FORMAT,
+            "engine": voice.engine,
+            "engine_version": engine_version,
+            "voice": voice.voice,
+            "rate": voice.rate,
+            "volume": voice.volume,
+            "pitch": voice.pitch,
+            "spoken": spoken,
+        }
+        canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        if len(key) < 8 or not all(c in "0123456789abcdef" for c in key):
+            raise ValueError(f"not a cache key: {key!r}")
+        return self._dir / key[:2] / f"{key}{_SUFFIX}"
+
+    # ----------------------------------------------------------------- read
+
+    def get(self, key: str) -> Clip | None:
+        """The cached clip for *key*, or None. Corrupt or partial entries are removed."""
+        path = self._path(key)
+        try:
+            with open(path, "rb") as handle:
+                raw = handle.read()
+                inode = os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("cache: cannot read %s: %s", path, exc)
+            return None
+        clip = _decode(raw)
+        if clip is None:
+            log.warning("cache: removing corrupt entry %s", path)
+            self._remove_if_same(path, inode)
+        return clip
+
+    @staticmethod
+    def _remove_if_same(path: Path, inode: int) -> None:
+        """Remove *path* unless another process has just replaced it with a good entry."""
+        with contextlib.suppress(OSError):
+            if os.stat(path).st_ino == inode:
+                path.unlink()
+
+    # ----------------------------------------------------------------- write
+
+    def put(self, key: str, clip: Clip) -> bool:
+        """Store *clip* under *key* atomically; False (and a log line) if it could not be."""
+        path = self._path(key)
+        blob = _encode(clip)
+        temp: str | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=_TEMP_SUFFIX, dir=path.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(blob)
+            # No fsync: after a crash a torn entry fails its checksum and is just a miss.
+            os.replace(temp, path)
+            temp = None
+        except OSError as exc:
+            log.warning("cache: cannot store %s: %s", path, exc)
+            return False
+        finally:
+            if temp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+        return True
+
+    # ----------------------------------------------------------------- housekeeping
+
+    def info(self) -> CacheInfo:
+        """Count entries and their bytes (temp files of running writers are not counted)."""
+        entries = 0
+        total = 0
+        for path in self._entries():
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+                entries += 1
+        return CacheInfo(path=self.root, entries=entries, bytes=total)
+
+    def clear(self) -> int:
+        """Remove every entry (all cache formats, and leftover temp files); return how many entries."""
+        removed = 0
+        if not self.root.is_dir():
+            return 0
+        for version_dir in self.root.glob("v[0-9]*"):
+            if not version_dir.is_dir():
+                continue
+            removed += sum(1 for _ in version_dir.glob(f"*/*{_SUFFIX}"))
+            shutil.rmtree(version_dir, ignore_errors=True)
+        return removed
+
+    def _entries(self) -> list[Path]:
+        if not self._dir.is_dir():
+            return []
+        return [p for p in self._dir.glob(f"*/*{_SUFFIX}") if not p.name.startswith(".")]
+
+
+# --------------------------------------------------------------------------- entry format
+#
+#   MAGIC | u32 header length | header JSON (utf-8) | audio bytes
+#
+# The header carries the audio length and sha256, so truncation and bit rot are caught.
+
+
+def _encode(clip: Clip) -> bytes:
+    header = {
+        "format": clip.format,
+        "length": len(clip.data),
+        "sha256": hashlib.sha256(clip.data).hexdigest(),
+        "boundaries": [asdict(b) for b in clip.boundaries],
+    }
+    head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _MAGIC + _HEADER_LEN.pack(len(head)) + head + clip.data
+
+
+def _decode(raw: bytes) -> Clip | None:
+    """Parse an entry; None if anything about it is off (never raises)."""
+    try:
+        if not raw.startswith(_MAGIC):
+            return None
+        offset = len(_MAGIC)
+        (head_len,) = _HEADER_LEN.unpack_from(raw, offset)
+        offset += _HEADER_LEN.size
+        if head_len > _MAX_HEADER or offset + head_len > len(raw):
+            return None
+        header = json.loads(raw[offset : offset + head_len].decode("utf-8"))
+        data = raw[offset + head_len :]
+        if len(data) != header["length"] or hashlib.sha256(data).hexdigest() != header["sha256"]:
+            return None
+        boundaries = tuple(
+            Boundary(kind=b["kind"], text=b["text"], offset=float(b["offset"]), duration=float(b["duration"]))
+            for b in header["boundaries"]
+        )
+        fmt = header["format"]
+        if not isinstance(fmt, str) or not fmt:
+            return None
+        return Clip(data=data, format=fmt, boundaries=boundaries, retries=0, meta={"cached": True})
+    except (ValueError, KeyError, TypeError, struct.error, UnicodeDecodeError):
+        return None

@@ -1,0 +1,208 @@
+"""A podcast RSS 2.0 feed of published bulletins, updated one item at a time.
+
+feedgen writes correct RSS (escaping, dates, the iTunes namespace) but cannot read a
+feed back, so an update parses the existing file with the standard library, rebuilds
+the whole feed with feedgen from those items plus the new one, and replaces the file
+atomically. The feed is owned by bulletin: channel fields come from the arguments of
+each call, and per-item elements other than the ones below are not carried over.
+
+The caller should hold :func:`bulletin.publish.output_lock` on the feed path around
+:func:`update_feed`, since it is a read-modify-write.
+
+Parsing uses :mod:`xml.etree.ElementTree` rather than defusedxml: the file is one we
+wrote, expat ≥ 2.4.1 (bundled with every supported Python) caps entity expansion, and
+ElementTree never fetches external entities.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from feedgen.feed import FeedGenerator
+
+from bulletin import __version__
+from bulletin.errors import ConfigError, PublishError
+from bulletin.publish import write_bytes_atomic
+
+_ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeedItem:
+    """One episode. *pub_date* should be timezone-aware; a naive one is taken as local time."""
+
+    title: str
+    description: str
+    url: str
+    length: int  # bytes of the audio file (RSS enclosure length)
+    guid: str | None = None  # defaults to url; an item with the same guid is replaced
+    pub_date: datetime
+    duration_seconds: float | None = None
+    mime: str = "audio/mpeg"
+
+    @property
+    def id(self) -> str:
+        """The guid actually written (falls back to the URL, which is unique per bulletin)."""
+        return self.guid or self.url
+
+    def aware_pub_date(self) -> datetime:
+        """*pub_date* with a timezone, as RSS needs one."""
+        return self.pub_date if self.pub_date.tzinfo is not None else self.pub_date.astimezone()
+
+
+def format_duration(seconds: float) -> str:
+    """``itunes:duration`` as HH:MM:SS (rounded to whole seconds)."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def parse_duration(text: str | None) -> float | None:
+    """Read ``itunes:duration`` back: ``HH:MM:SS``, ``MM:SS`` or plain seconds; None if odd."""
+    if not text:
+        return None
+    try:
+        parts = [float(p) for p in text.strip().split(":")]
+    except ValueError:
+        return None
+    if not 1 <= len(parts) <= 3:
+        return None
+    total = 0.0
+    for part in parts:
+        total = total * 60 + part
+    return total
+
+
+def read_feed_items(feed_path: Path) -> list[FeedItem]:
+    """The items of an RSS 2.0 feed file, in file order.
+
+    Raises :class:`PublishError` with one line when the file cannot be read, is not XML,
+    or is not an RSS 2.0 ``<channel>``.
+    """
+    try:
+        raw = feed_path.read_bytes()
+    except OSError as exc:
+        raise PublishError(f"cannot read feed {feed_path}: {exc.strerror or exc}") from exc
+    try:
+        root = ET.fromstring(raw)
+    except ET.ParseError as exc:
+        raise PublishError(
+            f"feed {feed_path} is not valid XML ({exc}); fix or remove it, it was left untouched"
+        ) from None
+    channel = root.find("channel")
+    if root.tag != "rss" or root.get("version") != "2.0" or channel is None:
+        raise PublishError(
+            f"feed {feed_path} is not an RSS 2.0 feed (root <{root.tag}>); "
+            "fix or remove it, it was left untouched"
+        )
+    items: list[FeedItem] = []
+    for position, element in enumerate(channel.findall("item"), 1):
+        try:
+            items.append(_item_from_xml(element))
+        except (ValueError, TypeError) as exc:
+            raise PublishError(
+                f"feed {feed_path}: item {position} is unreadable ({exc}); "
+                "fix or remove it, it was left untouched"
+            ) from None
+    return items
+
+
+def _item_from_xml(element: ET.Element) -> FeedItem:
+    enclosure = element.find("enclosure")
+    if enclosure is None or not enclosure.get("url"):
+        raise ValueError("no <enclosure url=…>")
+    pub_text = element.findtext("pubDate")
+    if not pub_text:
+        raise ValueError("no <pubDate>")
+    pub_date = parsedate_to_datetime(pub_text.strip())
+    length_text = enclosure.get("length") or "0"
+    return FeedItem(
+        title=element.findtext("title") or "",
+        description=element.findtext("description") or "",
+        url=enclosure.get("url", ""),
+        length=int(length_text) if length_text.isdigit() else 0,
+        mime=enclosure.get("type") or "audio/mpeg",
+        guid=(element.findtext("guid") or "").strip() or None,
+        pub_date=pub_date,
+        duration_seconds=parse_duration(element.findtext(f"{{{_ITUNES_NS}}}duration")),
+    )
+
+
+def update_feed(
+    feed_path: Path,
+    item: FeedItem,
+    *,
+    keep: int = 20,
+    channel_title: str,
+    channel_link: str,
+    channel_description: str,
+    language: str = "zh",
+    channel_image: str | None = None,
+) -> list[FeedItem]:
+    """Add *item* to the feed at *feed_path* (creating it), keep the newest *keep*, write atomically.
+
+    An existing item with the same guid is replaced. Items are ordered newest first by
+    publication date. A corrupt feed raises :class:`PublishError` and is left as it is.
+    Returns the items now in the feed.
+    """
+    if keep < 1:
+        raise ConfigError(f"feed must keep at least 1 item, not {keep}")
+    feed_path = Path(feed_path)
+    existing = read_feed_items(feed_path) if feed_path.exists() else []
+    items = [old for old in existing if old.id != item.id]
+    items.append(item)
+    items.sort(key=lambda it: it.aware_pub_date(), reverse=True)
+    items = items[:keep]
+    data = _render(
+        items,
+        title=channel_title,
+        link=channel_link,
+        description=channel_description,
+        language=language,
+        image=channel_image,
+    )
+    write_bytes_atomic(feed_path, data)
+    return items
+
+
+def _render(
+    items: list[FeedItem],
+    *,
+    title: str,
+    link: str,
+    description: str,
+    language: str,
+    image: str | None,
+) -> bytes:
+    """The feed as bytes; feedgen validation errors become one-line PublishErrors."""
+    try:
+        fg = FeedGenerator()
+        fg.load_extension("podcast")
+        fg.title(title)
+        fg.link(href=link, rel="alternate")
+        fg.description(description)
+        fg.language(language)
+        fg.generator(f"bulletin {__version__}")
+        fg.podcast.itunes_explicit("no")
+        if image:
+            fg.image(url=image, title=title, link=link)
+            fg.podcast.itunes_image(image)
+        if items:
+            fg.lastBuildDate(items[0].aware_pub_date())
+        for it in items:  # newest first, as they should appear
+            fe = fg.add_entry(order="append")
+            fe.title(it.title)
+            fe.description(it.description or it.title)
+            fe.guid(it.id, permalink=False)
+            fe.enclosure(it.url, str(it.length), it.mime)
+            fe.pubDate(it.aware_pub_date())
+            if it.duration_seconds is not None:
+                fe.podcast.itunes_duration(format_duration(it.duration_seconds))
+        return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+    except ValueError as exc:
+        raise PublishError(f"cannot build feed: {exc}") from None
