@@ -367,7 +367,12 @@ _CACHE_DIR = click.option("--cache-dir", type=click.Path(file_okay=False), help=
 @cache.command("info")
 @_CACHE_DIR
 def cache_info(cache_dir: str | None) -> None:
-    """Show where the chunk cache is, and its size."""
+    """Show where the chunk cache is, and its size.
+
+    \b
+    Example:
+      bulletin cache info --cache-dir /var/cache/bulletin
+    """
     from bulletin.cache import ClipCache, default_cache_dir
 
     def action() -> None:
@@ -380,7 +385,12 @@ def cache_info(cache_dir: str | None) -> None:
 @cache.command("clear")
 @_CACHE_DIR
 def cache_clear(cache_dir: str | None) -> None:
-    """Remove every cached chunk."""
+    """Remove every cached chunk (the next build synthesizes everything again).
+
+    \b
+    Example:
+      bulletin cache clear
+    """
     from bulletin.cache import ClipCache, default_cache_dir
 
     def action() -> None:
