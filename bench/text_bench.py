@@ -1,0 +1,85 @@
+"""Throughput of the text pipeline (read → repair → dedupe → normalize → chunk) on messy text.
+
+Not a test: run it by hand, on a quiet machine if you can, and compare the figures as
+ratios within one run (the machines are shared and noisy).
+
+    python bench/text_bench.py            # 1 MB and 10 MB
+    python bench/text_bench.py --sizes 1 2 4 8
+
+Generated input looks like pasted wire copy: sentences built from the sample story's
+words with varying numbers (so most are unique), whole paragraphs pasted twice, lines
+hard-wrapped every 32 characters (cutting numbers), CRLF line ends in half the stories.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bulletin.pipeline import plan, prepare  # noqa: E402
+
+SAMPLE = ROOT / "examples" / "six-party-talks.txt"
+
+
+def messy_text(target_bytes: int, seed: int = 1) -> str:
+    """About ``target_bytes`` of UTF-8 wire copy with repeats, hard wraps and CRLFs."""
+    rng = random.Random(seed)
+    story = SAMPLE.read_text(encoding="utf-8").replace("\n", "")[:581]
+    clauses = [c for c in re.split(r"[，。]", story) if c]
+    out: list[str] = []
+    size = 0
+    while size < target_bytes:
+        sentences = []
+        for _ in range(rng.randint(3, 8)):
+            parts = rng.sample(clauses, rng.randint(2, 4))
+            parts.insert(rng.randrange(len(parts)), f"{rng.randint(1, 99999)}號{rng.randint(1, 99)}.{rng.randint(0, 9)}%")
+            sentences.append("，".join(parts) + "。")
+        paragraph = "".join(sentences)
+        if rng.random() < 0.3:
+            paragraph += paragraph  # pasted twice
+        if rng.random() < 0.2:
+            paragraph += sentences[0][: rng.randint(3, 12)]  # a paste cut off mid-sentence
+        lines = [paragraph[i : i + 32] for i in range(0, len(paragraph), 32)]
+        newline = "\r\n" if rng.random() < 0.5 else "\n"
+        block = newline.join(lines) + newline + newline
+        out.append(block)
+        size += len(block.encode("utf-8"))
+    return "".join(out)
+
+
+def measure(path: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    clean = prepare([path])
+    chunks = plan(clean, 300)
+    return time.perf_counter() - start, len(chunks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=float, nargs="+", default=[1, 10], help="sizes in MB")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for mb in args.sizes:
+            path = Path(tmp) / f"messy-{mb}MB.txt"
+            path.write_text(messy_text(int(mb * 1_000_000)), encoding="utf-8", newline="")
+            nbytes = path.stat().st_size
+            best = min(measure(path) for _ in range(2))
+            seconds, chunks = best
+            rows.append((nbytes, seconds, chunks))
+            print(f"{nbytes / 1e6:6.2f} MB  {seconds:7.3f} s  {nbytes / 1e6 / seconds:6.2f} MB/s  {chunks} chunks")
+    if len(rows) > 1:
+        (b0, s0, _), (b1, s1, _) = rows[0], rows[-1]
+        print(f"size ratio {b1 / b0:.1f}x, time ratio {s1 / s0:.1f}x (linear: the two ratios match)")
+
+
+if __name__ == "__main__":
+    main()
