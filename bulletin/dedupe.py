@@ -20,6 +20,7 @@ apart from an O(n log n) sort of the sentence keys.
 from __future__ import annotations
 
 import bisect
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +32,6 @@ _WS_RE = re.compile(r"\s+")
 MIN_SUFFIX_CHARS = 8
 #: A fragment glued to the next copy must be at least this long to be cut off.
 MIN_SPLICE_CHARS = 2
-_PROBE = 4  # characters used to spot where a known sentence starts inside a spliced one
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,6 @@ class _Index:
         self.keys = keys
         self.forward = sorted(keys)
         self.backward = sorted(k[::-1] for k in keys)
-        self.starts = {k[:_PROBE] for k in keys if len(k) >= _PROBE}
 
     @staticmethod
     def _extensions(sorted_keys: list[str], piece: str) -> Iterator[str]:
@@ -86,12 +85,21 @@ class _Index:
         return any(k[::-1] in kept for k in self._extensions(self.backward, piece[::-1]))
 
     def splice_point(self, key: str) -> int:
-        """Where a cut-off beginning ends and a known sentence starts inside ``key`` (0: none)."""
-        for p in range(MIN_SPLICE_CHARS, len(key) - _PROBE + 1):
-            if key[p : p + _PROBE] in self.starts and key[p:] in self.keys and self.is_beginning(key[:p], other_than=key):
+        """Where a cut-off beginning ends and a known sentence starts inside ``key`` (0: none).
+
+        The cut-off beginning must also begin some *other* known sentence, so it is at
+        most as long as the longest prefix ``key`` shares with its neighbours in sorted
+        order; only those few cut points are tried.
+        """
+        i = bisect.bisect_left(self.forward, key)
+        shared = 0
+        for j in (i - 1, i + 1 if i < len(self.forward) and self.forward[i] == key else i):
+            if 0 <= j < len(self.forward):
+                shared = max(shared, len(os.path.commonprefix([key, self.forward[j]])))
+        for p in range(MIN_SPLICE_CHARS, min(shared, len(key) - 1) + 1):
+            if key[p:] in self.keys:
                 return p
         return 0
-
 
 def _text_offset(sentence: str, key_chars: int) -> int:
     """Index in ``sentence`` after ``key_chars`` non-whitespace characters."""
@@ -125,7 +133,7 @@ def dedupe(stories: list[list[str]]) -> tuple[list[list[str]], DedupeStats]:
                 if key in seen and is_speakable(key):
                     repeats += 1
                     continue
-                if key not in seen and is_terminated(sentence) and len(key) > MIN_SPLICE_CHARS + _PROBE:
+                if key not in seen and is_terminated(sentence) and len(key) > MIN_SPLICE_CHARS:
                     cut = index.splice_point(key)
                     if cut:
                         fragments += 1

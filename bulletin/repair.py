@@ -17,6 +17,7 @@ from bulletin.textutil import CJK_PUNCT, CLOSERS, HAN, SENTENCE_END
 _HALF_WIDTH = str.maketrans(
     {chr(c): chr(c - 0xFEE0) for c in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
 )
+_FULLWIDTH_RE = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
 _NEWLINES_RE = re.compile("\r\n|[\r\u2028\u2029\x0b\x0c\x85]")
 # C0/C1 controls (but tab and newline) and invisible format characters: never spoken.
 _INVISIBLE_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u200b-\u200f\u2060-\u2064\ufeff]")
@@ -53,7 +54,8 @@ def normalize_characters(text: str) -> str:
     """Line endings to ``\\n``, drop invisible/control characters, full-width alphanumerics to ASCII."""
     text = _NEWLINES_RE.sub("\n", text)
     text = _INVISIBLE_RE.sub("", text)
-    text = text.translate(_HALF_WIDTH)
+    # translate only the runs that need it: a whole-text str.translate costs more than the rest
+    text = _FULLWIDTH_RE.sub(lambda m: m.group().translate(_HALF_WIDTH), text)
     return _FW_POINT_RE.sub(".", text)
 
 
