@@ -283,11 +283,14 @@ def _template_has_fields(template: str) -> bool:
 
 
 def _lock_target(template: str, feed: str | None) -> Path:
-    """What to lock: the output itself, or for templated names the feed or the folder."""
-    if not _template_has_fields(template):
-        return Path(template)
+    """What to lock: the feed (runs sharing a feed must not interleave), else the output.
+
+    A templated name differs from run to run, so it is locked through its folder.
+    """
     if feed:
         return Path(feed)
+    if not _template_has_fields(template):
+        return Path(template)
     fixed = template.split("{", 1)[0]
     folder = Path(fixed) if fixed.endswith(("/", "\\")) else Path(fixed).parent
     return folder / "bulletin"

@@ -1,0 +1,234 @@
+"""End to end through the CLI against the local fake Edge server (real edge-tts, real sockets).
+
+Covers the bulletin as a whole: one request per chunk in order, recovery from transient
+faults with a bulletin as long as a fault-free one, permanent failure (exit 1, nothing
+published), the cache (no request on a re-run), skip-unchanged, stdout output, subtitles,
+tags, the feed, locks, and a run killed mid-synthesis.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import feedparser
+import pytest
+from click.testing import CliRunner
+from fake_edge import FakeEdgeServer
+from mutagen.id3 import ID3
+
+from bulletin.audio import probe_duration
+from bulletin.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def edge(monkeypatch, tmp_path):
+    """A fake Edge server with short audio (0.05 s a character) and a private cache/state."""
+    with FakeEdgeServer(seconds_per_char=0.05) as server:
+        monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", server.wss_url)
+        monkeypatch.setenv("BULLETIN_EDGE_VOICES_URL", server.voices_url)
+        monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
+        monkeypatch.setenv("BULLETIN_STATE_DIR", str(tmp_path / "state"))
+        yield server
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), prog_name="bulletin")
+
+
+def plan(sample: Path) -> list[dict]:
+    result = run("build", str(sample), "--dry-run", "--json", "--engine", "edge")
+    return json.loads(result.stdout)["chunks"]
+
+
+def test_edge_build_one_request_per_chunk_in_order(edge, sample, tmp_path):
+    out = tmp_path / "out.mp3"
+    result = run("build", str(sample), "--engine", "edge", "-o", str(out), "--no-cache")
+    assert result.exit_code == 0, result.output
+    chunks = plan(sample)
+    assert edge.requests == len(chunks)
+    assert sorted(edge.texts) == sorted(c["spoken"] for c in chunks)
+    assert "engine: edge" in result.stderr
+    duration = probe_duration(out)
+    speech = sum(edge.seconds_for(c["spoken"]) for c in chunks)
+    assert speech < duration < speech + 15
+    assert ID3(out)["TIT2"].text[0].startswith("國際高度關注")
+    assert "wrote" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "fault", ["no_audio", "close_before_audio", "close_mid_stream", "tcp_cut", "short_audio", "http_403", "http_500"]
+)
+def test_transient_faults_recovered_same_length(edge, sample, tmp_path, fault):
+    clean_out = tmp_path / "clean.mp3"
+    assert run("build", str(sample), "--engine", "edge", "-o", str(clean_out), "--no-cache").exit_code == 0
+    edge.reset()
+    edge.set_fault(fault, times=2)
+    out = tmp_path / "faulty.mp3"
+    result = run("build", str(sample), "--engine", "edge", "-o", str(out), "--no-cache", "--report",
+                 str(tmp_path / "r.json"))
+    assert result.exit_code == 0, result.output
+    assert abs(probe_duration(out) - probe_duration(clean_out)) < 0.1
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["exit_status"] == 0
+    if fault not in ("http_403", "http_500"):
+        assert report["chunks"]["retries"] >= 1
+
+
+def test_permanent_failure_exit_1_names_chunk_keeps_old_bulletin(edge, sample, tmp_path):
+    out = tmp_path / "out.mp3"
+    out.write_bytes(b"previous bulletin")
+    report = tmp_path / "report.json"
+    edge.set_fault("http_500", times=None)
+    result = run("build", str(sample), "--engine", "edge", "-o", str(out), "--report", str(report))
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("bulletin: error:") and "chunk" in lines[-1]
+    assert out.read_bytes() == b"previous bulletin"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
+    data = json.loads(report.read_text())
+    assert data["exit_status"] == 1 and "chunk" in data["errors"][0]
+
+
+def test_edge_unreachable_is_temporary_exit_75(monkeypatch, sample, tmp_path):
+    monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", "ws://127.0.0.1:9/edge/v1?TrustedClientToken=x")
+    result = run("build", str(sample), "--engine", "edge", "-o", str(tmp_path / "o.mp3"))
+    assert result.exit_code == 75
+    assert "unreachable" in result.stderr
+    assert not (tmp_path / "o.mp3").exists()
+
+
+def test_rerun_is_served_from_cache_and_unchanged_run_touches_nothing(edge, sample, tmp_path):
+    out = tmp_path / "out.mp3"
+    assert run("build", str(sample), "--engine", "edge", "-o", str(out)).exit_code == 0
+    first = edge.requests
+    assert first > 0
+    before = out.stat()
+    result = run("build", str(sample), "--engine", "edge", "-o", str(out))
+    assert result.exit_code == 0
+    assert "unchanged" in result.stderr
+    assert edge.requests == first
+    assert out.stat().st_mtime_ns == before.st_mtime_ns
+    result = run("build", str(sample), "--engine", "edge", "-o", str(out), "--force")
+    assert result.exit_code == 0, result.output
+    assert edge.requests == first  # every chunk came from the cache
+    assert "0 chunks synthesized" in result.stderr
+
+
+def test_stdout_output_is_only_mp3(edge, sample):
+    result = CliRunner().invoke(main, ["build", str(sample), "--engine", "edge", "-o", "-", "-q"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout_bytes[:3] == b"ID3"
+    assert result.stderr == ""
+
+
+def test_subtitles_one_cue_per_sentence(edge, sample, tmp_path):
+    out = tmp_path / "out.mp3"
+    srt = tmp_path / "out.srt"
+    assert run("build", str(sample), "--engine", "edge", "-o", str(out), "--subtitles", str(srt)).exit_code == 0
+    blocks = [b for b in srt.read_text(encoding="utf-8").strip().split("\n\n") if b]
+    sentences = {c["sentence"] for c in plan(sample)}
+    assert len(blocks) == len(sentences)
+
+    def secs(stamp: str) -> float:
+        h, m, s = stamp.replace(",", ".").split(":")
+        return int(h) * 3600 + int(m) * 60 + float(s)
+
+    times = [tuple(secs(t) for t in b.splitlines()[1].split(" --> ")) for b in blocks]
+    duration = probe_duration(out)
+    assert all(0 <= a < b <= duration + 0.05 for a, b in times)
+    assert all(times[i][1] <= times[i + 1][0] for i in range(len(times) - 1))
+    assert blocks[0].splitlines()[2].startswith("國際高度關注")
+
+
+def test_feed_and_templates(edge, sample, tmp_path):
+    feed = tmp_path / "site" / "feed.xml"
+    template = str(tmp_path / "site" / "{date:%Y%m%d}-{slug}.mp3")
+    title = 'News <at> 6 & "quotes"'
+    result = run("build", str(sample), "--engine", "edge", "-o", template, "--feed", str(feed),
+                 "--base-url", "https://example.org/news/", "--title", title)
+    assert result.exit_code == 0, result.output
+    mp3s = list((tmp_path / "site").glob("*.mp3"))
+    assert len(mp3s) == 1
+    parsed = feedparser.parse(feed.read_bytes())
+    assert parsed.version == "rss20" and not parsed.bozo
+    entry = parsed.entries[0]
+    assert entry.title == title
+    assert entry.enclosures[0].href == f"https://example.org/news/{mp3s[0].name}"
+    assert int(entry.enclosures[0].length) == mp3s[0].stat().st_size
+
+
+def test_corrupt_feed_is_an_error_and_left_untouched(edge, sample, tmp_path):
+    feed = tmp_path / "feed.xml"
+    feed.write_text("<rss><channel><item>", encoding="utf-8")
+    out = tmp_path / "o.mp3"
+    result = run("build", str(sample), "--engine", "edge", "-o", str(out), "--feed", str(feed),
+                 "--base-url", "https://example.org/")
+    assert result.exit_code != 0
+    assert feed.read_text(encoding="utf-8") == "<rss><channel><item>"
+    assert len(result.stderr.strip().splitlines()[-1:]) == 1
+
+
+def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "bulletin", *args],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+def _env(edge: FakeEdgeServer, tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        BULLETIN_EDGE_WSS_URL=edge.wss_url,
+        BULLETIN_EDGE_VOICES_URL=edge.voices_url,
+        BULLETIN_CACHE_DIR=str(tmp_path / "cache"),
+        BULLETIN_STATE_DIR=str(tmp_path / "state"),
+    )
+    return env
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_run_killed_mid_synthesis_leaves_old_bulletin_and_feed(edge, sample, tmp_path, sig):
+    env = _env(edge, tmp_path)
+    out = tmp_path / "pub" / "news.mp3"
+    feed = tmp_path / "pub" / "feed.xml"
+    args = ["build", str(sample), "--engine", "edge", "-o", str(out), "--feed", str(feed),
+            "--base-url", "https://example.org/", "--no-cache"]
+    first = _cli(args, env)
+    assert first.wait(timeout=120) == 0, first.stderr.read()
+    old_mp3, old_feed = out.read_bytes(), feed.read_bytes()
+    edge.set_fault("stall", times=None)
+    second = _cli([*args, "--force"], env)
+    deadline = time.monotonic() + 30
+    while edge.requests == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    second.send_signal(sig)
+    code = second.wait(timeout=30)
+    assert code != 0
+    if sig != signal.SIGKILL:
+        assert "Traceback" not in second.stderr.read()
+    assert out.read_bytes() == old_mp3
+    assert feed.read_bytes() == old_feed
+    leftovers = [p.name for p in out.parent.iterdir() if p.name.endswith(".part")]
+    assert leftovers == []
+
+
+def test_two_runs_on_one_output_one_wins_other_busy(edge, sample, tmp_path):
+    env = _env(edge, tmp_path)
+    out = tmp_path / "news.mp3"
+    edge.latency = 0.3  # make the runs overlap
+    args = ["build", str(sample), "--engine", "edge", "-o", str(out), "--no-cache", "--force"]
+    a, b = _cli(args, env), _cli(args, env)
+    codes = sorted([a.wait(timeout=120), b.wait(timeout=120)])
+    assert codes == [0, 75], (a.stderr.read(), b.stderr.read())
+    busy = (a if a.returncode == 75 else b).stderr.read()
+    assert "locked by pid" in busy
+    assert probe_duration(out) > 10
