@@ -149,8 +149,10 @@ def choose_engine(requested: str, preset: Preset, concurrency: int = 6) -> tuple
     if ok:
         return edge, "requested" if requested == "edge" else "the Edge service answered"
     if requested == "edge":
-        raise EngineUnavailable(f"the Edge service is unreachable ({reason}); try again later or use --engine offline")
-    return make_engine("offline"), f"the Edge service is unreachable ({reason})"
+        raise EngineUnavailable(
+            f"Edge is unreachable: {reason.removeprefix('edge: ')}; try again later or use --engine offline"
+        )
+    return make_engine("offline"), f"Edge is unreachable: {reason.removeprefix('edge: ')}"
 
 
 # --------------------------------------------------------------------------- planning
@@ -487,7 +489,7 @@ def _publish_subtitles(path: Path, assembly: Assembly) -> None:
     from bulletin.subtitles import write_subtitles
 
     with atomic_output(path) as tmp:
-        write_subtitles(tmp, assembly.timeline, fmt=path.suffix.lower().lstrip("."))
+        write_subtitles(tmp, assembly.timeline, fmt=path.suffix.lower().lstrip("."), duration=assembly.duration)
 
 
 def _publish_feed(
