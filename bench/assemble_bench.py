@@ -55,14 +55,18 @@ def main() -> int:
     args = ap.parse_args()
 
     kinds = ["clause", "sentence", "sentence", "paragraph", "sentence", "sentence", "sentence", "story"]
-    chunks = [Chunk(i, "文本", "文本", i // 40, (i // 8) % 5, i, kinds[i % len(kinds)])  # type: ignore[arg-type]
-              for i in range(args.chunks)]
+    chunks = [
+        Chunk(i, "文本", "文本", i // 40, (i // 8) % 5, i, kinds[i % len(kinds)])  # type: ignore[arg-type]
+        for i in range(args.chunks)
+    ]
     chunks[-1] = Chunk(args.chunks - 1, "文本", "文本", chunks[-1].story, 0, args.chunks - 1, "end")
     t0 = time.perf_counter()
     distinct = [edge_like_clip(args.seconds, seed) for seed in range(50)]
     # distinct byte strings, as a real run holds (no sharing flattering the memory figure)
-    clips = [Clip(bytes(bytearray(distinct[i % 50].data)), "mp3", distinct[i % 50].boundaries)
-             for i in range(args.chunks)]
+    clips = [
+        Clip(bytes(bytearray(distinct[i % 50].data)), "mp3", distinct[i % 50].boundaries)
+        for i in range(args.chunks)
+    ]
     made = time.perf_counter() - t0
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

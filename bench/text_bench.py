@@ -41,7 +41,10 @@ def messy_text(target_bytes: int, seed: int = 1) -> str:
         sentences = []
         for _ in range(rng.randint(3, 8)):
             parts = rng.sample(clauses, rng.randint(2, 4))
-            parts.insert(rng.randrange(len(parts)), f"{rng.randint(1, 99999)}號{rng.randint(1, 99)}.{rng.randint(0, 9)}%")
+            parts.insert(
+                rng.randrange(len(parts)),
+                f"{rng.randint(1, 99999)}號{rng.randint(1, 99)}.{rng.randint(0, 9)}%",
+            )
             sentences.append("，".join(parts) + "。")
         paragraph = "".join(sentences)
         if rng.random() < 0.3:

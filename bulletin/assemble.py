@@ -217,8 +217,9 @@ def _shift_boundaries(clip: Clip, shift: float, lo: float, hi: float) -> tuple[B
     return tuple(out)
 
 
-def _write_pcm(chunks: Sequence[Chunk], clips: Sequence[Clip], raw: Path, pauses: Pauses,
-               rate: int) -> tuple[int, list[Placed]]:
+def _write_pcm(
+    chunks: Sequence[Chunk], clips: Sequence[Clip], raw: Path, pauses: Pauses, rate: int
+) -> tuple[int, list[Placed]]:
     """Decode, trim and append every clip with its pause to ``raw``; return (samples, timeline)."""
     timeline: list[Placed] = []
     pos = 0  # samples written so far
@@ -245,7 +246,7 @@ def _write_pcm(chunks: Sequence[Chunk], clips: Sequence[Clip], raw: Path, pauses
             kept_lead = trim.speech_start - trim.start
             silence(f, max(0, round(pending * rate) - kept_tail - kept_lead))
             written_start = pos
-            f.write(_faded(pcm[trim.start: trim.end], rate).tobytes())
+            f.write(_faded(pcm[trim.start : trim.end], rate).tobytes())
             pos += trim.end - trim.start
             start = (written_start + kept_lead) / rate
             end = (written_start + trim.speech_end - trim.start) / rate
@@ -267,8 +268,9 @@ def _limiter(ceiling_db: float, *, latency: bool) -> str:
     return spec + (":latency=true" if latency else "")
 
 
-def _encode(raw: Path, dest: Path, rate: int, options: EncodeOptions, gain_db: float,
-            ceiling_db: float | None) -> None:
+def _encode(
+    raw: Path, dest: Path, rate: int, options: EncodeOptions, gain_db: float, ceiling_db: float | None
+) -> None:
     """Encode the raw PCM to ``dest`` as MP3 with the gain (and limiter) in one ffmpeg run."""
     filters = [f"volume={gain_db:.3f}dB"]
     if options.sample_rate != rate:
@@ -277,10 +279,38 @@ def _encode(raw: Path, dest: Path, rate: int, options: EncodeOptions, gain_db: f
     def run(latency: bool) -> None:
         chain = filters + ([_limiter(ceiling_db, latency=latency)] if ceiling_db is not None else [])
         run_ffmpeg(
-            ["-v", "error", "-y", "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", str(raw),
-             "-af", ",".join(chain), "-ac", "1", "-ar", str(options.sample_rate),
-             "-c:a", "libmp3lame", "-b:a", f"{options.kbps}k",
-             "-map_metadata", "-1", "-id3v2_version", "0", "-write_id3v1", "0", "-f", "mp3", str(dest)],
+            [
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "s16le",
+                "-ar",
+                str(rate),
+                "-ac",
+                "1",
+                "-i",
+                str(raw),
+                "-af",
+                ",".join(chain),
+                "-ac",
+                "1",
+                "-ar",
+                str(options.sample_rate),
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                f"{options.kbps}k",
+                "-map_metadata",
+                "-1",
+                "-id3v2_version",
+                "0",
+                "-write_id3v1",
+                "0",
+                "-f",
+                "mp3",
+                str(dest),
+            ],
             what="encoding the MP3",
         )
 
@@ -302,13 +332,42 @@ def _codec_loss(raw: Path, rate: int, duration: float, options: EncodeOptions) -
     if length < 3.0:
         return 0.0
     start = max(0.0, (duration - length) / 2)
-    raw_in = ["-f", "s16le", "-ar", str(rate), "-ac", "1", "-ss", f"{start:.3f}", "-t", f"{length:.3f}",
-              "-i", str(raw)]
+    raw_in = [
+        "-f",
+        "s16le",
+        "-ar",
+        str(rate),
+        "-ac",
+        "1",
+        "-ss",
+        f"{start:.3f}",
+        "-t",
+        f"{length:.3f}",
+        "-i",
+        str(raw),
+    ]
     with tempfile.TemporaryDirectory(prefix="bulletin-probe-") as tmp:
         excerpt = Path(tmp) / "excerpt.mp3"
-        run_ffmpeg(["-v", "error", "-y", *raw_in, "-ac", "1", "-ar", str(options.sample_rate),
-                    "-c:a", "libmp3lame", "-b:a", f"{options.kbps}k", "-f", "mp3", str(excerpt)],
-                   what="encoding a test excerpt")
+        run_ffmpeg(
+            [
+                "-v",
+                "error",
+                "-y",
+                *raw_in,
+                "-ac",
+                "1",
+                "-ar",
+                str(options.sample_rate),
+                "-c:a",
+                "libmp3lame",
+                "-b:a",
+                f"{options.kbps}k",
+                "-f",
+                "mp3",
+                str(excerpt),
+            ],
+            what="encoding a test excerpt",
+        )
         before = measure_input(raw_in, what="measuring a test excerpt")
         after = measure_loudness(excerpt)
     if before.integrated <= -69.0 or after.integrated <= -69.0:
@@ -346,8 +405,10 @@ def assemble(
             _encode(raw, dest, rate, options, 0.0, None)
             return Assembly(duration, timeline, None)
 
-        source = measure_input(["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", str(raw)],
-                               what="measuring the bulletin's loudness")
+        source = measure_input(
+            ["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", str(raw)],
+            what="measuring the bulletin's loudness",
+        )
         if not math.isfinite(source.integrated) or source.integrated <= -69.0:
             raise AudioError("the assembled bulletin is silent")
         gain = options.loudness - source.integrated + _codec_loss(raw, rate, duration, options)
@@ -368,6 +429,8 @@ def assemble(
             if not peak_ok:
                 ceiling -= final.true_peak - options.true_peak + 0.3
         assert final is not None
-        on_target = (abs(final.integrated - options.loudness) <= _LOUDNESS_TOLERANCE
-                     and final.true_peak <= options.true_peak)
+        on_target = (
+            abs(final.integrated - options.loudness) <= _LOUDNESS_TOLERANCE
+            and final.true_peak <= options.true_peak
+        )
         return Assembly(duration, timeline, final, attempts=attempt, limited=limited, on_target=on_target)

@@ -93,8 +93,9 @@ def run_ffmpeg_stderr(args: Sequence[str], *, what: str) -> str:
     """Run ffmpeg for a filter that reports on stderr (ebur128) and return stderr as text."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", *args]
     try:
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, check=False)
+        proc = subprocess.run(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+        )
     except OSError as exc:
         raise AudioError(f"{what}: cannot run ffmpeg: {exc}") from exc
     text = proc.stderr.decode("utf-8", "replace")
@@ -143,8 +144,11 @@ def decode_pcm(clip: Clip, sample_rate: int = DEFAULT_RATE) -> np.ndarray:
             return fast
     if not clip.data:
         raise AudioError(f"cannot decode an empty {clip.format} clip")
-    out = run_ffmpeg(["-v", "error", "-f", clip.format, "-i", "pipe:0", *_pcm_args(sample_rate), "pipe:1"],
-                     input=clip.data, what=f"decoding a {clip.format} clip")
+    out = run_ffmpeg(
+        ["-v", "error", "-f", clip.format, "-i", "pipe:0", *_pcm_args(sample_rate), "pipe:1"],
+        input=clip.data,
+        what=f"decoding a {clip.format} clip",
+    )
     return np.frombuffer(out, dtype="<i2")
 
 
@@ -272,8 +276,21 @@ def measure_input(input_args: Sequence[str], *, what: str = "measuring loudness"
     192 kHz dynamic processing). ``framelog=verbose`` keeps the per-frame lines below the
     ``info`` log level so only the summary is printed.
     """
-    text = run_ffmpeg_stderr(["-v", "info", *input_args, "-map", "0:a:0",
-                              "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"], what=what)
+    text = run_ffmpeg_stderr(
+        [
+            "-v",
+            "info",
+            *input_args,
+            "-map",
+            "0:a:0",
+            "-af",
+            "ebur128=peak=true:framelog=verbose",
+            "-f",
+            "null",
+            "-",
+        ],
+        what=what,
+    )
     return parse_ebur128_summary(text)
 
 
@@ -331,9 +348,9 @@ def _lavc_gapless(path: Path) -> int:
     at = max(frame.find(b"Xing"), frame.find(b"Info"))
     if at < 0 or at + 8 > len(frame):
         return 0
-    flags = int.from_bytes(frame[at + 4: at + 8], "big")
+    flags = int.from_bytes(frame[at + 4 : at + 8], "big")
     pos = at + 8 + 4 * bool(flags & 1) + 4 * bool(flags & 2) + 100 * bool(flags & 4) + 4 * bool(flags & 8)
-    if frame[pos: pos + 4] not in (b"Lavc", b"Lavf") or pos + 24 > len(frame):
+    if frame[pos : pos + 4] not in (b"Lavc", b"Lavf") or pos + 24 > len(frame):
         return 0
-    b0, b1, b2 = frame[pos + 21: pos + 24]
+    b0, b1, b2 = frame[pos + 21 : pos + 24]
     return ((b0 << 4) | (b1 >> 4)) + (((b1 & 0x0F) << 8) | b2)

@@ -193,7 +193,9 @@ def _chunk_dict(c: Chunk) -> dict[str, Any]:
 def dry_run_plan(options: BuildOptions, console: Console | None = None) -> dict[str, Any]:
     """The chunk plan and estimated duration, without synthesizing (or probing) anything."""
     clean = prepare(options.articles, encoding=options.encoding)
-    preset = resolve(options.voice, script=clean.script, rate=options.rate, volume=options.volume, pitch=options.pitch)
+    preset = resolve(
+        options.voice, script=clean.script, rate=options.rate, volume=options.volume, pitch=options.pitch
+    )
     engine = _planning_engine(options.engine, preset)
     if options.engine == "offline":
         preset = for_engine(preset, "offline")
@@ -394,7 +396,9 @@ def _build(
         f"read {len(clean.articles)} article(s): {clean.characters} characters kept; removed {r.sentences} "
         f"repeated sentences, {r.fragments} fragments, {r.stories} repeated stories"
     )
-    preset = resolve(options.voice, script=clean.script, rate=options.rate, volume=options.volume, pitch=options.pitch)
+    preset = resolve(
+        options.voice, script=clean.script, rate=options.rate, volume=options.volume, pitch=options.pitch
+    )
     title = options.title or _first_sentence(clean)
 
     lock_target = None if to_stdout else _lock_target(template, options.feed)
@@ -444,7 +448,9 @@ def _build(
                 size = mp3.stat().st_size
             output = None
         else:
-            output = render_output_path(template, when=when, title=title, voice=voice.voice, engine=engine.name)
+            output = render_output_path(
+                template, when=when, title=title, voice=voice.voice, engine=engine.name
+            )
             if output.exists() and output.is_dir():
                 raise InputError(f"{output} is a directory")
             with atomic_output(output) as tmp_mp3:
@@ -489,11 +495,19 @@ def _publish_subtitles(path: Path, assembly: Assembly) -> None:
     from bulletin.subtitles import write_subtitles
 
     with atomic_output(path) as tmp:
-        write_subtitles(tmp, assembly.timeline, fmt=path.suffix.lower().lstrip("."), duration=assembly.duration)
+        write_subtitles(
+            tmp, assembly.timeline, fmt=path.suffix.lower().lstrip("."), duration=assembly.duration
+        )
 
 
 def _publish_feed(
-    options: BuildOptions, output: Path, size: int, duration: float, title: str, clean: CleanText, when: datetime
+    options: BuildOptions,
+    output: Path,
+    size: int,
+    duration: float,
+    title: str,
+    clean: CleanText,
+    when: datetime,
 ) -> None:
     from bulletin.feed import FeedItem, update_feed
 
@@ -532,7 +546,9 @@ def run_preview(
 
     console = console or Silent()
     clean = prepare(options.articles, encoding=options.encoding)
-    preset = resolve(options.voice, script=clean.script, rate=options.rate, volume=options.volume, pitch=options.pitch)
+    preset = resolve(
+        options.voice, script=clean.script, rate=options.rate, volume=options.volume, pitch=options.pitch
+    )
     engine, why = choose_engine(options.engine, preset, options.concurrency)
     preset = for_engine(preset, engine.name)
     console.info(f"engine: {engine.name} ({why}); voice: {preset.voice}")
@@ -544,17 +560,23 @@ def run_preview(
         budget -= len(chunk.spoken)
         if budget <= 0:
             break
-    cache = None if not options.use_cache else ClipCache(
-        Path(options.cache_dir) if options.cache_dir else default_cache_dir()
+    cache = (
+        None
+        if not options.use_cache
+        else ClipCache(Path(options.cache_dir) if options.cache_dir else default_cache_dir())
     )
     clips = synthesize_chunks(chosen, engine, preset.settings, cache, console, ChunkStats())
     player = None if out is not None else find_player()
     target = out if out is not None else Path(tempfile.gettempdir()) / "bulletin-preview.mp3"
     if player is None and out is None:
         target = Path.cwd() / "bulletin-preview.mp3"
-        console.info("no audio player found (ffplay, mpv, afplay, paplay, aplay); writing the preview instead")
+        console.info(
+            "no audio player found (ffplay, mpv, afplay, paplay, aplay); writing the preview instead"
+        )
     with atomic_output(target) as tmp:
-        assemble(chosen[:-1] + [_as_end(chosen[-1])], clips, tmp, pauses=options.pauses, options=options.encode)
+        assemble(
+            [*chosen[:-1], _as_end(chosen[-1])], clips, tmp, pauses=options.pauses, options=options.encode
+        )
     if player is not None:
         play(target)
         return None

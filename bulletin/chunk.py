@@ -117,9 +117,7 @@ def _spoken_pieces(sentence: str, limit: int, speak: Callable[[str], str]) -> li
     return result
 
 
-def plan_chunks(
-    stories: list[list[str]], limit: int, speak: Callable[[str], str] = str.strip
-) -> list[Chunk]:
+def plan_chunks(stories: list[list[str]], limit: int, speak: Callable[[str], str] = str.strip) -> list[Chunk]:
     """Cut stories (lists of paragraphs) into chunks of at most ``limit`` spoken characters.
 
     ``speak`` turns a piece of text into what the engine should say (see
@@ -147,5 +145,7 @@ def plan_chunks(
                 sentence_no += 1
     if chunks:
         last = chunks[-1]
-        chunks[-1] = Chunk(last.index, last.text, last.spoken, last.story, last.paragraph, last.sentence, "end")
+        chunks[-1] = Chunk(
+            last.index, last.text, last.spoken, last.story, last.paragraph, last.sentence, "end"
+        )
     return chunks

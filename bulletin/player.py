@@ -53,8 +53,10 @@ def play(path: str | Path, player: list[str] | None = None) -> None:
         target = p
         if Path(cmd[0]).name in WAV_ONLY and p.suffix.lower() != ".wav":
             target = Path(tmp) / "preview.wav"
-            run_ffmpeg(["-v", "error", "-y", "-i", str(p), "-c:a", "pcm_s16le", "-f", "wav", str(target)],
-                       what="preparing the preview")
+            run_ffmpeg(
+                ["-v", "error", "-y", "-i", str(p), "-c:a", "pcm_s16le", "-f", "wav", str(target)],
+                what="preparing the preview",
+            )
         try:
             proc = subprocess.run([*cmd, str(target)], stdin=subprocess.DEVNULL, check=False)
         except OSError as exc:

@@ -126,9 +126,8 @@ def read_bytes(source: str | Path, stdin: BinaryIO | None = None) -> bytes:
                 raise InputError(f"{name}: is a directory, not a text file")
             size = path.stat().st_size
             if size > MAX_INPUT_BYTES:
-                raise InputError(
-                    f"{name}: {size / 1e6:.1f} MB is over the {MAX_INPUT_BYTES // (1024 * 1024)} MiB input limit"
-                )
+                limit = MAX_INPUT_BYTES // (1024 * 1024)
+                raise InputError(f"{name}: {size / 1e6:.1f} MB is over the {limit} MiB input limit")
             data = path.read_bytes()
         except FileNotFoundError:
             raise InputError(f"{name}: no such file") from None
@@ -141,7 +140,9 @@ def read_bytes(source: str | Path, stdin: BinaryIO | None = None) -> bytes:
     return data
 
 
-def read_article(source: str | Path, *, encoding: str | None = None, stdin: BinaryIO | None = None) -> Article:
+def read_article(
+    source: str | Path, *, encoding: str | None = None, stdin: BinaryIO | None = None
+) -> Article:
     """Read and decode one article from a path, or from stdin when ``source`` is ``-``."""
     src = str(source)
     data = read_bytes(src, stdin)

@@ -9,13 +9,17 @@ spaces (the Chinese convention), a tab, or two or more spaces.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from bulletin.textutil import CJK_PUNCT, CLOSERS, HAN, SENTENCE_END
 
 # Full-width digits and Latin letters to ASCII (punctuation stays full-width: it drives pauses).
 _HALF_WIDTH = str.maketrans(
-    {chr(c): chr(c - 0xFEE0) for c in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]}
+    {
+        chr(c): chr(c - 0xFEE0)
+        for c in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]
+    }
 )
 _FULLWIDTH_RE = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]+")
 _NEWLINES_RE = re.compile("\r\n|[\r\u2028\u2029\x0b\x0c\x85]")
@@ -44,7 +48,7 @@ def _join_space(a: str, b: str) -> str:
 
 def _join_lines(lines: list[str]) -> str:
     parts = [lines[0]]
-    for prev, line in zip(lines, lines[1:]):
+    for prev, line in itertools.pairwise(lines):
         parts.append(_join_space(prev[-1], line[0]))
         parts.append(line)
     return "".join(parts)

@@ -106,8 +106,11 @@ def build_cues(timeline: Sequence[Placed], duration: float | None = None) -> lis
     for placed in timeline:
         c = placed.chunk
         key = (c.story, c.paragraph, c.sentence)
-        if groups and (groups[-1][0].chunk.story, groups[-1][0].chunk.paragraph,
-                       groups[-1][0].chunk.sentence) == key:
+        if (
+            groups
+            and (groups[-1][0].chunk.story, groups[-1][0].chunk.paragraph, groups[-1][0].chunk.sentence)
+            == key
+        ):
             groups[-1].append(placed)
         else:
             groups.append([placed])
@@ -165,8 +168,10 @@ def _timed(cues: Sequence[Cue]) -> list[tuple[int, int, list[str]]]:
 
 def to_srt(cues: Sequence[Cue]) -> str:
     """SubRip text (``HH:MM:SS,mmm``), numbered from 1, blank line after each cue."""
-    blocks = [f"{n}\n{_stamp(s, ',')} --> {_stamp(e, ',')}\n" + "\n".join(lines) + "\n"
-              for n, (s, e, lines) in enumerate(_timed(cues), 1)]
+    blocks = [
+        f"{n}\n{_stamp(s, ',')} --> {_stamp(e, ',')}\n" + "\n".join(lines) + "\n"
+        for n, (s, e, lines) in enumerate(_timed(cues), 1)
+    ]
     return "\n".join(blocks)
 
 

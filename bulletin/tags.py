@@ -70,8 +70,9 @@ def default_title(text: str, max_chars: int = TITLE_MAX_CHARS, fallback: str = "
         if clause >= max_chars // 2:
             cut = clause
         else:
-            while cut > 0 and (_is_continuation(first[cut]) or
-                               (_is_word_char(first[cut - 1]) and _is_word_char(first[cut]))):
+            while cut > 0 and (
+                _is_continuation(first[cut]) or (_is_word_char(first[cut - 1]) and _is_word_char(first[cut]))
+            ):
                 cut -= 1
             if cut == 0:  # one enormous word: cut it rather than give nothing
                 cut = max_chars
@@ -111,14 +112,26 @@ def write_tags(
     tags.add(TSSE(encoding=3, text=["bulletin"]))
     if len(chapters) >= 2:
         ids = [f"chp{i}" for i in range(len(chapters))]
-        tags.add(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-                      child_element_ids=ids, sub_frames=[TIT2(encoding=3, text=["目录"])]))
+        tags.add(
+            CTOC(
+                element_id="toc",
+                flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                child_element_ids=ids,
+                sub_frames=[TIT2(encoding=3, text=["目录"])],
+            )
+        )
         for cid, ch in zip(ids, chapters, strict=True):
             start, end = round(ch.start * 1000), round(ch.end * 1000)
             if end < start:
                 raise ConfigError(f"chapter {ch.title!r} ends before it starts")
-            tags.add(CHAP(element_id=cid, start_time=start, end_time=end,
-                          sub_frames=[TIT2(encoding=3, text=[ch.title])]))
+            tags.add(
+                CHAP(
+                    element_id=cid,
+                    start_time=start,
+                    end_time=end,
+                    sub_frames=[TIT2(encoding=3, text=[ch.title])],
+                )
+            )
     try:
         tags.save(str(path), v2_version=3, v1=0)
     except Exception as exc:  # mutagen raises several unrelated types (MutagenError, OSError)

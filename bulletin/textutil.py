@@ -24,9 +24,7 @@ _END = re.escape(SENTENCE_END)
 _CLOSE = re.escape(CLOSERS)
 HAN_RE = re.compile(f"[{HAN}]")
 _SPEAKABLE_RE = re.compile(rf"[{HAN}A-Za-z0-9\u00c0-\u024f]")
-_SENTENCE_RE = re.compile(
-    rf"[^{_END}]+(?:[{_END}]+[{_CLOSE}]*)?|[{_END}]+[{_CLOSE}]*"
-)
+_SENTENCE_RE = re.compile(rf"[^{_END}]+(?:[{_END}]+[{_CLOSE}]*)?|[{_END}]+[{_CLOSE}]*")
 _TERMINATED_RE = re.compile(rf"[{_END}][{_CLOSE}]*\s*$")
 
 

@@ -76,7 +76,9 @@ def _load(path: Path) -> Preset:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"voice preset {path}: {exc}") from None
-    fields = {k: data[k] for k in ("name", "engine", "voice", "rate", "volume", "pitch", "description") if k in data}
+    fields = {
+        k: data[k] for k in ("name", "engine", "voice", "rate", "volume", "pitch", "description") if k in data
+    }
     fields.setdefault("name", path.stem)
     if "voice" not in fields or fields.get("engine") not in ENGINES:
         raise ConfigError(f"voice preset {path}: needs voice and engine (one of {', '.join(ENGINES)})")
@@ -114,7 +116,9 @@ def resolve(
         preset = Preset(name=name, engine="edge", voice=name, description="Edge voice")
     else:
         known = ", ".join(presets)
-        raise ConfigError(f"unknown voice {name!r}: use a preset ({known}) or an Edge ShortName like zh-TW-HsiaoChenNeural")
+        raise ConfigError(
+            f"unknown voice {name!r}: use a preset ({known}) or an Edge ShortName like zh-TW-HsiaoChenNeural"
+        )
     overrides = {k: v for k, v in (("rate", rate), ("volume", volume), ("pitch", pitch)) if v is not None}
     preset = replace(preset, **overrides)
     validate_prosody(preset.rate, preset.volume, preset.pitch)
@@ -132,4 +136,6 @@ def for_engine(preset: Preset, engine: str, presets: dict[str, Preset] | None = 
         presets = presets if presets is not None else load_presets()
         base = presets.get(OFFLINE_PRESET, Preset(OFFLINE_PRESET, "offline", OFFLINE_VOICE))
         return replace(base, rate=preset.rate, volume=preset.volume, pitch=preset.pitch)
-    raise ConfigError(f"voice {preset.name!r} is an {preset.engine} voice; it cannot be used with --engine {engine}")
+    raise ConfigError(
+        f"voice {preset.name!r} is an {preset.engine} voice; it cannot be used with --engine {engine}"
+    )

@@ -29,8 +29,15 @@ from bulletin.errors import AudioError, ConfigError
 SR = 24000
 
 
-def speech(seconds: float, *, lead: float = 0.25, tail: float = 0.4, level: float = 0.25,
-           seed: int = 0, spike: bool = False) -> np.ndarray:
+def speech(
+    seconds: float,
+    *,
+    lead: float = 0.25,
+    tail: float = 0.4,
+    level: float = 0.25,
+    seed: int = 0,
+    spike: bool = False,
+) -> np.ndarray:
     """Speech-like int16 audio: ``seconds`` of sound between ``lead`` and ``tail`` of silence."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * SR)) / SR
@@ -42,7 +49,7 @@ def speech(seconds: float, *, lead: float = 0.25, tail: float = 0.4, level: floa
     if spike:  # a few sharp peaks far above the average (forces the limiter)
         for at in (0.3, 0.6):
             i = int(at * x.size)
-            x[i: i + 24] = 0.98 * np.hanning(24)
+            x[i : i + 24] = 0.98 * np.hanning(24)
     x = np.concatenate([np.zeros(int(lead * SR)), x, np.zeros(int(tail * SR))])
     return np.clip(x * 32767, -32768, 32767).astype(np.int16)
 
@@ -67,8 +74,11 @@ def to_wav(pcm: np.ndarray, rate: int = SR, channels: int = 1) -> bytes:
 
 
 def decode_file(path: Path) -> np.ndarray:
-    out = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1",
-                          "-ar", str(SR), "-"], capture_output=True, check=True).stdout
+    out = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", str(SR), "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(out, dtype="<i2").astype(np.float64) / 32768
 
 
@@ -225,8 +235,11 @@ def test_silent_clip_keeps_its_place(tmp_path: Path) -> None:
 
 def test_decode_clip() -> None:
     pcm = speech(0.5, seed=3)
-    for clip in (Clip(to_mp3(pcm), "mp3"), Clip(to_wav(pcm), "wav"),
-                 Clip(to_wav(np.repeat(pcm[::3], 2), rate=8000, channels=2), "wav")):
+    for clip in (
+        Clip(to_mp3(pcm), "mp3"),
+        Clip(to_wav(pcm), "wav"),
+        Clip(to_wav(np.repeat(pcm[::3], 2), rate=8000, channels=2), "wav"),
+    ):
         seg = decode_clip(clip)
         assert (seg.channels, seg.frame_rate, seg.sample_width) == (1, SR, 2)
         assert seg.duration_seconds == pytest.approx(pcm.size / SR, abs=0.1)

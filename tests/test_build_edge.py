@@ -64,7 +64,8 @@ def test_edge_build_one_request_per_chunk_in_order(edge, sample, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "fault", ["no_audio", "close_before_audio", "close_mid_stream", "tcp_cut", "short_audio", "http_403", "http_500"]
+    "fault",
+    ["no_audio", "close_before_audio", "close_mid_stream", "tcp_cut", "short_audio", "http_403", "http_500"],
 )
 def test_transient_faults_recovered_same_length(edge, sample, tmp_path, fault):
     clean_out = tmp_path / "clean.mp3"
@@ -72,8 +73,17 @@ def test_transient_faults_recovered_same_length(edge, sample, tmp_path, fault):
     edge.reset()
     edge.set_fault(fault, times=2)
     out = tmp_path / "faulty.mp3"
-    result = run("build", str(sample), "--engine", "edge", "-o", str(out), "--no-cache", "--report",
-                 str(tmp_path / "r.json"))
+    result = run(
+        "build",
+        str(sample),
+        "--engine",
+        "edge",
+        "-o",
+        str(out),
+        "--no-cache",
+        "--report",
+        str(tmp_path / "r.json"),
+    )
     assert result.exit_code == 0, result.output
     assert abs(probe_duration(out) - probe_duration(clean_out)) < 0.1
     report = json.loads((tmp_path / "r.json").read_text())
@@ -132,7 +142,9 @@ def test_stdout_output_is_only_mp3(edge, sample):
 def test_subtitles_one_cue_per_sentence(edge, sample, tmp_path):
     out = tmp_path / "out.mp3"
     srt = tmp_path / "out.srt"
-    assert run("build", str(sample), "--engine", "edge", "-o", str(out), "--subtitles", str(srt)).exit_code == 0
+    assert (
+        run("build", str(sample), "--engine", "edge", "-o", str(out), "--subtitles", str(srt)).exit_code == 0
+    )
     blocks = [b for b in srt.read_text(encoding="utf-8").strip().split("\n\n") if b]
     sentences = {c["sentence"] for c in plan(sample)}
     assert len(blocks) == len(sentences)
@@ -152,8 +164,20 @@ def test_feed_and_templates(edge, sample, tmp_path):
     feed = tmp_path / "site" / "feed.xml"
     template = str(tmp_path / "site" / "{date:%Y%m%d}-{slug}.mp3")
     title = 'News <at> 6 & "quotes"'
-    result = run("build", str(sample), "--engine", "edge", "-o", template, "--feed", str(feed),
-                 "--base-url", "https://example.org/news/", "--title", title)
+    result = run(
+        "build",
+        str(sample),
+        "--engine",
+        "edge",
+        "-o",
+        template,
+        "--feed",
+        str(feed),
+        "--base-url",
+        "https://example.org/news/",
+        "--title",
+        title,
+    )
     assert result.exit_code == 0, result.output
     mp3s = list((tmp_path / "site").glob("*.mp3"))
     assert len(mp3s) == 1
@@ -169,8 +193,18 @@ def test_corrupt_feed_is_an_error_and_left_untouched(edge, sample, tmp_path):
     feed = tmp_path / "feed.xml"
     feed.write_text("<rss><channel><item>", encoding="utf-8")
     out = tmp_path / "o.mp3"
-    result = run("build", str(sample), "--engine", "edge", "-o", str(out), "--feed", str(feed),
-                 "--base-url", "https://example.org/")
+    result = run(
+        "build",
+        str(sample),
+        "--engine",
+        "edge",
+        "-o",
+        str(out),
+        "--feed",
+        str(feed),
+        "--base-url",
+        "https://example.org/",
+    )
     assert result.exit_code != 0
     assert feed.read_text(encoding="utf-8") == "<rss><channel><item>"
     assert len(result.stderr.strip().splitlines()[-1:]) == 1
@@ -179,7 +213,11 @@ def test_corrupt_feed_is_an_error_and_left_untouched(edge, sample, tmp_path):
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "bulletin", *args],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -199,8 +237,19 @@ def test_run_killed_mid_synthesis_leaves_old_bulletin_and_feed(edge, sample, tmp
     env = _env(edge, tmp_path)
     out = tmp_path / "pub" / "news.mp3"
     feed = tmp_path / "pub" / "feed.xml"
-    args = ["build", str(sample), "--engine", "edge", "-o", str(out), "--feed", str(feed),
-            "--base-url", "https://example.org/", "--no-cache"]
+    args = [
+        "build",
+        str(sample),
+        "--engine",
+        "edge",
+        "-o",
+        str(out),
+        "--feed",
+        str(feed),
+        "--base-url",
+        "https://example.org/",
+        "--no-cache",
+    ]
     first = _cli(args, env)
     assert first.wait(timeout=120) == 0, first.stderr.read()
     old_mp3, old_feed = out.read_bytes(), feed.read_bytes()

@@ -148,9 +148,17 @@ def test_markup_and_control_characters_and_emoji_are_text(tmp_path):
 
 
 def test_help_everywhere_has_examples():
-    for command in (["--help"], ["clean", "--help"], ["build", "--help"], ["preview", "--help"],
-                    ["voices", "--help"], ["voices", "install", "--help"], ["cache", "--help"],
-                    ["cache", "info", "--help"], ["cache", "clear", "--help"]):
+    for command in (
+        ["--help"],
+        ["clean", "--help"],
+        ["build", "--help"],
+        ["preview", "--help"],
+        ["voices", "--help"],
+        ["voices", "install", "--help"],
+        ["cache", "--help"],
+        ["cache", "info", "--help"],
+        ["cache", "clear", "--help"],
+    ):
         result = run(*command)
         assert result.exit_code == 0
         assert "bulletin" in result.output

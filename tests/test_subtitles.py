@@ -17,8 +17,16 @@ from bulletin.subtitles import Cue, build_cues, clean_text, to_srt, to_vtt, wrap
 DURATION = 20.0
 
 
-def placed(i: int, text: str, sentence: int, start: float, end: float, kind: PauseKind = "sentence",
-           story: int = 0, boundaries: tuple[Boundary, ...] = ()) -> Placed:
+def placed(
+    i: int,
+    text: str,
+    sentence: int,
+    start: float,
+    end: float,
+    kind: PauseKind = "sentence",
+    story: int = 0,
+    boundaries: tuple[Boundary, ...] = (),
+) -> Placed:
     return Placed(Chunk(i, text, text, story, 0, sentence, kind), start, end, boundaries)
 
 
@@ -29,8 +37,15 @@ def timeline() -> list[Placed]:
         placed(0, "国务院今天发布了关于进一步优化营商环境、", 0, 0.30, 3.10, "clause"),
         placed(1, "降低企业成本的若干意见，要求各地抓紧落实。", 0, 3.30, 6.20),
         # Edge reported a tighter sentence boundary (file time)
-        placed(2, "美联储宣布加息25个基点。", 1, 6.55, 9.00, "story",
-               boundaries=(Boundary("sentence", "美联储宣布加息25个基点。", 6.60, 2.30),)),
+        placed(
+            2,
+            "美联储宣布加息25个基点。",
+            1,
+            6.55,
+            9.00,
+            "story",
+            boundaries=(Boundary("sentence", "美联储宣布加息25个基点。", 6.60, 2.30),),
+        ),
         placed(3, "Apple发布了新款 iPhone 16 Pro Max手机，售价\n 7999元。", 2, 10.50, 14.00, "end", story=1),
     ]
 
@@ -118,8 +133,11 @@ def test_wrap_breaks_only_between_words() -> None:
 
 
 def test_cues_stay_inside_the_audio_and_skip_silent_sentences() -> None:
-    tl = [placed(0, "第一句。", 0, 0.3, 1.0), placed(1, "。", 1, 1.35, 1.35),
-          placed(2, "第二句。", 2, 1.35, 2.0, "end")]
+    tl = [
+        placed(0, "第一句。", 0, 0.3, 1.0),
+        placed(1, "。", 1, 1.35, 1.35),
+        placed(2, "第二句。", 2, 1.35, 2.0, "end"),
+    ]
     cues = build_cues(tl, duration=2.1)
     assert [c.text for c in cues] == ["第一句。", "第二句。"]
     assert cues[-1].end <= 2.1

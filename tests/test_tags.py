@@ -32,8 +32,14 @@ def mp3(tmp_path: Path) -> Path:
 def test_tags_and_chapters(mp3: Path) -> None:
     length = MP3(str(mp3)).info.length
     chapters = [Chapter("第一条", 0.0, 1.2), Chapter("第二条", 1.2, 2.0), Chapter("第三条", 2.0, 3.0)]
-    write_tags(mp3, title="早间新闻：国务院发布新规", author="新闻台", publisher="bulletin",
-               date=datetime(2025, 3, 1, 7, 30), chapters=chapters)
+    write_tags(
+        mp3,
+        title="早间新闻：国务院发布新规",
+        author="新闻台",
+        publisher="bulletin",
+        date=datetime(2025, 3, 1, 7, 30),
+        chapters=chapters,
+    )
     tags = ID3(str(mp3))
     assert tags.version[:2] == (2, 3)
     assert str(tags["TIT2"]) == "早间新闻：国务院发布新规"
@@ -71,10 +77,14 @@ def test_bad_tag_values(mp3: Path) -> None:
     [
         ("国务院今天召开常务会议。会议决定……", "国务院今天召开常务会议"),
         ("  “美联储”宣布加息25个基点！市场震荡。", "“美联储”宣布加息25个基点"),
-        ("国务院今天发布了关于进一步优化营商环境、降低企业成本的若干意见，要求各地抓紧落实。",
-         "国务院今天发布了关于进一步优化营商环境"),
-        ("NASA announced the Artemis mission launch window today at 12345678 hours",
-         "NASA announced the Artemis"),
+        (
+            "国务院今天发布了关于进一步优化营商环境、降低企业成本的若干意见，要求各地抓紧落实。",
+            "国务院今天发布了关于进一步优化营商环境",
+        ),
+        (
+            "NASA announced the Artemis mission launch window today at 12345678 hours",
+            "NASA announced the Artemis",
+        ),
         ("。。！", "新闻简报"),
         ("", "新闻简报"),
     ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 
 import pytest
@@ -105,7 +106,9 @@ def test_decode_prefers_utf8_and_handles_boms():
 
 
 def test_hard_wraps_join_without_spaces_and_numbers_rejoin():
-    assert repair(TRADITIONAL) == ["颱風凱米預計明天中午登陸，中央氣象署表示，最大風速每秒51公尺。民眾應做好防颱準備。"]
+    assert repair(TRADITIONAL) == [
+        "颱風凱米預計明天中午登陸，中央氣象署表示，最大風速每秒51公尺。民眾應做好防颱準備。"
+    ]
     assert repair("北韓在2\n4號表示") == ["北韓在24號表示"]
     assert repair("全長約2\n8.6公里") == ["全長約28.6公里"]
     assert repair("成長28.\n6%") == ["成長28.6%"]
@@ -185,7 +188,10 @@ def test_fragment_spliced_into_next_copy_is_cut():
 
 
 def test_paste_starting_mid_sentence_is_dropped():
-    story = ["国务院常务会议今天研究部署稳定就业工作。会议指出要加大支持力度。", "研究部署稳定就业工作。会议指出要加大支持力度。"]
+    story = [
+        "国务院常务会议今天研究部署稳定就业工作。会议指出要加大支持力度。",
+        "研究部署稳定就业工作。会议指出要加大支持力度。",
+    ]
     stories, stats = dedupe([story])
     assert stories == [["国务院常务会议今天研究部署稳定就业工作。会议指出要加大支持力度。"]]
     assert stats.fragments == 1
@@ -238,7 +244,7 @@ def test_long_sentence_cuts_at_clauses_then_safe_points():
     # never inside a number or a Latin word
     pieces = split_to_limit("營收達到1234567890元與Supercalifragilistic的比較", 10)
     assert "".join(pieces) == "營收達到1234567890元與Supercalifragilistic的比較"
-    assert not any(p[-1].isdigit() and q[0].isdigit() for p, q in zip(pieces, pieces[1:]) if len(p) < 10)
+    assert not any(p[-1].isdigit() and q[0].isdigit() for p, q in itertools.pairwise(pieces) if len(p) < 10)
 
 
 def test_punctuation_only_pieces_are_glued():
