@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from bulletin.assemble import Assembly, EncodeOptions, Pauses, assemble
 from bulletin.cache import ClipCache, default_cache_dir
@@ -526,7 +527,7 @@ def _publish_feed(
     item = FeedItem(
         title=title,
         description=clean.stories[0][0][:400],
-        url=f"{base}/{output.name}",
+        url=f"{base}/{quote(output.name)}",  # slugs keep Chinese characters: percent-encode
         length=size,
         pub_date=when,
         duration_seconds=duration,

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import feedparser
 import pytest
@@ -185,8 +186,28 @@ def test_feed_and_templates(edge, sample, tmp_path):
     assert parsed.version == "rss20" and not parsed.bozo
     entry = parsed.entries[0]
     assert entry.title == title
-    assert entry.enclosures[0].href == f"https://example.org/news/{mp3s[0].name}"
+    assert entry.enclosures[0].href == f"https://example.org/news/{quote(mp3s[0].name)}"
     assert int(entry.enclosures[0].length) == mp3s[0].stat().st_size
+
+
+def test_feed_urls_are_percent_encoded_for_chinese_slugs(edge, sample, tmp_path):
+    feed = tmp_path / "feed.xml"
+    template = str(tmp_path / "{slug}.mp3")
+    result = run(
+        "build",
+        str(sample),
+        "--engine",
+        "edge",
+        "-o",
+        template,
+        "--feed",
+        str(feed),
+        "--base-url",
+        "https://example.org",
+    )
+    assert result.exit_code == 0, result.output
+    href = feedparser.parse(feed.read_bytes()).entries[0].enclosures[0].href
+    assert href.isascii() and href.startswith("https://example.org/%E5%9C%8B")
 
 
 def test_corrupt_feed_is_an_error_and_left_untouched(edge, sample, tmp_path):
