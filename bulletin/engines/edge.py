@@ -65,6 +65,7 @@ from edge_tts.exceptions import EdgeTTSException, NoAudioReceived, WebSocketErro
 
 from bulletin.engines.base import Boundary, Clip, OnClip, VoiceSettings
 from bulletin.errors import ConfigError, EngineUnavailable, SynthesisError, TransientError
+from bulletin.voices import parse_prosody
 
 __all__ = [
     "MAX_CHUNK_CHARS",
@@ -88,12 +89,7 @@ MAX_CHUNK_CHARS = 300
 
 #: Our conservative prosody limits: Azure documents speaking rate as 0.5x-2x; beyond
 #: these Edge clamps or garbles silently, so we refuse up front with a clear message.
-RATE_RANGE = (-50, 100)  # percent
-VOLUME_RANGE = (-100, 100)  # percent
-PITCH_RANGE = (-100, 100)  # Hz
 
-_PERCENT = re.compile(r"^([+-])(\d{1,4})%$")
-_HERTZ = re.compile(r"^([+-])(\d{1,4})Hz$")
 # ShortNames: "zh-CN-XiaoxiaoNeural", "zh-CN-liaoning-XiaobeiNeural", "iu-Latn-CA-SiqiniqNeural".
 # Only letters, digits and hyphens: the name goes into an SSML attribute unescaped.
 _SHORT_NAME = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]+){1,3}-[A-Za-z0-9]*Neural$")
@@ -120,20 +116,6 @@ BOUNDARY_SLACK = 0.25
 # --------------------------------------------------------------------------------------
 
 
-def _signed(value: str, pattern: re.Pattern[str], what: str, unit: str, bounds: tuple[int, int]) -> int:
-    m = pattern.match(value) if isinstance(value, str) else None
-    if m is None:
-        raise ConfigError(
-            f"edge: {what} {value!r} is not in edge-tts form: a sign, digits and {unit}"
-            f" (e.g. +10{unit} or -5{unit})"
-        )
-    number = int(m.group(2)) * (-1 if m.group(1) == "-" else 1)
-    lo, hi = bounds
-    if not lo <= number <= hi:
-        raise ConfigError(f"edge: {what} {value} is out of range ({lo:+d}{unit} to {hi:+d}{unit})")
-    return number
-
-
 def validate_prosody(voice: VoiceSettings) -> None:
     """Refuse bad voice settings with a clear :class:`ConfigError`, before any request.
 
@@ -148,9 +130,10 @@ def validate_prosody(voice: VoiceSettings) -> None:
             f"edge: voice {voice.voice!r} is not an Edge ShortName (like zh-CN-XiaoxiaoNeural); "
             "see `bulletin voices`"
         )
-    _signed(voice.rate, _PERCENT, "rate", "%", RATE_RANGE)
-    _signed(voice.volume, _PERCENT, "volume", "%", VOLUME_RANGE)
-    _signed(voice.pitch, _HERTZ, "pitch", "Hz", PITCH_RANGE)
+    try:
+        parse_prosody(voice.rate, voice.volume, voice.pitch)
+    except ConfigError as e:
+        raise ConfigError(f"edge: {e}") from None
     try:  # edge-tts's own check, so we can never accept what it would reject
         TTSConfig(voice.voice, voice.rate, voice.volume, voice.pitch, "SentenceBoundary")
     except (TypeError, ValueError) as e:
@@ -159,7 +142,7 @@ def validate_prosody(voice: VoiceSettings) -> None:
 
 def _speed(voice: VoiceSettings) -> float:
     """Speaking speed relative to +0% (``-50%`` → 0.5)."""
-    return 1.0 + _signed(voice.rate, _PERCENT, "rate", "%", RATE_RANGE) / 100.0
+    return 1.0 + parse_prosody(voice.rate, voice.volume, voice.pitch)[0] / 100.0
 
 
 def _normalize_wss(url: str) -> str:

@@ -27,7 +27,6 @@ import contextlib
 import io
 import os
 import queue
-import re
 import sys
 import threading
 import wave
@@ -43,6 +42,7 @@ from bulletin.engines.base import Clip, OnClip, VoiceSettings
 from bulletin.engines.litert_patch import PATCH_VERSION
 from bulletin.engines.pinyin_frontend import FRONTEND_VERSION, Phrase, PinyinFrontend
 from bulletin.errors import ConfigError, ModelError, SynthesisError
+from bulletin.voices import parse_prosody
 
 SAMPLE_RATE = 24_000
 #: The one voice of this engine, and the names a preset may use for it.
@@ -60,9 +60,6 @@ MAX_FRAMES = 2048  # position-embedding table of the FastSpeech2 graph (encoder 
 FRAMES_PER_SYLLABLE = 15.0  # measured on news text at speed 1.0 (~14.5)
 BAKER_MEAN_F0_HZ = 220.0  # rough mean pitch of the Baker speaker, to turn "+2Hz" into a ratio
 
-_PERCENT = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*%\s*$")
-_HERTZ = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*hz\s*$", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class Prosody:
@@ -79,22 +76,16 @@ class Prosody:
         Values are clamped to what still sounds like speech: rate -60%..+150%,
         volume -100%..+100% (louder peaks are clipped), pitch ratio 0.5..2.
         """
-        rate = _parse(_PERCENT, voice.rate, "rate", "+10%")
-        volume = _parse(_PERCENT, voice.volume, "volume", "+10%")
-        pitch = _parse(_HERTZ, voice.pitch, "pitch", "+2Hz")
+        try:
+            rate, volume, pitch = (float(v) for v in parse_prosody(voice.rate, voice.volume, voice.pitch))
+        except ConfigError as e:
+            raise ConfigError(f"offline engine: {e}") from None
         rate = min(max(rate, -60.0), 150.0)
         return cls(
             speed=round(1.0 / (1.0 + rate / 100.0), 4),
             f0=round(min(max(1.0 + pitch / BAKER_MEAN_F0_HZ, 0.5), 2.0), 4),
             gain=round(min(max(1.0 + volume / 100.0, 0.0), 2.0), 4),
         )
-
-
-def _parse(pattern: re.Pattern[str], value: str, what: str, example: str) -> float:
-    match = pattern.match(value or "")
-    if not match:
-        raise ConfigError(f"offline engine: bad {what} {value!r} (expected something like {example!r})")
-    return float(match.group(1))
 
 
 def _wav_bytes(audio: np.ndarray) -> bytes:
