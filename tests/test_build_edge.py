@@ -302,3 +302,22 @@ def test_two_runs_on_one_output_one_wins_other_busy(edge, sample, tmp_path):
     busy = (a if a.returncode == 75 else b).stderr.read()
     assert "locked by pid" in busy
     assert probe_duration(out) > 10
+
+
+def test_several_articles_make_one_bulletin_with_a_chapter_per_story(edge, sample, tmp_path):
+    second = tmp_path / "second.txt"
+    second.write_bytes(
+        "国家统计局今天发布数据，三月居民消费价格同比上涨0.1%。\r\n分析人士认为物价将保持温和。\r\n".encode(
+            "gb18030"
+        )
+    )
+    out = tmp_path / "two.mp3"
+    result = run("build", str(sample), str(second), "--engine", "edge", "-o", str(out), "--author", "新聞部")
+    assert result.exit_code == 0, result.output
+    tags = ID3(out)
+    chapters = tags.getall("CHAP")
+    assert len(chapters) == 2 and len(tags.getall("CTOC")) == 1
+    assert chapters[0].start_time == 0 and chapters[0].end_time == chapters[1].start_time
+    assert chapters[1].sub_frames["TIT2"].text[0].startswith("国家统计局")
+    assert tags["TPE1"].text[0] == "新聞部"
+    assert 0 < chapters[1].start_time < chapters[1].end_time
