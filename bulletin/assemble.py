@@ -268,6 +268,18 @@ def _limiter(ceiling_db: float, *, latency: bool) -> str:
     return spec + (":latency=true" if latency else "")
 
 
+def _raw_input(raw: Path, rate: int, *, start: float | None = None, length: float | None = None) -> list[str]:
+    """ffmpeg input arguments for our temporary raw PCM (s16le mono), optionally an excerpt."""
+    window = [] if start is None else ["-ss", f"{start:.3f}", "-t", f"{length:.3f}"]
+    return ["-f", "s16le", "-ar", str(rate), "-ac", "1", *window, "-i", str(raw)]
+
+
+def _mp3_output(options: EncodeOptions) -> list[str]:
+    """ffmpeg output arguments for the bulletin's MP3: mono, the chosen rate and bitrate."""
+    rate = str(options.sample_rate)
+    return ["-ac", "1", "-ar", rate, "-c:a", "libmp3lame", "-b:a", f"{options.kbps}k", "-f", "mp3"]
+
+
 def _encode(
     raw: Path, dest: Path, rate: int, options: EncodeOptions, gain_db: float, ceiling_db: float | None
 ) -> None:
@@ -280,35 +292,11 @@ def _encode(
         chain = filters + ([_limiter(ceiling_db, latency=latency)] if ceiling_db is not None else [])
         run_ffmpeg(
             [
-                "-v",
-                "error",
-                "-y",
-                "-f",
-                "s16le",
-                "-ar",
-                str(rate),
-                "-ac",
-                "1",
-                "-i",
-                str(raw),
-                "-af",
-                ",".join(chain),
-                "-ac",
-                "1",
-                "-ar",
-                str(options.sample_rate),
-                "-c:a",
-                "libmp3lame",
-                "-b:a",
-                f"{options.kbps}k",
-                "-map_metadata",
-                "-1",
-                "-id3v2_version",
-                "0",
-                "-write_id3v1",
-                "0",
-                "-f",
-                "mp3",
+                *("-v", "error", "-y"),
+                *_raw_input(raw, rate),
+                *("-af", ",".join(chain)),
+                *("-map_metadata", "-1", "-id3v2_version", "0", "-write_id3v1", "0"),
+                *_mp3_output(options),
                 str(dest),
             ],
             what="encoding the MP3",
@@ -332,40 +320,11 @@ def _codec_loss(raw: Path, rate: int, duration: float, options: EncodeOptions) -
     if length < 3.0:
         return 0.0
     start = max(0.0, (duration - length) / 2)
-    raw_in = [
-        "-f",
-        "s16le",
-        "-ar",
-        str(rate),
-        "-ac",
-        "1",
-        "-ss",
-        f"{start:.3f}",
-        "-t",
-        f"{length:.3f}",
-        "-i",
-        str(raw),
-    ]
+    raw_in = _raw_input(raw, rate, start=start, length=length)
     with tempfile.TemporaryDirectory(prefix="bulletin-probe-") as tmp:
         excerpt = Path(tmp) / "excerpt.mp3"
         run_ffmpeg(
-            [
-                "-v",
-                "error",
-                "-y",
-                *raw_in,
-                "-ac",
-                "1",
-                "-ar",
-                str(options.sample_rate),
-                "-c:a",
-                "libmp3lame",
-                "-b:a",
-                f"{options.kbps}k",
-                "-f",
-                "mp3",
-                str(excerpt),
-            ],
+            ["-v", "error", "-y", *raw_in, *_mp3_output(options), str(excerpt)],
             what="encoding a test excerpt",
         )
         before = measure_input(raw_in, what="measuring a test excerpt")
@@ -405,10 +364,7 @@ def assemble(
             _encode(raw, dest, rate, options, 0.0, None)
             return Assembly(duration, timeline, None)
 
-        source = measure_input(
-            ["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", str(raw)],
-            what="measuring the bulletin's loudness",
-        )
+        source = measure_input(_raw_input(raw, rate), what="measuring the bulletin's loudness")
         if not math.isfinite(source.integrated) or source.integrated <= -69.0:
             raise AudioError("the assembled bulletin is silent")
         gain = options.loudness - source.integrated + _codec_loss(raw, rate, duration, options)

@@ -21,6 +21,29 @@ TRADITIONAL = "颱風凱米預計明天中午登陸，中央氣象\n署表示，
 
 
 @pytest.fixture
+def edge(monkeypatch, tmp_path):
+    """A fake Edge server (0.05 s of audio a character) the CLI is pointed at, and a private
+    cache and state folder, so runs neither share chunks nor skip as "unchanged"."""
+    from fake_edge import FakeEdgeServer
+
+    with FakeEdgeServer(seconds_per_char=0.05) as server:
+        monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", server.wss_url)
+        monkeypatch.setenv("BULLETIN_EDGE_VOICES_URL", server.voices_url)
+        monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
+        monkeypatch.setenv("BULLETIN_STATE_DIR", str(tmp_path / "state"))
+        yield server
+
+
+def run_cli(*args: str, input: bytes | None = None):
+    """Invoke the CLI in-process, as ``bulletin ARGS...``."""
+    from click.testing import CliRunner
+
+    from bulletin.cli import main
+
+    return CliRunner().invoke(main, list(args), input=input, prog_name="bulletin")
+
+
+@pytest.fixture
 def sample() -> Path:
     return SAMPLE
 

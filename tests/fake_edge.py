@@ -50,7 +50,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from types import TracebackType
-from typing import Literal
+from typing import Literal, get_args
 
 import lameenc
 from aiohttp import WSMsgType, web
@@ -65,16 +65,7 @@ Fault = Literal[
     "http_403",
     "http_500",
 ]
-FAULTS: tuple[str, ...] = (
-    "no_audio",
-    "close_before_audio",
-    "close_mid_stream",
-    "tcp_cut",
-    "short_audio",
-    "stall",
-    "http_403",
-    "http_500",
-)
+FAULTS: tuple[str, ...] = get_args(Fault)
 _HANDSHAKE_FAULTS = ("http_403", "http_500")
 
 TICKS_PER_SECOND = 10_000_000

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import feedparser
 import pytest
 from click.testing import CliRunner
+from conftest import run_cli as run
 from fake_edge import FakeEdgeServer
 from mutagen.id3 import ID3
 
@@ -27,21 +28,6 @@ from bulletin.audio import probe_duration
 from bulletin.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def edge(monkeypatch, tmp_path):
-    """A fake Edge server with short audio (0.05 s a character) and a private cache/state."""
-    with FakeEdgeServer(seconds_per_char=0.05) as server:
-        monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", server.wss_url)
-        monkeypatch.setenv("BULLETIN_EDGE_VOICES_URL", server.voices_url)
-        monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
-        monkeypatch.setenv("BULLETIN_STATE_DIR", str(tmp_path / "state"))
-        yield server
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), prog_name="bulletin")
 
 
 def plan(sample: Path) -> list[dict]:
@@ -294,7 +280,7 @@ def test_run_killed_mid_synthesis_leaves_old_bulletin_and_feed(edge, sample, tmp
 def test_two_runs_on_one_output_one_wins_other_busy(edge, sample, tmp_path):
     env = _env(edge, tmp_path)
     out = tmp_path / "news.mp3"
-    edge.latency = 0.3  # make the runs overlap
+    edge.latency = 2.0  # the winner holds the lock for seconds, far longer than start-up skew
     args = ["build", str(sample), "--engine", "edge", "-o", str(out), "--no-cache", "--force"]
     a, b = _cli(args, env), _cli(args, env)
     codes = sorted([a.wait(timeout=120), b.wait(timeout=120)])

@@ -7,25 +7,10 @@ import io
 import json
 
 import pytest
-from click.testing import CliRunner
-from fake_edge import FakeEdgeServer
+from conftest import run_cli as run
 
 from bulletin.audio import probe_duration
-from bulletin.cli import Console, main
-
-
-@pytest.fixture
-def edge(monkeypatch, tmp_path):
-    with FakeEdgeServer(seconds_per_char=0.05) as server:
-        monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", server.wss_url)
-        monkeypatch.setenv("BULLETIN_EDGE_VOICES_URL", server.voices_url)
-        monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
-        monkeypatch.setenv("BULLETIN_STATE_DIR", str(tmp_path / "state"))
-        yield server
-
-
-def run(*args: str):
-    return CliRunner().invoke(main, list(args), prog_name="bulletin")
+from bulletin.cli import Console
 
 
 def test_preview_without_a_player_writes_the_file_and_prints_its_path(edge, sample, tmp_path, monkeypatch):

@@ -6,15 +6,10 @@ import json
 import re
 
 import pytest
-from click.testing import CliRunner
 from conftest import SIMPLIFIED, TRADITIONAL
+from conftest import run_cli as run
 
-from bulletin.cli import main
 from bulletin.textutil import is_speakable
-
-
-def run(*args: str, input: bytes | None = None):
-    return CliRunner().invoke(main, list(args), input=input, prog_name="bulletin")
 
 
 def test_clean_prints_the_story_once(sample):
