@@ -12,6 +12,8 @@ step that can fail has succeeded.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import shutil
 import sys
 import tempfile
@@ -20,17 +22,21 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from bulletin.assemble import Assembly, EncodeOptions, Pauses, assemble
+from bulletin import __version__
 from bulletin.cache import ClipCache, default_cache_dir
 from bulletin.chunk import Chunk
 from bulletin.engines.base import Clip, Engine, VoiceSettings
 from bulletin.errors import BulletinError, ConfigError, EngineUnavailable, InputError
 from bulletin.pipeline import CleanText, estimate_seconds, plan, prepare
 from bulletin.report import ChunkStats, InputInfo, RunReport
+from bulletin.settings import EncodeOptions, Pauses
 from bulletin.voices import Preset, for_engine, load_presets, resolve
+
+if TYPE_CHECKING:  # assembly pulls in numpy: imported only when a bulletin is really made
+    from bulletin.assemble import Assembly
 
 #: How long ``--engine auto`` waits for the Edge endpoint before choosing the offline voice.
 PROBE_SECONDS = 3.0
@@ -233,8 +239,15 @@ def _clip_seconds(clip: Clip) -> float:
     return len(clip.data) * 8 / 48000  # Edge: 48 kbit/s
 
 
+def chunk_keys(chunks: Sequence[Chunk], engine: Engine, voice: VoiceSettings) -> list[str]:
+    """The chunk-cache key of every chunk (what the engine would be asked to say, and how)."""
+    version = engine.version()
+    return [ClipCache.key(version, voice, c.spoken) for c in chunks]
+
+
 def synthesize_chunks(
     chunks: Sequence[Chunk],
+    keys: Sequence[str],
     engine: Engine,
     voice: VoiceSettings,
     cache: ClipCache | None,
@@ -243,7 +256,6 @@ def synthesize_chunks(
 ) -> list[Clip]:
     """Clips for every chunk: from the cache where possible, the rest from the engine."""
     clips: list[Clip | None] = [None] * len(chunks)
-    keys = [ClipCache.key(engine.version(), voice, c.spoken) for c in chunks]
     missing: list[int] = []
     for i, key in enumerate(keys):
         hit = cache.get(key) if cache else None
@@ -424,8 +436,13 @@ def _build(
                 console.info(f"unchanged: {record['output']} is up to date (use --force to rebuild)")
                 return BuildResult(Path(record["output"]), unchanged=True)
 
+        cache = None
+        if options.use_cache:
+            cache = ClipCache(Path(options.cache_dir) if options.cache_dir else default_cache_dir())
         with report.stage("engine"):
-            engine, why = choose_engine(options.engine, preset, options.concurrency)
+            engine, why = _cached_edge(clean, preset, options, cache) or choose_engine(
+                options.engine, preset, options.concurrency
+            )
         preset = for_engine(preset, engine.name, load_presets())
         voice = preset.settings
         report.engine_used = engine.name
@@ -436,24 +453,27 @@ def _build(
         announce_model_install(engine, console)
 
         chunks = plan(clean, engine.max_chunk_chars)
-        cache = None
-        if options.use_cache:
-            cache = ClipCache(Path(options.cache_dir) if options.cache_dir else default_cache_dir())
+        keys = chunk_keys(chunks, engine, voice)
         started = time.monotonic()
         with report.stage("synthesize"):
-            clips = synthesize_chunks(chunks, engine, voice, cache, console, report.chunks)
+            clips = synthesize_chunks(chunks, keys, engine, voice, cache, console, report.chunks)
         console.detail(
             f"{report.chunks.synthesized} chunks synthesized, {report.chunks.cached} from cache, "
             f"{report.chunks.retries} retries, {time.monotonic() - started:.1f}s"
         )
 
+        def render(dest: Path) -> Assembly:
+            """The finished bulletin at ``dest``: assembled, tagged, with its subtitles published."""
+            assembly = _assemble(chunks, keys, clips, dest, options, report, cache)
+            _write_tags_and_subs(dest, assembly, clean, title, options, when)
+            if options.subtitles:
+                _publish_subtitles(Path(options.subtitles), assembly)
+            return assembly
+
         if to_stdout:
             with tempfile.TemporaryDirectory(prefix="bulletin-") as tmp:
                 mp3 = Path(tmp) / "bulletin.mp3"
-                assembly = _assemble(chunks, clips, mp3, options, report)
-                _write_tags_and_subs(mp3, assembly, clean, title, options, when)
-                if options.subtitles:
-                    _publish_subtitles(Path(options.subtitles), assembly)
+                assembly = render(mp3)
                 with mp3.open("rb") as f:
                     shutil.copyfileobj(f, sys.stdout.buffer)
                 sys.stdout.buffer.flush()
@@ -466,10 +486,7 @@ def _build(
             if output.exists() and output.is_dir():
                 raise InputError(f"{output} is a directory")
             with atomic_output(output) as tmp_mp3:
-                assembly = _assemble(chunks, clips, tmp_mp3, options, report)
-                _write_tags_and_subs(tmp_mp3, assembly, clean, title, options, when)
-                if options.subtitles:
-                    _publish_subtitles(Path(options.subtitles), assembly)
+                assembly = render(tmp_mp3)
             size = output.stat().st_size
             if options.feed:
                 _publish_feed(options, output, size, assembly.duration, title, clean, when)
@@ -488,11 +505,106 @@ def _build(
     )
 
 
+def _cached_edge(
+    clean: CleanText, preset: Preset, options: BuildOptions, cache: ClipCache | None
+) -> tuple[Engine, str] | None:
+    """Edge without contacting it, when every chunk it would be asked for is already cached.
+
+    Saves the handshake (up to :data:`PROBE_SECONDS` when the network is down) and lets a
+    re-run produce the same Edge bulletin while the service is unreachable.
+    """
+    if cache is None or options.engine not in ("auto", "edge") or preset.engine != "edge":
+        return None
+    edge = make_engine("edge", options.concurrency)
+    keys = chunk_keys(plan(clean, edge.max_chunk_chars), edge, preset.settings)
+    if keys and all(cache.has(k) for k in keys):
+        return edge, "every chunk is cached"
+    return None
+
+
+def _assembly_key(keys: Sequence[str], chunks: Sequence[Chunk], options: BuildOptions) -> str:
+    """Cache key of a whole assembled (untagged) bulletin: its clips, structure and audio settings."""
+    recipe = {
+        "kind": "bulletin",
+        "bulletin": __version__,
+        "clips": list(keys),
+        "pauses_after": [c.pause_after for c in chunks],
+        "pauses": asdict(options.pauses),
+        "encode": asdict(options.encode),
+    }
+    text = json.dumps(recipe, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _assembly_header(assembly: Assembly) -> dict[str, Any]:
+    loudness = assembly.loudness
+    return {
+        "kind": "bulletin",
+        "duration": assembly.duration,
+        "loudness": None if loudness is None else [loudness.integrated, loudness.true_peak, loudness.lra],
+        "attempts": assembly.attempts,
+        "limited": assembly.limited,
+        "on_target": assembly.on_target,
+        "timeline": [
+            [p.start, p.end, [[b.kind, b.text, b.offset, b.duration] for b in p.boundaries]]
+            for p in assembly.timeline
+        ],
+    }
+
+
+def _assembly_from(header: dict[str, Any], chunks: Sequence[Chunk]) -> Assembly | None:
+    """Rebuild an :class:`Assembly` from a cached header; None if it does not fit these chunks."""
+    from bulletin.assemble import Assembly, Placed
+    from bulletin.audio import Loudness
+    from bulletin.engines.base import Boundary
+
+    try:
+        if header.get("kind") != "bulletin" or len(header["timeline"]) != len(chunks):
+            return None
+        timeline = [
+            Placed(
+                chunk,
+                float(start),
+                float(end),
+                tuple(Boundary(k, t, float(o), float(d)) for k, t, o, d in bounds),
+            )
+            for chunk, (start, end, bounds) in zip(chunks, header["timeline"], strict=True)
+        ]
+        loud = header["loudness"]
+        return Assembly(
+            duration=float(header["duration"]),
+            timeline=timeline,
+            loudness=None if loud is None else Loudness(*(float(x) for x in loud)),
+            attempts=int(header["attempts"]),
+            limited=bool(header["limited"]),
+            on_target=bool(header["on_target"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def _assemble(
-    chunks: Sequence[Chunk], clips: Sequence[Clip], dest: Path, options: BuildOptions, report: RunReport
+    chunks: Sequence[Chunk],
+    keys: Sequence[str],
+    clips: Sequence[Clip],
+    dest: Path,
+    options: BuildOptions,
+    report: RunReport,
+    cache: ClipCache | None,
 ) -> Assembly:
+    """Assemble into ``dest``, or copy the same bulletin assembled before from the cache."""
+    from bulletin.assemble import assemble
+
     with report.stage("assemble"):
-        assembly = assemble(chunks, clips, dest, pauses=options.pauses, options=options.encode)
+        key = _assembly_key(keys, chunks, options)
+        entry = cache.get_entry(key) if cache else None
+        assembly = _assembly_from(entry[0], chunks) if entry else None
+        if entry and assembly:
+            dest.write_bytes(entry[1])
+        else:
+            assembly = assemble(chunks, clips, dest, pauses=options.pauses, options=options.encode)
+            if cache:
+                cache.put_entry(key, dest.read_bytes(), _assembly_header(assembly))
     if assembly.loudness is not None:
         report.loudness = {
             "integrated_lufs": round(assembly.loudness.integrated, 2),
@@ -578,7 +690,8 @@ def run_preview(
         if not options.use_cache
         else ClipCache(Path(options.cache_dir) if options.cache_dir else default_cache_dir())
     )
-    clips = synthesize_chunks(chosen, engine, preset.settings, cache, console, ChunkStats())
+    keys = chunk_keys(chosen, engine, preset.settings)
+    clips = synthesize_chunks(chosen, keys, engine, preset.settings, cache, console, ChunkStats())
     player = None if out is not None else find_player()
     target = out if out is not None else Path(tempfile.gettempdir()) / "bulletin-preview.mp3"
     if player is None and out is None:
@@ -586,6 +699,8 @@ def run_preview(
         console.info(
             "no audio player found (ffplay, mpv, afplay, paplay, aplay); writing the preview instead"
         )
+    from bulletin.assemble import assemble
+
     with atomic_output(target) as tmp:
         assemble(
             [*chosen[:-1], _as_end(chosen[-1])], clips, tmp, pauses=options.pauses, options=options.encode

@@ -24,8 +24,10 @@ import os
 import shutil
 import struct
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -99,6 +101,15 @@ class ClipCache:
 
     def get(self, key: str) -> Clip | None:
         """The cached clip for *key*, or None. Corrupt or partial entries are removed."""
+        entry = self.get_entry(key)
+        return None if entry is None else _clip(*entry)
+
+    def has(self, key: str) -> bool:
+        """Is there an entry for *key*? (Cheap: not read or verified; :meth:`get` does that.)"""
+        return self._path(key).is_file()
+
+    def get_entry(self, key: str) -> tuple[dict[str, Any], bytes] | None:
+        """The header and data stored under *key*, or None. Corrupt or partial entries are removed."""
         path = self._path(key)
         try:
             with open(path, "rb") as handle:
@@ -109,11 +120,11 @@ class ClipCache:
         except OSError as exc:
             log.warning("cache: cannot read %s: %s", path, exc)
             return None
-        clip = _decode(raw)
-        if clip is None:
+        entry = _decode(raw)
+        if entry is None:
             log.warning("cache: removing corrupt entry %s", path)
             self._remove_if_same(path, inode)
-        return clip
+        return entry
 
     @staticmethod
     def _remove_if_same(path: Path, inode: int) -> None:
@@ -126,8 +137,17 @@ class ClipCache:
 
     def put(self, key: str, clip: Clip) -> bool:
         """Store *clip* under *key* atomically; False (and a log line) if it could not be."""
+        header = {"format": clip.format, "boundaries": [asdict(b) for b in clip.boundaries]}
+        return self.put_entry(key, clip.data, header)
+
+    def put_entry(self, key: str, data: bytes, header: Mapping[str, Any]) -> bool:
+        """Store *data* with a JSON-able *header* under *key* atomically (False if it could not be).
+
+        Besides clips, the build stores whole assembled bulletins this way, so that a
+        re-run with every chunk cached does not decode, measure and encode again.
+        """
         path = self._path(key)
-        blob = _encode(clip)
+        blob = _encode(data, header)
         temp: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -183,19 +203,29 @@ class ClipCache:
 # The header carries the audio length and sha256, so truncation and bit rot are caught.
 
 
-def _encode(clip: Clip) -> bytes:
-    header = {
-        "format": clip.format,
-        "length": len(clip.data),
-        "sha256": hashlib.sha256(clip.data).hexdigest(),
-        "boundaries": [asdict(b) for b in clip.boundaries],
-    }
-    head = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return _MAGIC + _HEADER_LEN.pack(len(head)) + head + clip.data
+def _encode(data: bytes, header: Mapping[str, Any]) -> bytes:
+    full = {**header, "length": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    head = json.dumps(full, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _MAGIC + _HEADER_LEN.pack(len(head)) + head + data
 
 
-def _decode(raw: bytes) -> Clip | None:
-    """Parse an entry; None if anything about it is off (never raises)."""
+def _clip(header: dict[str, Any], data: bytes) -> Clip | None:
+    """The clip an entry holds; None if it holds something else (a miss, never a crash)."""
+    try:
+        boundaries = tuple(
+            Boundary(kind=b["kind"], text=b["text"], offset=float(b["offset"]), duration=float(b["duration"]))
+            for b in header["boundaries"]
+        )
+        fmt = header["format"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(fmt, str) or not fmt:
+        return None
+    return Clip(data=data, format=fmt, boundaries=boundaries, retries=0, meta={"cached": True})
+
+
+def _decode(raw: bytes) -> tuple[dict[str, Any], bytes] | None:
+    """Parse an entry into (header, data); None if anything about it is off (never raises)."""
     try:
         if not raw.startswith(_MAGIC):
             return None
@@ -206,15 +236,10 @@ def _decode(raw: bytes) -> Clip | None:
             return None
         header = json.loads(raw[offset : offset + head_len].decode("utf-8"))
         data = raw[offset + head_len :]
+        if not isinstance(header, dict):
+            return None
         if len(data) != header["length"] or hashlib.sha256(data).hexdigest() != header["sha256"]:
             return None
-        boundaries = tuple(
-            Boundary(kind=b["kind"], text=b["text"], offset=float(b["offset"]), duration=float(b["duration"]))
-            for b in header["boundaries"]
-        )
-        fmt = header["format"]
-        if not isinstance(fmt, str) or not fmt:
-            return None
-        return Clip(data=data, format=fmt, boundaries=boundaries, retries=0, meta={"cached": True})
+        return header, data
     except (ValueError, KeyError, TypeError, struct.error, UnicodeDecodeError):
         return None

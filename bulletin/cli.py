@@ -412,7 +412,9 @@ def cache_info(cache_dir: str | None) -> None:
 
     def action() -> None:
         info = ClipCache(Path(cache_dir) if cache_dir else default_cache_dir()).info()
-        click.echo(f"{info.path}\n{info.entries} chunks, {info.bytes / 1e6:.1f} MB")
+        click.echo(
+            f"{info.path}\n{info.entries} entries (chunks and assembled bulletins), {info.bytes / 1e6:.1f} MB"
+        )
 
     _run(0, action)
 
@@ -430,7 +432,7 @@ def cache_clear(cache_dir: str | None) -> None:
 
     def action() -> None:
         removed = ClipCache(Path(cache_dir) if cache_dir else default_cache_dir()).clear()
-        click.echo(f"removed {removed} cached chunks")
+        click.echo(f"removed {removed} cache entries")
 
     _run(0, action)
 

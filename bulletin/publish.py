@@ -196,13 +196,22 @@ def _holder_info() -> dict[str, Any]:
     }
 
 
-def _describe_holder(info_path: Path) -> str:
-    """One phrase naming who holds a lock, from its sidecar; vague if that is unreadable."""
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-        pid, host, started = info["pid"], info["host"], datetime.fromisoformat(info["started"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return "another run (holder unknown)"
+def _describe_holder(info_path: Path, patience: float = 1.0) -> str:
+    """One phrase naming who holds a lock, from its sidecar; vague if that is unreadable.
+
+    The holder writes the sidecar just after taking the lock, so a run that lost the race
+    by a hair waits up to ``patience`` seconds for it to appear.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+            pid, host, started = info["pid"], info["host"], datetime.fromisoformat(info["started"])
+            break
+        except (OSError, ValueError, KeyError, TypeError):
+            if time.monotonic() >= deadline:
+                return "another run (holder unknown)"
+            time.sleep(0.05)
     now = datetime.now(started.tzinfo)
     since = started.strftime("%H:%M:%S" if started.date() == now.date() else "%Y-%m-%d %H:%M:%S")
     command = info.get("command")

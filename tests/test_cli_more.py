@@ -52,10 +52,10 @@ def test_cache_info_and_clear(edge, sample, tmp_path):
     info = run("cache", "info")
     assert str(cache) in info.stdout
     entries = int(info.stdout.splitlines()[1].split()[0])
-    assert entries == edge.requests
+    assert entries == edge.requests + 1  # every chunk, and the assembled bulletin
     cleared = run("cache", "clear", "--cache-dir", str(cache))
     assert f"removed {entries}" in cleared.stdout
-    assert run("cache", "info").stdout.splitlines()[1].startswith("0 chunks")
+    assert run("cache", "info").stdout.splitlines()[1].startswith("0 entries")
 
 
 def test_verbose_and_quiet(edge, sample, tmp_path):
