@@ -44,6 +44,7 @@ from bulletin.chunk import Chunk
 from bulletin.engines.base import Boundary, Clip
 from bulletin.errors import AudioError
 from bulletin.settings import EncodeOptions, Pauses
+from bulletin.timeline import Assembly, Placed
 
 # Silence trimming: analysis window, threshold relative to the clip's loudest window (with
 # an absolute floor so a near-silent clip is not "all speech"), and how much of the
@@ -60,34 +61,6 @@ _FADE = 0.003  # s, removes a click where a cut lands on a non-zero sample
 _TP_HEADROOM = 1.5  # dB
 _LOUDNESS_TOLERANCE = 0.3  # LU; re-encode if the final file is further off (MP3 loses 0.2-0.5 LU)
 _MAX_ATTEMPTS = 3
-
-
-@dataclass(frozen=True)
-class Placed:
-    """Where a chunk's speech ended up in the final file.
-
-    ``start``/``end`` are seconds from the start of the file and span the chunk's speech
-    (after trimming, excluding the few ms of kept silence). ``boundaries`` are the
-    engine's boundaries with ``offset`` rewritten as seconds from the start of the
-    *file* (shifted by the trim and the clip's position), clamped to the clip's audio.
-    """
-
-    chunk: Chunk
-    start: float
-    end: float
-    boundaries: tuple[Boundary, ...] = ()
-
-
-@dataclass(frozen=True)
-class Assembly:
-    """The result of :func:`assemble`: duration, timeline and what the final file measured."""
-
-    duration: float  # seconds of audio written (lead-in to tail)
-    timeline: list[Placed]
-    loudness: Loudness | None  # measured on the encoded MP3; None when normalize=False
-    attempts: int = 1  # encodes needed to meet the targets
-    limited: bool = False  # whether the peak limiter was engaged
-    on_target: bool = True  # final file within +-0.3 LU and under the true-peak ceiling
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,6 @@ import wave
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +32,7 @@ import numpy as np
 
 from bulletin.engines.base import Clip
 from bulletin.errors import AudioError
+from bulletin.timeline import Loudness
 
 if TYPE_CHECKING:
     from pydub import AudioSegment
@@ -42,15 +42,6 @@ DEFAULT_RATE = 24000
 #: Clips per ffmpeg process when decoding in bulk: amortizes the process start-up
 #: (~20 ms) while keeping each batch's PCM small (32 x 4 s x 48 kB/s = ~6 MB).
 BATCH_SIZE = 32
-
-
-@dataclass(frozen=True)
-class Loudness:
-    """An EBU R128 / ITU-R BS.1770 measurement of a whole file."""
-
-    integrated: float  # LUFS
-    true_peak: float  # dBTP
-    lra: float  # LU
 
 
 def ffmpeg_exe() -> str:

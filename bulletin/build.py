@@ -22,13 +22,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import quote
 
 from bulletin import __version__
 from bulletin.cache import ClipCache, default_cache_dir
 from bulletin.chunk import Chunk
-from bulletin.engines.base import Clip, Engine, VoiceSettings
+from bulletin.engines import EDGE_MAX_CHUNK_CHARS, edge_version
+from bulletin.engines.base import Clip, Engine, OnClip, VoiceSettings
 from bulletin.errors import BulletinError, ConfigError, EngineUnavailable, InputError
 from bulletin.pipeline import CleanText, estimate_seconds, plan, prepare
 from bulletin.report import ChunkStats, InputInfo, RunReport
@@ -36,7 +37,7 @@ from bulletin.settings import EncodeOptions, Pauses
 from bulletin.voices import Preset, for_engine, load_presets, resolve
 
 if TYPE_CHECKING:  # assembly pulls in numpy: imported only when a bulletin is really made
-    from bulletin.assemble import Assembly
+    from bulletin.timeline import Assembly
 
 #: How long ``--engine auto`` waits for the Edge endpoint before choosing the offline voice.
 PROBE_SECONDS = 3.0
@@ -188,9 +189,7 @@ def _planning_engine(requested: str, preset: Preset) -> str:
 
 def _limit(engine_name: str) -> int:
     if engine_name == "edge":
-        from bulletin.engines.edge import EdgeEngine
-
-        return EdgeEngine.max_chunk_chars
+        return EDGE_MAX_CHUNK_CHARS
     from bulletin.engines.offline import OfflineEngine
 
     return OfflineEngine.max_chunk_chars
@@ -515,11 +514,36 @@ def _cached_edge(
     """
     if cache is None or options.engine not in ("auto", "edge") or preset.engine != "edge":
         return None
-    edge = make_engine("edge", options.concurrency)
+    edge = _DeferredEdge(options.concurrency)
     keys = chunk_keys(plan(clean, edge.max_chunk_chars), edge, preset.settings)
     if keys and all(cache.has(k) for k in keys):
         return edge, "every chunk is cached"
     return None
+
+
+class _DeferredEdge:
+    """The Edge engine, imported and made only if something must really be synthesized.
+
+    Name, chunk limit and version come from :mod:`bulletin.engines` without importing
+    edge-tts and aiohttp, so a run served from the cache does not pay for them.
+    """
+
+    name: ClassVar[str] = "edge"
+    max_chunk_chars: ClassVar[int] = EDGE_MAX_CHUNK_CHARS
+
+    def __init__(self, concurrency: int) -> None:
+        self._concurrency = concurrency
+        self._engine: Engine | None = None
+
+    def version(self) -> str:
+        return edge_version()
+
+    def synthesize(
+        self, texts: Sequence[str], voice: VoiceSettings, *, on_clip: OnClip | None = None
+    ) -> list[Clip]:
+        if self._engine is None:  # a cache entry turned out unreadable after all
+            self._engine = make_engine("edge", self._concurrency)
+        return self._engine.synthesize(texts, voice, on_clip=on_clip)
 
 
 def _assembly_key(keys: Sequence[str], chunks: Sequence[Chunk], options: BuildOptions) -> str:
@@ -554,9 +578,8 @@ def _assembly_header(assembly: Assembly) -> dict[str, Any]:
 
 def _assembly_from(header: dict[str, Any], chunks: Sequence[Chunk]) -> Assembly | None:
     """Rebuild an :class:`Assembly` from a cached header; None if it does not fit these chunks."""
-    from bulletin.assemble import Assembly, Placed
-    from bulletin.audio import Loudness
     from bulletin.engines.base import Boundary
+    from bulletin.timeline import Assembly, Loudness, Placed
 
     try:
         if header.get("kind") != "bulletin" or len(header["timeline"]) != len(chunks):
@@ -593,8 +616,6 @@ def _assemble(
     cache: ClipCache | None,
 ) -> Assembly:
     """Assemble into ``dest``, or copy the same bulletin assembled before from the cache."""
-    from bulletin.assemble import assemble
-
     with report.stage("assemble"):
         key = _assembly_key(keys, chunks, options)
         entry = cache.get_entry(key) if cache else None
@@ -602,6 +623,8 @@ def _assemble(
         if entry and assembly:
             dest.write_bytes(entry[1])
         else:
+            from bulletin.assemble import assemble  # numpy and ffmpeg: only when really assembling
+
             assembly = assemble(chunks, clips, dest, pauses=options.pauses, options=options.encode)
             if cache:
                 cache.put_entry(key, dest.read_bytes(), _assembly_header(assembly))

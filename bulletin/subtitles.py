@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bulletin.assemble import Placed
 from bulletin.errors import ConfigError, PublishError
+from bulletin.timeline import Placed
 
 #: A line longer than this (in display columns: a Chinese character is 2) is wrapped.
 LINE_COLUMNS = 36

@@ -1,0 +1,20 @@
+"""Speech engines behind one interface (:mod:`bulletin.engines.base`).
+
+What the build must know about the Edge engine *without importing it* lives here:
+importing edge-tts and aiohttp costs a quarter of a second, which a run served wholly
+from the cache should not pay.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+#: Longest Edge chunk in characters: Chinese is 3 bytes a character in UTF-8 and XML
+#: escaping can triple ``&``/``<``, so 300 characters stays far under Edge's 4096-byte
+#: request even after the SSML wrapper (edge-tts sends Chinese without spaces whole).
+EDGE_MAX_CHUNK_CHARS = 300
+
+
+def edge_version() -> str:
+    """``edge-tts-<version>``: the client decides the request (voice and prosody are keyed apart)."""
+    return f"edge-tts-{version('edge-tts')}"

@@ -63,6 +63,7 @@ from edge_tts.data_classes import TTSConfig
 from edge_tts.drm import DRM
 from edge_tts.exceptions import EdgeTTSException, NoAudioReceived, WebSocketError
 
+from bulletin.engines import EDGE_MAX_CHUNK_CHARS, edge_version
 from bulletin.engines.base import Boundary, Clip, OnClip, VoiceSettings
 from bulletin.errors import ConfigError, EngineUnavailable, SynthesisError, TransientError
 from bulletin.voices import parse_prosody
@@ -85,7 +86,8 @@ ENV_VOICES_URL = "BULLETIN_EDGE_VOICES_URL"
 #: every one were an ``&`` escaped to ``&amp;``, plus ~250 bytes of SSML envelope and
 #: ~150 of headers: far under the limit. Shorter chunks also mean a failure costs one
 #: sentence or two of retry, not a minute of audio, and keep the requests parallel.
-MAX_CHUNK_CHARS = 300
+#: (Defined in :mod:`bulletin.engines` so the build can plan without importing us.)
+MAX_CHUNK_CHARS = EDGE_MAX_CHUNK_CHARS
 
 #: Our conservative prosody limits: Azure documents speaking rate as 0.5x-2x; beyond
 #: these Edge clamps or garbles silently, so we refuse up front with a clear message.
@@ -329,7 +331,7 @@ class EdgeEngine:
 
     def version(self) -> str:
         """``edge-tts-<version>``: the client decides the request; voice/prosody are keyed apart."""
-        return f"edge-tts-{edge_tts.__version__}"
+        return edge_version()
 
     def synthesize(
         self,

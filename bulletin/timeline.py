@@ -1,0 +1,49 @@
+"""What assembly produced: loudness, and where each chunk's speech ended up.
+
+Plain values, no numpy: subtitles, tags, the report and the assembled-bulletin cache
+read them without loading the audio machinery.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bulletin.chunk import Chunk
+from bulletin.engines.base import Boundary
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """An EBU R128 / ITU-R BS.1770 measurement of a whole file."""
+
+    integrated: float  # LUFS
+    true_peak: float  # dBTP
+    lra: float  # LU
+
+
+@dataclass(frozen=True)
+class Placed:
+    """Where a chunk's speech ended up in the final file.
+
+    ``start``/``end`` are seconds from the start of the file and span the chunk's speech
+    (after trimming, excluding the few ms of kept silence). ``boundaries`` are the
+    engine's boundaries with ``offset`` rewritten as seconds from the start of the
+    *file* (shifted by the trim and the clip's position), clamped to the clip's audio.
+    """
+
+    chunk: Chunk
+    start: float
+    end: float
+    boundaries: tuple[Boundary, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """The result of :func:`assemble`: duration, timeline and what the final file measured."""
+
+    duration: float  # seconds of audio written (lead-in to tail)
+    timeline: list[Placed]
+    loudness: Loudness | None  # measured on the encoded MP3; None when normalize=False
+    attempts: int = 1  # encodes needed to meet the targets
+    limited: bool = False  # whether the peak limiter was engaged
+    on_target: bool = True  # final file within +-0.3 LU and under the true-peak ceiling
