@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -109,7 +110,26 @@ class BuildOptions:
             raise ConfigError("--feed cannot be used with -o - (the feed needs a published file)")
         if options.subtitles and Path(options.subtitles).suffix.lower() not in (".srt", ".vtt"):
             raise ConfigError(f"--subtitles {options.subtitles}: the name must end in .srt or .vtt")
+        options.check_outputs()
         return options
+
+    def check_outputs(self) -> None:
+        """Refuse bad output names and folders before any work is done (not after synthesis)."""
+        from bulletin.publish import render_output_path
+
+        if self.output and self.output != "-":
+            probe = render_output_path(
+                self.output, when=datetime.now().astimezone(), title="probe", voice="voice", engine="edge"
+            )
+            if probe.is_dir() or self.output.endswith(("/", "\\")):
+                raise InputError(f"-o {self.output}: is a folder; name the MP3 file to write")
+        for label, value in (
+            ("--subtitles", self.subtitles),
+            ("--feed", self.feed),
+            ("--report", self.report),
+        ):
+            if value and Path(value).is_dir():
+                raise InputError(f"{label} {value}: is a folder, not a file")
 
 
 @dataclass
@@ -286,8 +306,12 @@ def synthesize_chunks(
         except BulletinError as exc:
             chunk_no = getattr(exc, "chunk", None)
             if chunk_no is not None and 0 <= chunk_no < len(missing):
+                # engines count within the batch they were given; the user counts the bulletin
                 chunk = chunks[missing[chunk_no]]
-                raise type(exc)(f"chunk {chunk.index} ({chunk.text[:20]}…): {exc}") from exc
+                text = chunk.text.strip()
+                quoted = text if len(text) <= 20 else text[:20] + "…"
+                cause = re.sub(r"\bchunk \d+ ", "", str(exc), count=1)
+                raise type(exc)(f"chunk {chunk.index} ({quoted}): {cause}", chunk=chunk.index) from exc
             raise
         for position, clip in enumerate(result):
             if clips[missing[position]] is None:  # engines that do not call on_clip
@@ -343,7 +367,7 @@ def _first_sentence(clean: CleanText) -> str:
     return default_title(clean.stories[0][0])
 
 
-def _write_tags_and_subs(
+def _write_tags(
     mp3: Path, assembly: Assembly, clean: CleanText, title: str, options: BuildOptions, when: datetime
 ) -> None:
     from bulletin.tags import Chapter, write_tags
@@ -395,6 +419,14 @@ def run_build(options: BuildOptions, console: Console | None = None) -> BuildRes
         report.fail("interrupted")
         report.finish(130)
         raise
+    except BrokenPipeError:
+        report.fail("stdout was closed before the whole MP3 was written")
+        report.finish(141)
+        raise
+    except Exception as exc:  # a bug: the report still says what happened
+        report.fail(f"internal error: {type(exc).__name__}: {exc}")
+        report.finish(1)
+        raise
     finally:
         if options.report:
             try:
@@ -430,10 +462,12 @@ def _build(
         fp = fingerprint(clean.text, _settings(options, preset))
         if not to_stdout and not options.force:
             record = state.unchanged(key, fp)
-            if record is not None:
-                report.skipped_unchanged = record["output"]
+            if record is not None and _companions_intact(record):
+                report.skipped_unchanged = report.output.path = record["output"]
                 console.info(f"unchanged: {record['output']} is up to date (use --force to rebuild)")
                 return BuildResult(Path(record["output"]), unchanged=True)
+        if options.feed:
+            _check_feed(Path(options.feed))  # a broken feed is refused now, not after synthesis
 
         cache = None
         if options.use_cache:
@@ -461,35 +495,46 @@ def _build(
             f"{report.chunks.retries} retries, {time.monotonic() - started:.1f}s"
         )
 
-        def render(dest: Path) -> Assembly:
-            """The finished bulletin at ``dest``: assembled, tagged, with its subtitles published."""
+        def render(dest: Path, subtitles: Path | None) -> Assembly:
+            """The finished bulletin at ``dest`` (assembled and tagged) and its subtitles."""
             assembly = _assemble(chunks, keys, clips, dest, options, report, cache)
-            _write_tags_and_subs(dest, assembly, clean, title, options, when)
-            if options.subtitles:
-                _publish_subtitles(Path(options.subtitles), assembly)
+            _write_tags(dest, assembly, clean, title, options, when)
+            if subtitles is not None:
+                _write_subtitles(subtitles, Path(options.subtitles or ""), assembly)
             return assembly
 
-        if to_stdout:
-            with tempfile.TemporaryDirectory(prefix="bulletin-") as tmp:
-                mp3 = Path(tmp) / "bulletin.mp3"
-                assembly = render(mp3)
+        # Every file is written to a temp name first and renamed only when all are ready:
+        # a failure anywhere leaves the previous bulletin and subtitles as they were.
+        with contextlib.ExitStack() as publishing:
+            subtitles = None
+            if options.subtitles:
+                subtitles = publishing.enter_context(atomic_output(Path(options.subtitles)))
+            if to_stdout:
+                mp3 = (
+                    Path(publishing.enter_context(tempfile.TemporaryDirectory(prefix="bulletin-"))) / "b.mp3"
+                )
+                assembly = render(mp3, subtitles)
                 with mp3.open("rb") as f:
                     shutil.copyfileobj(f, sys.stdout.buffer)
                 sys.stdout.buffer.flush()
                 size = mp3.stat().st_size
-            output = None
-        else:
-            output = render_output_path(
-                template, when=when, title=title, voice=voice.voice, engine=engine.name
-            )
-            if output.exists() and output.is_dir():
-                raise InputError(f"{output} is a directory")
-            with atomic_output(output) as tmp_mp3:
-                assembly = render(tmp_mp3)
+                output = None
+            else:
+                output = render_output_path(
+                    template, when=when, title=title, voice=voice.voice, engine=engine.name
+                )
+                if output.is_dir():
+                    raise InputError(f"{output} is a folder; name the MP3 file to write")
+                assembly = render(publishing.enter_context(atomic_output(output)), subtitles)
+        if output is not None:
             size = output.stat().st_size
+            companions: dict[str, Any] = {"duration": assembly.duration}
+            if options.subtitles:
+                companions["subtitles"] = _digest(Path(options.subtitles))
             if options.feed:
-                _publish_feed(options, output, size, assembly.duration, title, clean, when)
-            state.record_success(key, fp, output, {"duration": assembly.duration})
+                guid = _publish_feed(options, output, size, assembly.duration, title, clean, when)
+                companions["feed"] = {"path": str(Path(options.feed).absolute()), "guid": guid}
+            state.record_success(key, fp, output, companions)
 
     report.output.path = str(output) if output else "-"
     report.output.size = size
@@ -637,14 +682,54 @@ def _assemble(
     return assembly
 
 
-def _publish_subtitles(path: Path, assembly: Assembly) -> None:
-    from bulletin.publish import atomic_output
+def _write_subtitles(dest: Path, name: Path, assembly: Assembly) -> None:
+    """Subtitles for ``name`` (its suffix picks SRT or VTT), written to the temp file ``dest``."""
     from bulletin.subtitles import write_subtitles
 
-    with atomic_output(path) as tmp:
-        write_subtitles(
-            tmp, assembly.timeline, fmt=path.suffix.lower().lstrip("."), duration=assembly.duration
-        )
+    write_subtitles(dest, assembly.timeline, fmt=name.suffix.lower().lstrip("."), duration=assembly.duration)
+
+
+def _digest(path: Path) -> dict[str, Any]:
+    from bulletin.publish import file_digest
+
+    size, sha256 = file_digest(path)
+    return {"path": str(path.absolute()), "size": size, "sha256": sha256}
+
+
+def _companions_intact(record: dict[str, Any]) -> bool:
+    """Are the subtitles and feed entry of the last run still there as written?
+
+    "Unchanged" must not leave a deleted subtitle file or feed missing for good.
+    """
+    extra = record.get("extra") or {}
+    subs = extra.get("subtitles")
+    if subs:
+        try:
+            if _digest(Path(subs["path"])) != subs:
+                return False
+        except (OSError, KeyError, TypeError):
+            return False
+    feed = extra.get("feed")
+    if feed:
+        from bulletin.feed import read_feed_items
+
+        try:
+            return any(item.id == feed["guid"] for item in read_feed_items(Path(feed["path"])))
+        except (BulletinError, OSError, KeyError, TypeError):
+            return False
+    return True
+
+
+def _check_feed(path: Path) -> None:
+    """Refuse a feed that is there but is not RSS 2.0, before anything is synthesized."""
+    from bulletin.errors import PublishError
+    from bulletin.feed import read_feed_items
+
+    if path.exists():
+        try:
+            read_feed_items(path)
+        except PublishError as exc:
+            raise InputError(str(exc)) from None
 
 
 def _publish_feed(
@@ -655,14 +740,23 @@ def _publish_feed(
     title: str,
     clean: CleanText,
     when: datetime,
-) -> None:
-    from bulletin.feed import FeedItem, update_feed
+) -> str:
+    """Add this bulletin to the feed; returns the item's GUID.
 
-    base = (options.base_url or "").rstrip("/")
+    The GUID holds the MP3's digest, so a bulletin republished under a fixed name is a
+    new episode for podcast apps (the feed drops the older item with the same URL).
+    """
+    from bulletin.feed import FeedItem, update_feed
+    from bulletin.publish import file_digest
+
+    base = quote((options.base_url or "").rstrip("/"), safe=":/?#[]@!$&'()*+,;=%~")
+    url = f"{base}/{quote(output.name)}"  # slugs keep Chinese characters: percent-encode
+    guid = f"{url}#{file_digest(output)[1][:16]}"
     item = FeedItem(
         title=title,
-        description=clean.stories[0][0][:400],
-        url=f"{base}/{quote(output.name)}",  # slugs keep Chinese characters: percent-encode
+        description=_description(clean.stories[0]),
+        url=url,
+        guid=guid,
         length=size,
         pub_date=when,
         duration_seconds=duration,
@@ -675,6 +769,19 @@ def _publish_feed(
         channel_link=base or "http://localhost/",
         channel_description="Mandarin news bulletins made with bulletin",
     )
+    return guid
+
+
+def _description(paragraphs: Sequence[str], limit: int = 400) -> str:
+    """The story's opening, cut at a sentence end (never mid-sentence) within ``limit`` characters."""
+    from bulletin.textutil import split_sentences
+
+    text = ""
+    for sentence in split_sentences("".join(paragraphs)):
+        if text and len(text) + len(sentence) > limit:
+            break
+        text += sentence
+    return text[:limit]
 
 
 # --------------------------------------------------------------------------- preview

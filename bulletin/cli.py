@@ -6,7 +6,9 @@ on stderr and its exit code; nothing else ends up as a traceback unless ``-v`` a
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -34,9 +36,12 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every temp file is cleaned up on the way out."""
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
-    """Turn SIGTERM into KeyboardInterrupt so temp files are cleaned up like on Ctrl-C."""
-    raise KeyboardInterrupt
+    raise Terminated
 
 
 class Console:
@@ -93,8 +98,15 @@ def _run(verbose: int, action: Callable[[], None]) -> None:
         if verbose > 1:
             traceback.print_exc()
         _fail(str(exc), exc.exit_code)
+    except Terminated:
+        _fail("terminated; nothing was published", 143)
     except KeyboardInterrupt:
         _fail("interrupted; nothing was published", 130)
+    except BrokenPipeError:
+        # the reader of stdout went away (| head): quietly, as other Unix tools do
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
     except click.exceptions.Exit:
         raise
     except click.ClickException:

@@ -154,7 +154,8 @@ def update_feed(
         raise ConfigError(f"feed must keep at least 1 item, not {keep}")
     feed_path = Path(feed_path)
     existing = read_feed_items(feed_path) if feed_path.exists() else []
-    items = [old for old in existing if old.id != item.id]
+    # Same guid, or same URL (a bulletin republished under a fixed name): the old item goes.
+    items = [old for old in existing if old.id != item.id and old.url != item.url]
     items.append(item)
     items.sort(key=lambda it: it.aware_pub_date(), reverse=True)
     items = items[:keep]

@@ -57,7 +57,8 @@ def clean_articles(articles: Iterable[Article]) -> CleanText:
             raise InputError(f"{_display(article.source)}: nothing to speak (punctuation or symbols only)")
         if not has_han(joined):
             raise InputError(f"{_display(article.source)}: no Chinese text to speak")
-        stories.append(paragraphs)
+        # separator lines (——, ＊＊＊) say nothing, and Edge answers them with no audio
+        stories.append([p for p in paragraphs if is_speakable(p)])
     kept, removed = dedupe(stories)
     if not kept:  # pragma: no cover - dedupe always keeps the first occurrence
         raise InputError("nothing left to speak after removing repeats")

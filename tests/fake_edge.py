@@ -406,7 +406,8 @@ class FakeEdgeServer:
         if fault == "close_before_audio":
             await ws.close()
             return
-        if fault == "no_audio":
+        if fault == "no_audio" or spoken_chars(text) == 0:
+            # as the real service does for text with nothing to say (punctuation only)
             await ws.send_str(_text_frame("turn.end", "{}", rid))
             return
 

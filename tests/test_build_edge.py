@@ -196,25 +196,87 @@ def test_feed_urls_are_percent_encoded_for_chinese_slugs(edge, sample, tmp_path)
     assert href.isascii() and href.startswith("https://example.org/%E5%9C%8B")
 
 
-def test_corrupt_feed_is_an_error_and_left_untouched(edge, sample, tmp_path):
+def test_corrupt_feed_is_refused_before_synthesis_and_nothing_is_replaced(edge, sample, tmp_path):
     feed = tmp_path / "feed.xml"
     feed.write_text("<rss><channel><item>", encoding="utf-8")
-    out = tmp_path / "o.mp3"
-    result = run(
-        "build",
-        str(sample),
-        "--engine",
-        "edge",
+    out, srt = tmp_path / "o.mp3", tmp_path / "o.srt"
+    out.write_bytes(b"previous bulletin")
+    srt.write_text("previous subtitles", encoding="utf-8")
+    args = [
         "-o",
         str(out),
+        "--subtitles",
+        str(srt),
         "--feed",
         str(feed),
         "--base-url",
         "https://example.org/",
-    )
-    assert result.exit_code != 0
+    ]
+    result = run("build", str(sample), "--engine", "edge", *args)
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "feed.xml" in result.stderr
     assert feed.read_text(encoding="utf-8") == "<rss><channel><item>"
-    assert len(result.stderr.strip().splitlines()[-1:]) == 1
+    assert out.read_bytes() == b"previous bulletin"
+    assert srt.read_text(encoding="utf-8") == "previous subtitles"
+    assert edge.requests == 0
+
+
+def test_separator_paragraphs_are_not_sent_to_the_voice(edge, tmp_path):
+    article = tmp_path / "sep.txt"
+    article.write_text("北京今天下雨。\n\n——\n\n＊＊＊\n\n上海今天晴天。\n", encoding="utf-8")
+    result = run("build", str(article), "--engine", "edge", "-o", str(tmp_path / "o.mp3"))
+    assert result.exit_code == 0, result.output
+    assert edge.requests == 2
+
+
+def test_unchanged_run_restores_deleted_subtitles(edge, sample, tmp_path):
+    out, srt = tmp_path / "o.mp3", tmp_path / "o.srt"
+    args = ["build", str(sample), "--engine", "edge", "-o", str(out), "--subtitles", str(srt)]
+    assert run(*args).exit_code == 0
+    srt.unlink()
+    result = run(*args)
+    assert result.exit_code == 0
+    assert "unchanged:" not in result.stderr
+    assert srt.exists()
+    assert "unchanged:" in run(*args).stderr
+
+
+def test_bad_output_template_is_refused_before_any_work(edge, sample, tmp_path):
+    for template, message in ((str(tmp_path / "{nope}.mp3"), "nope"), (str(tmp_path), "folder")):
+        result = run("build", str(sample), "--engine", "edge", "-o", template)
+        assert result.exit_code == 2, result.output
+        assert message in result.stderr
+        assert "engine:" not in result.stderr
+    assert edge.requests == 0
+
+
+def test_failure_names_the_bulletins_chunk_number(edge, sample, tmp_path):
+    assert run("build", str(sample), "--engine", "edge", "-o", str(tmp_path / "a.mp3")).exit_code == 0
+    longer = tmp_path / "longer.txt"
+    longer.write_text(sample.read_text(encoding="utf-8") + "\n\n新的句子在這裡。\n", encoding="utf-8")
+    edge.set_fault("no_audio", times=None)
+    result = run("build", str(longer), "--engine", "edge", "-o", str(tmp_path / "b.mp3"))
+    assert result.exit_code == 1
+    message = result.stderr.strip().splitlines()[-1]
+    assert "chunk 11 (新的句子在這裡。)" in message
+    assert "chunk 0" not in message
+
+
+def test_stdout_closed_early_is_quiet(edge, sample, tmp_path):
+    env = _env(edge, tmp_path)
+    producer = subprocess.Popen(
+        [sys.executable, "-m", "bulletin", "build", str(sample), "--engine", "edge", "-o", "-", "-q"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert producer.stdout is not None
+    producer.stdout.read(100)
+    producer.stdout.close()
+    assert producer.wait(timeout=120) == 141
+    assert producer.stderr.read() == b""
 
 
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen:
