@@ -24,6 +24,7 @@ import os
 import shutil
 import struct
 import tempfile
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -124,6 +125,9 @@ class ClipCache:
         if entry is None:
             log.warning("cache: removing corrupt entry %s", path)
             self._remove_if_same(path, inode)
+        else:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # last use, for `bulletin cache clear --older-than`
         return entry
 
     @staticmethod
@@ -188,6 +192,21 @@ class ClipCache:
                 continue
             removed += sum(1 for _ in version_dir.glob(f"*/*{_SUFFIX}"))
             shutil.rmtree(version_dir, ignore_errors=True)
+        return removed
+
+    def prune(self, older_than_seconds: float) -> int:
+        """Remove entries not used (read or written) for ``older_than_seconds``; return how many.
+
+        Hourly bulletins add new stories every run, so without pruning the cache only grows;
+        a daily ``bulletin cache clear --older-than 30`` keeps what is still being reused.
+        """
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for path in self._entries():
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
         return removed
 
     def _entries(self) -> list[Path]:

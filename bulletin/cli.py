@@ -361,6 +361,8 @@ def voices(ctx: click.Context, online: bool) -> None:
             from bulletin.engines.edge import list_voices
 
             for v in list_voices():
+                if v.get("Locale", "").startswith("zh-HK"):
+                    continue  # Cantonese: the text is read as Mandarin
                 click.echo(f"{v['ShortName']:<32} {v.get('Gender', ''):<7} {v.get('Locale', '')}")
             return
         from bulletin.voices import load_presets
@@ -433,17 +435,25 @@ def cache_info(cache_dir: str | None) -> None:
 
 @cache.command("clear")
 @_CACHE_DIR
-def cache_clear(cache_dir: str | None) -> None:
-    """Remove every cached chunk (the next build synthesizes everything again).
+@click.option(
+    "--older-than",
+    type=click.FloatRange(min=0),
+    metavar="DAYS",
+    help="Only remove entries not used for this many days.",
+)
+def cache_clear(cache_dir: str | None, older_than: float | None) -> None:
+    """Remove cached chunks and bulletins (the next build synthesizes them again).
 
     \b
-    Example:
+    Examples:
       bulletin cache clear
+      bulletin cache clear --older-than 30     # e.g. daily from cron
     """
     from bulletin.cache import ClipCache, default_cache_dir
 
     def action() -> None:
-        removed = ClipCache(Path(cache_dir) if cache_dir else default_cache_dir()).clear()
+        cache = ClipCache(Path(cache_dir) if cache_dir else default_cache_dir())
+        removed = cache.clear() if older_than is None else cache.prune(older_than * 86400)
         click.echo(f"removed {removed} cache entries")
 
     _run(0, action)

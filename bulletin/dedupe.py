@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from bulletin.textutil import is_speakable, is_terminated, split_sentences
 
 _WS_RE = re.compile(r"\s+")
+#: Shorter sentences may legitimately repeat (好。好。); longer ones repeated are pastes.
+MIN_REPEAT_CHARS = 4
 #: A trailing fragment must be at least this long to be dropped as the end of a known sentence.
 MIN_SUFFIX_CHARS = 8
 #: A fragment glued to the next copy must be at least this long to be cut off.
@@ -131,7 +133,7 @@ def dedupe(stories: list[list[str]]) -> tuple[list[list[str]], DedupeStats]:
                 key = _key(sentence)
                 if not key:
                     continue
-                if key in seen and is_speakable(key):
+                if key in seen and len(key) >= MIN_REPEAT_CHARS and is_speakable(key):
                     repeats += 1
                     continue
                 if key not in seen and is_terminated(sentence) and len(key) > MIN_SPLICE_CHARS:

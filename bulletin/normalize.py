@@ -265,11 +265,17 @@ def _read_int(digits: str, lex: _Lexicon, *, liang: bool = False) -> str:
     return spoken[1:] if spoken.startswith("一十") else spoken
 
 
-def _read_number(number: str, lex: _Lexicon, *, liang: bool = False) -> str:
-    """Read an integer or decimal, thousands separators allowed (1,234.5 → 一千二百三十四點五)."""
+def _read_number(number: str, lex: _Lexicon, *, liang: bool = False, trim: bool = False) -> str:
+    """Read an integer or decimal, thousands separators allowed (1,234.5 → 一千二百三十四點五).
+
+    ``trim`` drops trailing zeros of the fraction, as newsreaders do for money and
+    percentages (1.50元 → 一點五元, 100.00% → 百分之一百); measurements keep them.
+    """
     number = number.replace(",", "")
-    whole, dot, fraction = number.partition(".")
-    if not dot:
+    whole, _, fraction = number.partition(".")
+    if trim:
+        fraction = fraction.rstrip("0")
+    if not fraction:
         return _read_int(whole, lex, liang=liang)
     return _read_int(whole, lex) + lex.point + _read_digits(fraction)
 
@@ -464,7 +470,7 @@ def _rw_years(m: re.Match[str], lex: _Lexicon) -> str:
 
 
 def _rw_pct(m: re.Match[str], lex: _Lexicon) -> str:
-    spoken = ("千分之" if m["pct_sign"] == "‰" else "百分之") + _read_number(m["pct_n"], lex)
+    spoken = ("千分之" if m["pct_sign"] == "‰" else "百分之") + _read_number(m["pct_n"], lex, trim=True)
     return (lex.neg if m["pct_neg"] else "") + spoken
 
 
@@ -472,7 +478,7 @@ def _rw_money(m: re.Match[str], lex: _Lexicon) -> str:
     before, after = lex.currencies[m["money_cur"].strip()]
     magnitude = m["money_mag"]
     liang = not magnitude or magnitude[0] in "萬万億亿千兆"  # $2 → 兩美元, $2萬 → 兩萬美元
-    spoken = before + _read_number(m["money_n"], lex, liang=liang) + magnitude
+    spoken = before + _read_number(m["money_n"], lex, liang=liang, trim=True) + magnitude
     if m["money_yuan"] and not after.endswith("元"):
         after += "元"  # keep the 元 the text wrote after a symbol that does not say it
     return spoken + after
@@ -530,7 +536,11 @@ def _rw_num(m: re.Match[str], lex: _Lexicon) -> str:
         and text[max(0, start - 2) : start] not in ("民國", "民国")
         and lex.measure.match(text, m.end()) is not None
     )
-    return _read_number(number, lex, liang=liang)
+    after = text[m.end() : m.end() + 2]
+    money = after[:1] in ("元", "圓", "块", "塊", "角") or (
+        after[:1] in "萬万億亿" and after[1:] in ("元", "圓")
+    )
+    return _read_number(number, lex, liang=liang, trim=money)
 
 
 _REWRITES: Mapping[str, _Rewrite] = MappingProxyType(

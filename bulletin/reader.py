@@ -103,10 +103,13 @@ def decode(data: bytes, source: str = "-", encoding: str | None = None) -> tuple
     return str(best), best.encoding
 
 
-def _check_text(text: str, name: str) -> None:
+def _check_text(text: str, name: str, encoding: str | None = None) -> None:
+    """Refuse text that is mostly control characters (a few are stray bytes, dropped in repair)."""
     sample = text[:65536]
     controls = sum(1 for ch in sample if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t\f")
-    if sample and controls / len(sample) > 0.05:
+    if controls >= 16 and controls / len(sample) > 0.10:
+        if encoding:
+            raise InputError(f"{name}: does not look like {encoding} text (drop --encoding to detect it)")
         raise InputError(f"{name}: looks like a binary file, not text")
     if not text.strip():
         raise InputError(f"{name}: contains only whitespace")
@@ -147,7 +150,7 @@ def read_article(
     src = str(source)
     data = read_bytes(src, stdin)
     text, enc = decode(data, src, encoding)
-    _check_text(text, _display(src))
+    _check_text(text, _display(src), encoding)
     return Article(
         source=src, text=text, encoding=enc, sha256=hashlib.sha256(data).hexdigest(), size=len(data)
     )

@@ -9,6 +9,7 @@ spaces (the Chinese convention), a tab, or two or more spaces.
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 
@@ -29,6 +30,17 @@ _FW_POINT_RE = re.compile(r"(?<=\d)．(?=\d)")
 _SPACES_RE = re.compile(r"[ \t\u3000\u00a0]+")
 _CJK_SPACE_RE = re.compile(rf"(?<=[{HAN}{CJK_PUNCT}]) (?=[{HAN}{CJK_PUNCT}])")
 _INDENT_RE = re.compile(r"^(?:\u3000|\t| {2,})")
+_BLOCK_TAGS = frozenset(
+    {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "hr"}
+)
+_TAG_NAMES = (
+    "speak|voice|prosody|break|say-as|phoneme|sub|emphasis|audio|lang|mark|mstts:[a-z-]+|s|"
+    "p|br|div|span|a|b|i|u|em|strong|font|img|li|ul|ol|h[1-6]|table|tr|td|th|tbody|thead|"
+    "html|head|body|title|meta|link|blockquote|center|small|big|sup|hr|section|article|figure|figcaption"
+)
+_ATTRIBUTE = r"""\s+[A-Za-z_:][-A-Za-z0-9_:.]*(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'=<>`]+))?"""
+_TAG_RE = re.compile(rf"</?\s*({_TAG_NAMES})(?![A-Za-z0-9-])(?:{_ATTRIBUTE}){{0,20}}\s*/?>", re.IGNORECASE)
+_ENTITY_RE = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 
 #: A line starting with one of these continues the previous line, even after a blank line.
 _CONTINUATION = SENTENCE_END + CLOSERS + "，、：,.:%％"
@@ -54,9 +66,31 @@ def _join_lines(lines: list[str]) -> str:
     return "".join(parts)
 
 
+def _markup(m: re.Match[str]) -> str:
+    """A line break for block-level HTML tags, nothing for the rest (SSML included)."""
+    name = m.group(1).lower()
+    if name == "br":
+        return "\n"
+    return "\n\n" if name in _BLOCK_TAGS else ""
+
+
+def strip_markup(text: str) -> str:
+    """Drop HTML/SSML tags and decode character references (web copy pasted as source).
+
+    Only tags with known names go, so that ``a<b`` or 《書名》 stay as written; markup
+    must never reach a voice as markup (Edge escapes it and would read it out).
+    """
+    if "<" in text:
+        text = _TAG_RE.sub(_markup, text)
+    if "&" in text:
+        text = _ENTITY_RE.sub(lambda m: html.unescape(m.group()), text)
+    return text
+
+
 def normalize_characters(text: str) -> str:
-    """Line endings to ``\\n``, drop invisible/control characters, full-width alphanumerics to ASCII."""
-    text = _NEWLINES_RE.sub("\n", text)
+    """Line endings to ``\\n``; drop invisible and control characters and markup; full-width
+    letters and digits to ASCII."""
+    text = strip_markup(_NEWLINES_RE.sub("\n", text))
     text = _INVISIBLE_RE.sub("", text)
     # translate only the runs that need it: a whole-text str.translate costs more than the rest
     text = _FULLWIDTH_RE.sub(lambda m: m.group().translate(_HALF_WIDTH), text)
@@ -77,7 +111,11 @@ def repair(text: str) -> list[str]:
             paragraphs.append(_join_lines(current))
             current.clear()
 
-    for raw in text.split("\n"):
+    lines = text.split("\n")
+    # An indent starts a paragraph only where some lines are not indented: text indented
+    # throughout (quoted, or wrapped by a mail client) has no paragraph marks in its indent.
+    indents_mark_paragraphs = any(line.strip() and not _INDENT_RE.match(line) for line in lines)
+    for raw in lines:
         line = raw.strip()
         if not line:
             flush()
@@ -85,7 +123,7 @@ def repair(text: str) -> list[str]:
         continues = line[0] in _CONTINUATION
         if continues and not current and paragraphs:
             current.append(paragraphs.pop())  # punctuation after a blank line: same paragraph
-        elif _INDENT_RE.match(raw) and not continues:
+        elif indents_mark_paragraphs and _INDENT_RE.match(raw) and not continues:
             flush()
         current.append(line)
     flush()

@@ -93,7 +93,8 @@ def test_speakable_odd_input_gives_a_bulletin_and_markup_is_text(edge, tmp_path)
     result = run("build", str(article), "--engine", "edge", "-o", str(out))
     assert result.exit_code == 0, result.output
     assert probe_duration(out) > 1
-    assert any("<speak>" in t for t in edge.texts)  # sent as text: escaped in the SSML
+    assert any("報導" in t for t in edge.texts)
+    assert not any("<speak>" in t or "voice>" in t for t in edge.texts)  # markup dropped, never SSML
     assert not any("<speak>" in ssml.replace("<speak version", "") for ssml in edge.ssml)
 
 
@@ -130,3 +131,17 @@ def test_auto_falls_back_to_the_offline_voice_and_says_why(monkeypatch, sample, 
     data = json.loads(report.read_text())
     assert data["engine_used"] == "offline" and "unreachable" in data["fallback_reason"]
     assert data["loudness"]["integrated_lufs"] == pytest.approx(-16, abs=1)
+
+
+def test_cache_clear_older_than_keeps_recent_entries(edge, sample, tmp_path):
+    import os
+    import time
+
+    assert run("build", str(sample), "--engine", "edge", "-o", str(tmp_path / "o.mp3")).exit_code == 0
+    entries = sorted((tmp_path / "cache").rglob("*.clip"))
+    old = time.time() - 40 * 86400
+    for path in entries[:3]:
+        os.utime(path, (old, old))
+    result = run("cache", "clear", "--older-than", "30")
+    assert result.exit_code == 0 and "removed 3 cache entries" in result.stdout
+    assert len(list((tmp_path / "cache").rglob("*.clip"))) == len(entries) - 3

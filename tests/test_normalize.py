@@ -402,3 +402,16 @@ def test_fast_and_linear() -> None:
         start = time.perf_counter()
         to_spoken(nasty)
         assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("票價1.50元", "票價一點五元"),
+        ("新臺幣3.20億元", "新臺幣三點二億元"),
+        ("成長100.00%", "成長百分之一百"),
+        ("跳遠3.50公尺", "跳遠三點五零公尺"),  # a measurement keeps its precision
+    ],
+)
+def test_money_and_percentages_drop_trailing_zeros(text, spoken):
+    assert to_spoken(text, script="hant") == spoken

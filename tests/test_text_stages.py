@@ -271,3 +271,30 @@ def test_spoken_expansion_is_split_again():
     chunks = plan_chunks([["號碼是12345678。"]], 10, speak=lambda t: re.sub(r"\d", "九九", t))
     assert all(len(c.spoken) <= 10 for c in chunks)
     assert "".join(c.text for c in chunks) == "號碼是12345678。"
+
+
+def test_markup_is_dropped_and_entities_decoded_but_plain_brackets_stay():
+    text = (
+        '記者<speak version="1.0">報導</voice>，今天<br/>天氣&amp;晴&nbsp;。a<b 與 c>d。《書名》<p>新段落</p>'
+    )
+    assert repair(text) == ["記者報導，今天天氣&晴。a<b 與 c>d。《書名》", "新段落"]
+    assert repair('<mstts:express-as style="news">好消息</mstts:express-as>。') == ["好消息。"]
+
+
+def test_text_indented_throughout_is_not_cut_into_paragraphs():
+    text = "  國際高度關注第二輪六邊會談，明天將在北\n  京召開。為了替這次會談\n  營造善意。"
+    assert repair(text) == ["國際高度關注第二輪六邊會談，明天將在北京召開。為了替這次會談營造善意。"]
+    assert repair("\t第一行\n\t第二行。") == ["第一行第二行。"]
+
+
+def test_a_few_stray_control_characters_are_not_binary(tmp_path):
+    path = tmp_path / "stray.txt"
+    path.write_bytes("北京\x07今天\x1b[31m天氣晴朗\x08。記者\x0c報導，測試\x7f結束\x01。\r\n".encode())
+    assert "天氣晴朗" in read_article(path).text
+    path.write_bytes(b"\x01\x02\x03\x04\x05\x06\x07\x08" * 8 + "中文".encode())
+    with pytest.raises(InputError, match="binary"):
+        read_article(path)
+
+
+def test_short_sentences_may_repeat():
+    assert dedupe([["好。好。對。"]])[0] == [["好。好。對。"]]
