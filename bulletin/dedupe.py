@@ -34,6 +34,8 @@ MIN_REPEAT_CHARS = 4
 MIN_SUFFIX_CHARS = 8
 #: A fragment glued to the next copy must be at least this long to be cut off.
 MIN_SPLICE_CHARS = 2
+#: How far before the shared prefix's end a splice point is looked for.
+SPLICE_WINDOW = 8
 
 
 @dataclass(frozen=True)
@@ -69,11 +71,22 @@ class _Index:
         self.keys = keys
         self.forward = sorted(keys)
         self.backward = sorted(k[::-1] for k in keys)
+        # Positions and neighbour prefixes computed once, in one pass each: a binary search
+        # per sentence over a large list costs more (cache misses) the larger the input.
+        self._positions = {k: i for i, k in enumerate(self.forward)}
+        self._back_positions = {k: i for i, k in enumerate(self.backward)}
+        shared = [0] * len(self.forward)
+        for i in range(len(self.forward) - 1):
+            n = len(os.path.commonprefix(self.forward[i : i + 2]))  # noqa: RUF071 (text, not paths)
+            shared[i] = max(shared[i], n)
+            shared[i + 1] = n
+        self._shared = shared
 
-    @staticmethod
-    def _extensions(sorted_keys: list[str], piece: str) -> Iterator[str]:
+    def _extensions(self, sorted_keys: list[str], piece: str) -> Iterator[str]:
         """Keys in ``sorted_keys`` that start with ``piece`` and are longer than it."""
-        i = bisect.bisect_right(sorted_keys, piece)
+        positions = self._positions if sorted_keys is self.forward else self._back_positions
+        known = positions.get(piece)
+        i = known + 1 if known is not None else bisect.bisect_right(sorted_keys, piece)
         while i < len(sorted_keys) and sorted_keys[i].startswith(piece):
             yield sorted_keys[i]
             i += 1
@@ -89,16 +102,17 @@ class _Index:
     def splice_point(self, key: str) -> int:
         """Where a cut-off beginning ends and a known sentence starts inside ``key`` (0: none).
 
-        The cut-off beginning must also begin some *other* known sentence, so it is at
-        most as long as the longest prefix ``key`` shares with its neighbours in sorted
-        order; only those few cut points are tried.
+        The cut-off beginning must also begin some *other* known sentence, so it ends
+        where ``key`` stops agreeing with that sentence: at the longest prefix ``key``
+        shares with its neighbours in sorted order, or a few characters before it (when
+        the next copy happens to start like the cut sentence went on). Only that window
+        of :data:`SPLICE_WINDOW` cut points is tried, which keeps dedupe linear.
         """
-        i = bisect.bisect_left(self.forward, key)
-        shared = 0
-        for j in (i - 1, i + 1 if i < len(self.forward) and self.forward[i] == key else i):
-            if 0 <= j < len(self.forward):
-                shared = max(shared, len(os.path.commonprefix([key, self.forward[j]])))  # noqa: RUF071 (text)
-        for p in range(MIN_SPLICE_CHARS, min(shared, len(key) - 1) + 1):
+        position = self._positions.get(key)
+        if position is None:
+            return 0  # only known (terminated) sentences can hold a known sentence's start
+        shared = self._shared[position]
+        for p in range(min(shared, len(key) - 1), max(MIN_SPLICE_CHARS, shared - SPLICE_WINDOW) - 1, -1):
             if key[p:] in self.keys:
                 return p
         return 0
