@@ -117,6 +117,8 @@ class BuildOptions:
         """Refuse bad output names and folders before any work is done (not after synthesis)."""
         from bulletin.publish import render_output_path
 
+        if self.output == "-" and sys.stdout.isatty():
+            raise ConfigError("-o - would write MP3 to a terminal; redirect stdout or name a file")
         if self.output and self.output != "-":
             probe = render_output_path(
                 self.output, when=datetime.now().astimezone(), title="probe", voice="voice", engine="edge"
