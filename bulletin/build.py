@@ -31,7 +31,7 @@ from bulletin.cache import ClipCache, default_cache_dir
 from bulletin.chunk import Chunk
 from bulletin.engines import EDGE_MAX_CHUNK_CHARS, edge_version
 from bulletin.engines.base import Clip, Engine, OnClip, VoiceSettings
-from bulletin.errors import BulletinError, ConfigError, EngineUnavailable, InputError
+from bulletin.errors import BulletinError, ConfigError, EngineUnavailable, InputError, SynthesisError
 from bulletin.pipeline import CleanText, estimate_seconds, plan, prepare
 from bulletin.report import ChunkStats, InputInfo, RunReport
 from bulletin.settings import EncodeOptions, Pauses
@@ -464,7 +464,9 @@ def _build(
         fp = fingerprint(clean.text, _settings(options, preset))
         if not to_stdout and not options.force:
             record = state.unchanged(key, fp)
-            if record is not None and _companions_intact(record):
+            retry_edge = options.engine == "auto" and preset.engine == "edge"
+            fell_back = retry_edge and (record or {}).get("extra", {}).get("engine") == "offline"
+            if record is not None and not fell_back and _companions_intact(record):
                 report.skipped_unchanged = report.output.path = record["output"]
                 console.info(f"unchanged: {record['output']} is up to date (use --force to rebuild)")
                 return BuildResult(Path(record["output"]), unchanged=True)
@@ -487,11 +489,12 @@ def _build(
         console.info(f"engine: {engine.name} ({why}); voice: {voice.voice}")
         announce_model_install(engine, console)
 
-        chunks = plan(clean, engine.max_chunk_chars)
-        keys = chunk_keys(chunks, engine, voice)
         started = time.monotonic()
         with report.stage("synthesize"):
-            clips = synthesize_chunks(chunks, keys, engine, voice, cache, console, report.chunks)
+            engine, preset, chunks, keys, clips = _speak(
+                clean, engine, preset, options, cache, console, report
+            )
+        voice = preset.settings
         console.detail(
             f"{report.chunks.synthesized} chunks synthesized, {report.chunks.cached} from cache, "
             f"{report.chunks.retries} retries, {time.monotonic() - started:.1f}s"
@@ -530,7 +533,9 @@ def _build(
                 assembly = render(publishing.enter_context(atomic_output(output)), subtitles)
         if output is not None:
             size = output.stat().st_size
-            companions: dict[str, Any] = {"duration": assembly.duration}
+            # the engine is kept so that a bulletin made offline as a fallback is redone with
+            # Edge next time, even though its text and settings are unchanged
+            companions: dict[str, Any] = {"duration": assembly.duration, "engine": engine.name}
             if options.subtitles:
                 companions["subtitles"] = _digest(Path(options.subtitles))
             if options.feed:
@@ -549,6 +554,42 @@ def _build(
     return BuildResult(
         output, assembly.duration, engine.name, voice.voice, report.chunks.synthesized, report.chunks.cached
     )
+
+
+def _speak(
+    clean: CleanText,
+    engine: Engine,
+    preset: Preset,
+    options: BuildOptions,
+    cache: ClipCache | None,
+    console: Console,
+    report: RunReport,
+) -> tuple[Engine, Preset, list[Chunk], list[str], list[Clip]]:
+    """Plan and synthesize the whole bulletin with ``engine``.
+
+    With ``--engine auto``, an Edge that fails for good (after its retries) or turns out
+    unreachable does not end the run: the *whole* bulletin is made again with the offline
+    voice (never a mix of the two), and the report says why.
+    """
+    chunks = plan(clean, engine.max_chunk_chars)
+    keys = chunk_keys(chunks, engine, preset.settings)
+    try:
+        clips = synthesize_chunks(chunks, keys, engine, preset.settings, cache, console, report.chunks)
+        return engine, preset, chunks, keys, clips
+    except (SynthesisError, EngineUnavailable) as exc:
+        if options.engine != "auto" or engine.name != "edge":
+            raise
+        why = f"Edge failed ({exc})"
+    console.info(f"{why}; making the whole bulletin with the offline voice instead")
+    engine = make_engine("offline")
+    preset = for_engine(preset, "offline", load_presets())
+    report.engine_used, report.fallback_reason, report.voice = "offline", why, asdict(preset.settings)
+    report.chunks.synthesized = report.chunks.cached = 0
+    announce_model_install(engine, console)
+    chunks = plan(clean, engine.max_chunk_chars)
+    keys = chunk_keys(chunks, engine, preset.settings)
+    clips = synthesize_chunks(chunks, keys, engine, preset.settings, cache, console, report.chunks)
+    return engine, preset, chunks, keys, clips
 
 
 def _cached_edge(
@@ -588,8 +629,12 @@ class _DeferredEdge:
     def synthesize(
         self, texts: Sequence[str], voice: VoiceSettings, *, on_clip: OnClip | None = None
     ) -> list[Clip]:
-        if self._engine is None:  # a cache entry turned out unreadable after all
-            self._engine = make_engine("edge", self._concurrency)
+        if self._engine is None:  # a cache entry turned out unreadable after all: ask Edge now
+            engine = make_engine("edge", self._concurrency)
+            ok, reason = engine.probe(timeout=PROBE_SECONDS)  # type: ignore[attr-defined]
+            if not ok:
+                raise EngineUnavailable(f"Edge is unreachable: {reason.removeprefix('edge: ')}")
+            self._engine = engine
         return self._engine.synthesize(texts, voice, on_clip=on_clip)
 
 

@@ -369,3 +369,40 @@ def test_several_articles_make_one_bulletin_with_a_chapter_per_story(edge, sampl
     assert chapters[1].sub_frames["TIT2"].text[0].startswith("国家统计局")
     assert tags["TPE1"].text[0] == "新聞部"
     assert 0 < chapters[1].start_time < chapters[1].end_time
+
+
+SHORT = "颱風凱米今天凌晨登陸宜蘭。行政院宣布全台停班停課。\n"
+
+
+@pytest.mark.slow
+def test_auto_falls_back_to_offline_when_edge_fails_for_good_then_returns_to_edge(edge, tmp_path):
+    article = tmp_path / "short.txt"
+    article.write_text(SHORT, encoding="utf-8")
+    out, report = tmp_path / "o.mp3", tmp_path / "r.json"
+    edge.set_fault("http_500", times=None)  # the handshake answers, every synthesis fails
+    result = run("build", str(article), "-o", str(out), "--report", str(report))
+    assert result.exit_code == 0, result.output
+    assert "offline voice instead" in result.stderr
+    data = json.loads(report.read_text())
+    assert data["engine_used"] == "offline" and "Edge failed" in data["fallback_reason"]
+    edge.set_fault(None)
+    result = run("build", str(article), "-o", str(out), "--report", str(report))
+    assert result.exit_code == 0, result.output
+    assert "unchanged:" not in result.stderr  # a fallback bulletin is redone once Edge is back
+    assert json.loads(report.read_text())["engine_used"] == "edge"
+
+
+@pytest.mark.slow
+def test_corrupt_cache_entry_with_edge_down_falls_back_to_offline(edge, tmp_path, monkeypatch):
+    article = tmp_path / "short.txt"
+    article.write_text(SHORT, encoding="utf-8")
+    assert run("build", str(article), "-o", str(tmp_path / "a.mp3")).exit_code == 0
+    clips = sorted((tmp_path / "cache").rglob("*.clip"))
+    for clip in clips:
+        clip.write_bytes(b"garbage")
+    monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", "ws://127.0.0.1:9/edge/v1?TrustedClientToken=x")
+    result = run("build", str(article), "-o", str(tmp_path / "b.mp3"), "--force")
+    assert result.exit_code == 0, result.output
+    assert "offline voice instead" in result.stderr
+    result = run("build", str(article), "--engine", "edge", "-o", str(tmp_path / "c.mp3"), "--no-cache")
+    assert result.exit_code == 75
