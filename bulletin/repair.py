@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import itertools
 import re
+from collections import Counter
 
 from bulletin.textutil import CJK_PUNCT, CLOSERS, HAN, SENTENCE_END
 
@@ -30,6 +31,11 @@ _FW_POINT_RE = re.compile(r"(?<=\d)．(?=\d)")
 _SPACES_RE = re.compile(r"[ \t\u3000\u00a0]+")
 _CJK_SPACE_RE = re.compile(rf"(?<=[{HAN}{CJK_PUNCT}]) (?=[{HAN}{CJK_PUNCT}])")
 _INDENT_RE = re.compile(r"^(?:\u3000|\t| {2,})")
+_MID_SENTENCE = "，、：,:"
+_LINE_END_RE = re.compile(rf"[{re.escape(SENTENCE_END)}][{re.escape(CLOSERS)}]*$")
+# A space between two runs of Chinese (2+ characters each) separates headline phrases
+# (颱風凱米襲台 全台停班停課): read it as a pause. Between single characters it is noise.
+_HEADLINE_SPACE_RE = re.compile(rf"(?<=[{HAN}]{{2}}) (?=[{HAN}]{{2}})")
 _BLOCK_TAGS = frozenset(
     {"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "hr"}
 )
@@ -97,10 +103,73 @@ def normalize_characters(text: str) -> str:
     return _FW_POINT_RE.sub(".", text)
 
 
+def _single_blanks_are_wraps(lines: list[str]) -> list[str]:
+    """Undo double spacing: when *every* line is followed by a blank one (``\\r\\r\\n`` endings,
+    or a "double-spaced" paste), one blank line is a line break, two are a paragraph break."""
+    filled = [i for i, line in enumerate(lines) if line.strip()]
+    if len(filled) < 3 or any(b - a == 1 for a, b in itertools.pairwise(filled)):
+        return lines
+    out: list[str] = []
+    blanks = 0
+    for line in lines:
+        if not line.strip():
+            blanks += 1
+            continue
+        if blanks >= 2 and out:
+            out.append("")
+        blanks = 0
+        out.append(line)
+    return out
+
+
+def wrap_width(lines: list[str]) -> int | None:
+    """The width the text was hard-wrapped at, if most of its lines share one (else None).
+
+    Wire copy wrapped every N characters has most lines N long (or N-1, when a punctuation
+    mark was kept off the next line); a line clearly shorter ends a paragraph or is a
+    headline. Text whose lines vary freely was not wrapped by width: no guess is made.
+    """
+    lengths = [len(line.strip()) for line in lines if line.strip()]
+    if len(lengths) < 4:
+        return None
+    counts = Counter(lengths)
+    width = max(counts, key=lambda n: (counts[n] + counts[n - 1], n))
+    near = sum(1 for n in lengths if width - 1 <= n <= width)
+    return width if width >= 8 and near >= 0.6 * len(lengths) else None
+
+
+def _short(line: str, width: int | None) -> bool:
+    """Is this line clearly shorter than the wrap width (so the break after it is real)?"""
+    if width is None:
+        return False
+    slack = 12 if line[-1].isascii() and line[-1].isalpha() else 2  # word wrap loses up to a word
+    return len(line) < width - slack
+
+
+def _number_cut(line: str, following: str | None) -> bool:
+    """Does the break fall inside a number or a Latin word (2 / 4號, Apple / Watch)?"""
+    return bool(following) and line[-1].isascii() and line[-1].isalnum() and following[0].isascii()
+
+
+def _lines_are_paragraphs(filled: list[str], width: int | None) -> bool:
+    """Text not wrapped by width whose lines mostly end a sentence: one paragraph per line.
+
+    Then a line without an ending mark is a headline or a dateline, not half a sentence.
+    """
+    if width is not None or len(filled) < 3:
+        return False
+    ends = sum(1 for line in filled if _LINE_END_RE.search(line))
+    return ends * 2 >= len(filled)
+
+
 def repair(text: str) -> list[str]:
     """Return the paragraphs of ``text`` with hard wraps joined and whitespace cleaned.
 
-    Pure function; the result has no newlines inside a paragraph and no empty paragraphs.
+    Lines are joined within a paragraph; paragraphs end at blank lines, at full-width (or
+    tab) indents, after a line clearly shorter than the width the text was wrapped at,
+    and after a headline (a short first line without punctuation). A blank line after a
+    comma does not end a paragraph. Pure function; the result has no newlines inside a
+    paragraph and no empty paragraphs.
     """
     text = normalize_characters(text)
     paragraphs: list[str] = []
@@ -111,14 +180,24 @@ def repair(text: str) -> list[str]:
             paragraphs.append(_join_lines(current))
             current.clear()
 
-    lines = text.split("\n")
+    lines = _single_blanks_are_wraps(text.split("\n"))
+    width = wrap_width(lines)
     # An indent starts a paragraph only where some lines are not indented: text indented
     # throughout (quoted, or wrapped by a mail client) has no paragraph marks in its indent.
     indents_mark_paragraphs = any(line.strip() and not _INDENT_RE.match(line) for line in lines)
-    for raw in lines:
+    filled = [line.strip() for line in lines if line.strip()]
+    indented = indents_mark_paragraphs and any(_INDENT_RE.match(line) for line in lines if line.strip())
+    per_line = not indented and _lines_are_paragraphs(filled, width)  # indents, when used, decide
+    following_of: list[str | None] = [None] * len(lines)  # the next non-blank line, for each line
+    upcoming: str | None = None
+    for n in range(len(lines) - 1, -1, -1):
+        following_of[n] = upcoming
+        upcoming = lines[n].strip() or upcoming
+    for n, raw in enumerate(lines):
         line = raw.strip()
         if not line:
-            flush()
+            if not (current and current[-1][-1] in _MID_SENTENCE):  # "據報導，" + blank: same sentence
+                flush()
             continue
         continues = line[0] in _CONTINUATION
         if continues and not current and paragraphs:
@@ -126,6 +205,11 @@ def repair(text: str) -> list[str]:
         elif indents_mark_paragraphs and _INDENT_RE.match(raw) and not continues:
             flush()
         current.append(line)
+        following = following_of[n]
+        ends_here = per_line and line[-1] not in _MID_SENTENCE and not _number_cut(line, following)
+        if following and following[0] not in _CONTINUATION and (ends_here or _short(line, width)):
+            flush()
     flush()
-    cleaned = (_CJK_SPACE_RE.sub("", _SPACES_RE.sub(" ", p)).strip() for p in paragraphs)
+    cleaned = (_HEADLINE_SPACE_RE.sub("，", _SPACES_RE.sub(" ", p)) for p in paragraphs)
+    cleaned = (_CJK_SPACE_RE.sub("", p).strip() for p in cleaned)
     return [p for p in cleaned if p]

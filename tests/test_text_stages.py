@@ -298,3 +298,34 @@ def test_a_few_stray_control_characters_are_not_binary(tmp_path):
 
 def test_short_sentences_may_repeat():
     assert dedupe([["好。好。對。"]])[0] == [["好。好。對。"]]
+
+
+def test_one_paragraph_per_line_keeps_headline_and_dateline_apart():
+    text = (
+        "颱風凱米襲台 全台停班停課\n中央社記者王小明台北24日電\n"
+        "颱風凱米今天凌晨登陸宜蘭，中央氣象署表示，暴風圈已籠罩全台。\n行政院宣布全台停班停課。\n"
+    )
+    assert repair(text) == [
+        "颱風凱米襲台，全台停班停課",  # a space between headline phrases becomes a pause
+        "中央社記者王小明台北24日電",
+        "颱風凱米今天凌晨登陸宜蘭，中央氣象署表示，暴風圈已籠罩全台。",
+        "行政院宣布全台停班停課。",
+    ]
+
+
+def test_wrapped_text_short_lines_end_paragraphs():
+    story = "颱風凱米今天凌晨登陸宜蘭，中央氣象署表示暴風圈已經籠罩全台各地，累積雨量最高達到一千毫米。"
+    second = "行政院長上午召開會議，指示各部會全力防災，並宣布全台停班停課，民眾應該做好準備。"
+    wrapped = "\n".join(story[i : i + 16] for i in range(0, len(story), 16))
+    wrapped += "\n" + "\n".join(second[i : i + 16] for i in range(0, len(second), 16))
+    assert repair(wrapped) == [story, second]
+
+
+def test_double_spaced_paste_and_blank_after_comma_are_not_paragraphs():
+    text = "颱風凱米今日凌晨登陸宜蘭，中央氣\r\r\n象署表示，暴風圈已籠罩全台，累積雨量\r\r\n最高達到一千毫米。\r\r\n"
+    assert repair(text) == [
+        "颱風凱米今日凌晨登陸宜蘭，中央氣象署表示，暴風圈已籠罩全台，累積雨量最高達到一千毫米。"
+    ]
+    assert repair("據報導，\n\n這次事件造成3人死亡、\n\n15人受傷。") == [
+        "據報導，這次事件造成3人死亡、15人受傷。"
+    ]
