@@ -12,7 +12,9 @@ step that can fail has succeeded.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.util
 import json
 import re
 import shutil
@@ -106,6 +108,8 @@ class BuildOptions:
         options = cls(articles=tuple(articles), pauses=pauses, encode=encode, use_cache=use_cache, **known)
         if options.feed and not options.base_url:
             raise ConfigError("--feed needs --base-url (the URL of the folder the MP3 is served from)")
+        if options.base_url and not re.match(r"^https?://[^/\s]+", options.base_url):
+            raise ConfigError(f"--base-url {options.base_url!r}: give an http:// or https:// URL")
         if options.feed and options.output == "-":
             raise ConfigError("--feed cannot be used with -o - (the feed needs a published file)")
         if options.subtitles and Path(options.subtitles).suffix.lower() not in (".srt", ".vtt"):
@@ -643,6 +647,7 @@ def _assembly_key(keys: Sequence[str], chunks: Sequence[Chunk], options: BuildOp
     recipe = {
         "kind": "bulletin",
         "bulletin": __version__,
+        "code": _assembly_code_digest(),
         "clips": list(keys),
         "pauses_after": [c.pause_after for c in chunks],
         "pauses": asdict(options.pauses),
@@ -650,6 +655,21 @@ def _assembly_key(keys: Sequence[str], chunks: Sequence[Chunk], options: BuildOp
     }
     text = json.dumps(recipe, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def _assembly_code_digest() -> str:
+    """A digest of the modules that shape the assembled audio, read without importing them.
+
+    Part of the assembled-bulletin cache key, so that a fix to trimming, pauses or loudness
+    is heard at once instead of being hidden behind bulletins assembled by the old code.
+    """
+    digest = hashlib.sha256()
+    for module in ("bulletin.assemble", "bulletin.audio", "bulletin.settings"):
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin:
+            digest.update(Path(spec.origin).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _assembly_header(assembly: Assembly) -> dict[str, Any]:
@@ -824,11 +844,11 @@ def _description(paragraphs: Sequence[str], limit: int = 400) -> str:
     from bulletin.textutil import split_sentences
 
     text = ""
-    for sentence in split_sentences("".join(paragraphs)):
+    for sentence in split_sentences("\n".join(paragraphs)):
         if text and len(text) + len(sentence) > limit:
             break
         text += sentence
-    return text[:limit]
+    return text[:limit].strip()
 
 
 # --------------------------------------------------------------------------- preview

@@ -10,7 +10,7 @@ punctuation-only requests with NoAudioReceived. Pure functions.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -117,21 +117,28 @@ def _spoken_pieces(sentence: str, limit: int, speak: Callable[[str], str]) -> li
     return result
 
 
-def plan_chunks(stories: list[list[str]], limit: int, speak: Callable[[str], str] = str.strip) -> list[Chunk]:
+def plan_chunks(
+    stories: list[list[str]],
+    limit: int,
+    speak: Callable[[str], str] | Sequence[Callable[[str], str]] = str.strip,
+) -> list[Chunk]:
     """Cut stories (lists of paragraphs) into chunks of at most ``limit`` spoken characters.
 
     ``speak`` turns a piece of text into what the engine should say (see
-    :func:`bulletin.normalize.to_spoken`); it is applied per piece.
+    :func:`bulletin.normalize.to_spoken`); it is applied per piece. A sequence gives one
+    function per story (each story read in its own script).
     """
     if limit < 1:
         raise ValueError("limit must be positive")
+    speakers = [speak] * len(stories) if callable(speak) else list(speak)
     chunks: list[Chunk] = []
     sentence_no = 0
     for s_i, story in enumerate(stories):
+        story_speak = speakers[s_i]
         for p_i, para in enumerate(story):
             sentences = _glue_unspeakable(split_sentences(para))
             for n, sentence in enumerate(sentences):
-                pieces = _spoken_pieces(sentence, limit, speak)
+                pieces = _spoken_pieces(sentence, limit, story_speak)
                 for k, (text, spoken) in enumerate(pieces):
                     if k < len(pieces) - 1:
                         pause: PauseKind = "clause"

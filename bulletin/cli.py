@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -85,8 +86,22 @@ class Console:
             self._bar_shown = False
 
 
-def _run(verbose: int, action: Callable[[], None]) -> None:
+def _log_to_stderr(quiet: bool, verbose: int) -> None:
+    """Library warnings (a corrupt cache entry, say) as ``bulletin: ...`` lines on stderr.
+
+    Silent with ``-q`` (cron mails any output), details with ``-v``.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("bulletin: %(message)s"))
+    logger = logging.getLogger("bulletin")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose > 1 else logging.WARNING)
+
+
+def _run(verbose: int, action: Callable[[], None], *, quiet: bool = False) -> None:
     """Run a command body, mapping our errors to exit codes and messages."""
+    _log_to_stderr(quiet, verbose)
     previous = signal.getsignal(signal.SIGTERM)
     try:
         signal.signal(signal.SIGTERM, _on_sigterm)
@@ -128,7 +143,31 @@ VERBOSE = click.option("-v", "--verbose", count=True, help="Say more on stderr (
 QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (for cron).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class OneLineErrors(click.Group):
+    """A group whose usage errors are one line (``bulletin: error: ...``, exit 2), like ours.
+
+    Cron mails whatever a job prints; click's four-line usage block buries the reason.
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            click.echo(exc.ctx.get_help() if exc.ctx else str(exc), err=True)
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
+            _fail(exc.format_message() + hint, exc.exit_code)
+        except click.exceptions.Abort:
+            _fail("aborted", 130)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(
+    cls=OneLineErrors,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="bulletin")
 def main() -> None:
     """Turn Chinese news articles into a spoken Mandarin MP3 news bulletin.
@@ -230,7 +269,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option("--bitrate", default="64k", show_default=True, help="MP3 bitrate (mono).")
 @click.option("--pause-sentence", type=click.IntRange(0, 10000), default=350, show_default=True, help="ms.")
 @click.option("--pause-paragraph", type=click.IntRange(0, 10000), default=800, show_default=True, help="ms.")
-@click.option("--pause-story", type=click.IntRange(0, 20000), default=1500, show_default=True, help="ms.")
+@click.option("--pause-story", type=click.IntRange(0, 10000), default=1500, show_default=True, help="ms.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Chunk cache (default: user cache dir).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the chunk cache.")
 @click.option(
@@ -283,7 +322,7 @@ def build(
             raise click.UsageError("--json goes with --dry-run (use --report FILE for a JSON run report)")
         run_build(options, console)
 
-    _run(verbose, action)
+    _run(verbose, action, quiet=quiet)
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
@@ -338,7 +377,7 @@ def preview(article: str, seconds: float, out: str | None, verbose: int, quiet: 
         if path is not None:
             click.echo(str(path))
 
-    _run(verbose, action)
+    _run(verbose, action, quiet=quiet)
 
 
 @main.group(invoke_without_command=True)

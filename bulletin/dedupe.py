@@ -9,9 +9,10 @@ sentence by sentence across all stories, not paragraph by paragraph:
   in the input (a paste cut off mid-sentence) is dropped; when such a fragment ran
   into the next copy's first sentence, the fragment is cut off and the rest is
   judged on its own;
-* a piece that is only the *end* of a sentence already kept (a paste that
-  started mid-sentence) is dropped when it is long enough not to be a
-  legitimate short sentence.
+* a piece that is only the *end* of a sentence already kept in the same article
+  (a paste that started mid-sentence) is dropped when it is long enough not to
+  be a legitimate short sentence; another article may well open with a clause
+  that ends one of ours.
 
 Paragraphs and stories left empty disappear. Pure functions; linear in the input
 apart from an O(n log n) sort of the sentence keys.
@@ -141,6 +142,7 @@ def dedupe(stories: list[list[str]]) -> tuple[list[list[str]], DedupeStats]:
     result: list[list[str]] = []
     for story in split:
         kept_story: list[str] = []
+        seen_here: set[str] = set()  # a paste that starts mid-sentence repeats its own article
         for p_index, para in enumerate(story):
             kept: list[str] = []
             for sentence in para:
@@ -164,10 +166,11 @@ def dedupe(stories: list[list[str]]) -> tuple[list[list[str]], DedupeStats]:
                     if not headline:
                         fragments += 1
                         continue
-                if len(key) >= MIN_SUFFIX_CHARS and index.ends_kept(key, seen):
+                if len(key) >= MIN_SUFFIX_CHARS and index.ends_kept(key, seen_here):
                     fragments += 1
                     continue
                 seen.add(key)
+                seen_here.add(key)
                 kept.append(sentence)
             if kept:
                 kept_story.append("".join(kept).strip())

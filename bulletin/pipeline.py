@@ -6,6 +6,7 @@ them into chunks for a given engine limit, each with its spoken form.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,9 +75,17 @@ def prepare(
 
 
 def plan(clean: CleanText, limit: int) -> list[Chunk]:
-    """Chunks of at most ``limit`` spoken characters, each with its spoken form."""
-    script = clean.script
-    return plan_chunks([list(s) for s in clean.stories], limit, lambda t: to_spoken(t, script=script))
+    """Chunks of at most ``limit`` spoken characters, each with its spoken form.
+
+    Numbers are read in each story's own script (a Simplified story in a mostly
+    Traditional bulletin still gets 点 and 亿).
+    """
+    speakers = [functools.partial(_speak, script=detect_script("".join(s))) for s in clean.stories]
+    return plan_chunks([list(s) for s in clean.stories], limit, speakers)
+
+
+def _speak(text: str, *, script: str) -> str:
+    return to_spoken(text, script=script)  # type: ignore[arg-type]
 
 
 def rate_factor(rate: str) -> float:

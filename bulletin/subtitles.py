@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bulletin.errors import ConfigError, PublishError
+from bulletin.textutil import CLOSERS
 from bulletin.timeline import Placed
 
 #: A line longer than this (in display columns: a Chinese character is 2) is wrapped.
@@ -79,6 +80,8 @@ def wrap(text: str, columns: int = LINE_COLUMNS) -> list[str]:
     candidates: list[tuple[int, int]] = []
     for i in range(1, len(text)):
         prev, ch = text[i - 1], text[i]
+        if ch in CLOSERS or ch in _BREAK_AFTER:
+            continue  # a closing mark or a comma never starts a line: 「好」，
         if prev in _BREAK_AFTER and ch != " " and not (prev in ",:;" and ch.isdigit()):
             candidates.append((0, i))
         elif ch == " " and i + 1 < len(text):

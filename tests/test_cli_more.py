@@ -145,3 +145,13 @@ def test_cache_clear_older_than_keeps_recent_entries(edge, sample, tmp_path):
     result = run("cache", "clear", "--older-than", "30")
     assert result.exit_code == 0 and "removed 3 cache entries" in result.stdout
     assert len(list((tmp_path / "cache").rglob("*.clip"))) == len(entries) - 3
+
+
+def test_quiet_means_silent_even_when_the_cache_repairs_itself(edge, sample, tmp_path):
+    assert run("build", str(sample), "--engine", "edge", "-o", str(tmp_path / "o.mp3")).exit_code == 0
+    next(iter(sorted((tmp_path / "cache").rglob("*.clip")))).write_bytes(b"torn")
+    quiet = run("build", str(sample), "--engine", "edge", "-o", str(tmp_path / "o.mp3"), "--force", "-q")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    next(iter(sorted((tmp_path / "cache").rglob("*.clip")))).write_bytes(b"torn")
+    loud = run("build", str(sample), "--engine", "edge", "-o", str(tmp_path / "o.mp3"), "--force")
+    assert "bulletin: cache: removing corrupt entry" in loud.stderr

@@ -128,6 +128,8 @@ def test_bad_options_are_usage_errors(sample):
         (["--subtitles", "x.txt"], ".srt or .vtt"),
         (["--feed", "f.xml"], "--base-url"),
         (["--encoding", "klingon"], "unknown encoding"),
+        (["--feed", "f.xml", "--base-url", "notaurl"], "http"),
+        (["--pause-story", "15000"], "pause-story"),
     ):
         result = run("build", str(sample), "--dry-run", *args)
         assert result.exit_code == 2, (args, result.output)

@@ -322,7 +322,13 @@ def test_wrapped_text_short_lines_end_paragraphs():
 
 
 def test_double_spaced_paste_and_blank_after_comma_are_not_paragraphs():
-    text = "颱風凱米今日凌晨登陸宜蘭，中央氣\r\r\n象署表示，暴風圈已籠罩全台，累積雨量\r\r\n最高達到一千毫米。\r\r\n"
+    lines = [
+        "颱風凱米今日凌晨登陸宜蘭，中央氣",
+        "象署表示，暴風圈已籠罩全台，累積雨量",
+        "最高達到一千毫米。",
+        "",
+    ]
+    text = "\r\r\n".join(lines)
     assert repair(text) == [
         "颱風凱米今日凌晨登陸宜蘭，中央氣象署表示，暴風圈已籠罩全台，累積雨量最高達到一千毫米。"
     ]
