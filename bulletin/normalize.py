@@ -44,7 +44,8 @@ Reading conventions (chosen for news read aloud; cases ported from public TN sui
   and have three or more digits, have 11 or more digits, follow Latin letters (A320 →
   A三二零, MH370), look like phone numbers (02-2345-6789, +886 912 345 678), or follow a
   word such as 電話/电话, 編號/编号, 帳號/账号, 尾號/尾号, 撥打/拨打 within three characters.
-* 3/4 is always a fraction (四分之三); month/day such as 3/15 is not guessed.
+* N/M is a month/day when the words around it say so (3/15起, 至4/30, 9/11事件) or the
+  denominator is 1 (7/1), else a fraction (3/4 → 四分之三).
 * 3-5 → 三到五 (also for scores: a plain N-M is read as a range, never as 比); N:M that is
   not a time (3:2, 78:96) → 比.
 * ○/〇 inside a run of Chinese digits reads 零 (二○○二 → 二零零二); alone (a bullet, or a
@@ -313,8 +314,15 @@ _DIGIT_CONTEXT = re.compile(
     r"[^0-9\n]{0,3}$"
 )
 
-# …and words after it (1999市民熱線, 110報案).
-_DIGIT_CONTEXT_AFTER = re.compile(r"[^0-9\n，。,]{0,2}(?:熱線|热线|專線|专线|報案|报案|急救|火警|客服)")
+# …and words after it (1999市民熱線, 110報案, 921大地震, 228事件).
+_DIGIT_CONTEXT_AFTER = re.compile(
+    r"[^0-9\n，。,]{0,2}(?:熱線|热线|專線|专线|報案|报案|報警|报警|急救|火警|客服|事件|地震|大地震|紀念|纪念|慘案|惨案)"
+)
+# Words that make N/M a month/day: after it (3/15起, 4/30止) or shortly before it (至4/30).
+_DATE_AFTER = re.compile(
+    r"\s?(?:起|止|至|到|前|後|后|開始|开始|當天|当天|當日|当日|凌晨|上午|下午|晚上|晚間|事件|[（(][週周星])"
+)
+_DATE_BEFORE = re.compile(r"(?:至|自|於|于|從|从|到|截至|即日起至)\s?$")
 
 # One alternation, tried in this order at each position; the name of the outer group
 # says which rewrite applies (see _REWRITES).
@@ -347,6 +355,8 @@ _TOKEN = re.compile(
             rf"(?P<pct>(?P<pct_neg>{_NEG})?(?P<pct_n>{_NUM})\s?(?P<pct_sign>[%％‰]))",
             rf"(?P<money>(?<![A-Za-z])(?P<money_cur>{_CURRENCY_PREFIX})(?P<money_n>{_NUM})"
             r"(?P<money_mag>[萬万億亿兆千百]*)(?P<money_yuan>元)?)",
+            r"(?P<dotdate>(?<![0-9.])(?P<dd_a>[0-9]{1,2})[·・•](?P<dd_b>[0-9]{1,2})(?![0-9]))",
+            r"(?P<decade>(?<![0-9.第])(?P<decade_n>[05-9][0-9])(?=[後后](?![天日年來来])))",
             r"(?P<frac>(?<![0-9./])(?P<frac_a>[0-9]+) ?/ ?(?P<frac_b>[0-9]+)(?![0-9/]|\.[0-9]))",
             rf"(?P<unit>(?P<unit_n>{_NUM}) ?(?P<unit_sym>{_UNIT_SYMBOLS}|{_CURRENCY_CODES})"
             r"(?![A-Za-z0-9]))",
@@ -485,10 +495,27 @@ def _rw_money(m: re.Match[str], lex: _Lexicon) -> str:
 
 
 def _rw_frac(m: re.Match[str], lex: _Lexicon) -> str:
+    """N/M: a month/day when the words around it say so (3/15起, 至4/30, 9/11事件) or the
+    denominator is 1 (7/1), else a fraction (3/4 → 四分之三, 1/16 → 十六分之一)."""
     numerator, denominator = m["frac_a"], m["frac_b"]
+    a, b = int(numerator), int(denominator)
+    is_day = 1 <= a <= 12 and 1 <= b <= 31
+    around = _DATE_AFTER.match(m.string, m.end()) or _DATE_BEFORE.search(m.string, 0, m.start())
+    if is_day and (around or b == 1):
+        return f"{_read_int(numerator, lex)}月{_read_int(denominator, lex)}日"
     if not denominator.strip("0"):
         return m.group()
     return f"{_read_int(denominator, lex)}分之{_read_int(numerator, lex)}"
+
+
+def _rw_dotdate(m: re.Match[str], lex: _Lexicon) -> str:
+    """5·12 (汶川地震), 9·11, 3·15: dates named by their digits."""
+    return _read_digits(m["dd_a"]) + _read_digits(m["dd_b"])
+
+
+def _rw_decade(m: re.Match[str], lex: _Lexicon) -> str:
+    """80後, 95后: a generation, read digit by digit (八零後)."""
+    return _read_digits(m["decade_n"])
 
 
 def _rw_unit(m: re.Match[str], lex: _Lexicon) -> str:
@@ -562,6 +589,8 @@ _REWRITES: Mapping[str, _Rewrite] = MappingProxyType(
         "pct": _rw_pct,
         "money": _rw_money,
         "frac": _rw_frac,
+        "dotdate": _rw_dotdate,
+        "decade": _rw_decade,
         "unit": _rw_unit,
         "year": _rw_year,
         "year2": _rw_year2,

@@ -46,6 +46,7 @@ _TAG_NAMES = (
 )
 _ATTRIBUTE = r"""\s+[A-Za-z_:][-A-Za-z0-9_:.]*(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'=<>`]+))?"""
 _TAG_RE = re.compile(rf"</?\s*({_TAG_NAMES})(?![A-Za-z0-9-])(?:{_ATTRIBUTE}){{0,20}}\s*/?>", re.IGNORECASE)
+_URL_RE = re.compile(r"(?<![A-Za-z0-9@])(?:https?://|www\.)[!-~]+")
 _ENTITY_RE = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 
 #: A line starting with one of these continues the previous line, even after a blank line.
@@ -81,13 +82,15 @@ def _markup(m: re.Match[str]) -> str:
 
 
 def strip_markup(text: str) -> str:
-    """Drop HTML/SSML tags and decode character references (web copy pasted as source).
+    """Drop HTML/SSML tags and web addresses, decode character references (pasted web copy).
 
     Only tags with known names go, so that ``a<b`` or 《書名》 stay as written; markup
     must never reach a voice as markup (Edge escapes it and would read it out).
     """
     if "<" in text:
         text = _TAG_RE.sub(_markup, text)
+    if "://" in text or "www." in text:
+        text = _URL_RE.sub("", text)  # a web address read aloud is noise, not news
     if "&" in text:
         text = _ENTITY_RE.sub(lambda m: html.unescape(m.group()), text)
     return text

@@ -415,3 +415,22 @@ def test_fast_and_linear() -> None:
 )
 def test_money_and_percentages_drop_trailing_zeros(text, spoken):
     assert to_spoken(text, script="hant") == spoken
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("新制7/1起實施", "新制七月一日起實施"),
+        ("即日起至12/31止", "即日起至十二月三十一日止"),
+        ("3/15至4/30", "三月十五日至四月三十日"),
+        ("9/11事件", "九月十一日事件"),
+        ("3/4的民眾", "四分之三的民眾"),
+        ("5·12汶川地震", "五一二汶川地震"),
+        ("80後與95后", "八零後與九五后"),
+        ("3天後", "三天後"),
+        ("921大地震", "九二一大地震"),
+        ("228事件", "二二八事件"),
+    ],
+)
+def test_news_dates_generations_and_named_events(text, spoken):
+    assert to_spoken(text, script="hant") == spoken

@@ -335,3 +335,7 @@ def test_double_spaced_paste_and_blank_after_comma_are_not_paragraphs():
     assert repair("據報導，\n\n這次事件造成3人死亡、\n\n15人受傷。") == [
         "據報導，這次事件造成3人死亡、15人受傷。"
     ]
+
+
+def test_web_addresses_are_dropped():
+    assert repair("詳情請見 https://www.cna.com.tw/news/123.aspx 。") == ["詳情請見。"]
