@@ -355,6 +355,7 @@ _TOKEN = re.compile(
             rf"(?P<pct>(?P<pct_neg>{_NEG})?(?P<pct_n>{_NUM})\s?(?P<pct_sign>[%％‰]))",
             rf"(?P<money>(?<![A-Za-z])(?P<money_cur>{_CURRENCY_PREFIX})(?P<money_n>{_NUM})"
             r"(?P<money_mag>[萬万億亿兆千百]*)(?P<money_yuan>元)?)",
+            r"(?P<listno>(?<![^\s。！？；：:])(?P<listno_n>[0-9]{1,2})[.．](?=\s?[^\s0-9.．]))",
             r"(?P<dotdate>(?<![0-9.])(?P<dd_a>[0-9]{1,2})[·・•](?P<dd_b>[0-9]{1,2})(?![0-9]))",
             r"(?P<decade>(?<![0-9.第])(?P<decade_n>[05-9][0-9])(?=[後后](?![天日年來来])))",
             r"(?P<frac>(?<![0-9./])(?P<frac_a>[0-9]+) ?/ ?(?P<frac_b>[0-9]+)(?![0-9/]|\.[0-9]))",
@@ -508,6 +509,11 @@ def _rw_frac(m: re.Match[str], lex: _Lexicon) -> str:
     return f"{_read_int(denominator, lex)}分之{_read_int(numerator, lex)}"
 
 
+def _rw_listno(m: re.Match[str], lex: _Lexicon) -> str:
+    """A list item number (1. 赤字率) as Chinese writes it (一、): "一." may be read 一點."""
+    return _read_int(m["listno_n"], lex) + "、"
+
+
 def _rw_dotdate(m: re.Match[str], lex: _Lexicon) -> str:
     """5·12 (汶川地震), 9·11, 3·15: dates named by their digits."""
     return _read_digits(m["dd_a"]) + _read_digits(m["dd_b"])
@@ -590,6 +596,7 @@ _REWRITES: Mapping[str, _Rewrite] = MappingProxyType(
         "money": _rw_money,
         "frac": _rw_frac,
         "dotdate": _rw_dotdate,
+        "listno": _rw_listno,
         "decade": _rw_decade,
         "unit": _rw_unit,
         "year": _rw_year,

@@ -46,6 +46,10 @@ _TAG_NAMES = (
 )
 _ATTRIBUTE = r"""\s+[A-Za-z_:][-A-Za-z0-9_:.]*(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'=<>`]+))?"""
 _TAG_RE = re.compile(rf"</?\s*({_TAG_NAMES})(?![A-Za-z0-9-])(?:{_ATTRIBUTE}){{0,20}}\s*/?>", re.IGNORECASE)
+# End marks and social-media sigils say nothing: （完）, #台股 → 台股, @中央社 → 中央社.
+_NOISE_RE = re.compile(r"[（(【\[]\s*完\s*[）)】\]]|[#＃@＠](?=[^\s#＃@＠])")
+# A slash between Chinese words (記者王小明／台北報導) is a pause, not a "slash".
+_SLASH_RE = re.compile(rf"(?<=[{HAN}])\s?[／/]\s?(?=[{HAN}])")
 _URL_RE = re.compile(r"(?<![A-Za-z0-9@])(?:https?://|www\.)[!-~]+")
 _ENTITY_RE = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 
@@ -91,6 +95,8 @@ def strip_markup(text: str) -> str:
         text = _TAG_RE.sub(_markup, text)
     if "://" in text or "www." in text:
         text = _URL_RE.sub("", text)  # a web address read aloud is noise, not news
+    text = _NOISE_RE.sub("", text)
+    text = _SLASH_RE.sub("，", text)
     if "&" in text:
         text = _ENTITY_RE.sub(lambda m: html.unescape(m.group()), text)
     return text

@@ -434,3 +434,9 @@ def test_money_and_percentages_drop_trailing_zeros(text, spoken):
 )
 def test_news_dates_generations_and_named_events(text, spoken):
     assert to_spoken(text, script="hant") == spoken
+
+
+def test_list_item_numbers_read_as_list_marks():
+    assert to_spoken("1. 赤字率提高到3%。", script="hans") == "一、 赤字率提高到百分之三。"
+    assert to_spoken("他說：2.先做", script="hant") == "他說：二、先做"
+    assert to_spoken("成長2.5%", script="hant") == "成長百分之二點五"

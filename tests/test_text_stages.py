@@ -339,3 +339,9 @@ def test_double_spaced_paste_and_blank_after_comma_are_not_paragraphs():
 
 def test_web_addresses_are_dropped():
     assert repair("詳情請見 https://www.cna.com.tw/news/123.aspx 。") == ["詳情請見。"]
+
+
+def test_end_marks_sigils_and_byline_slashes():
+    assert repair("（記者王小明／台北報導）颱風來襲，#台股大跌，@中央社報導。（完）") == [
+        "（記者王小明，台北報導）颱風來襲，台股大跌，中央社報導。"
+    ]
