@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from urllib.parse import quote
 
 from bulletin import __version__
-from bulletin.cache import ClipCache, default_cache_dir
+from bulletin.cache import BULLETINS, KEEP_BULLETINS, ClipCache, default_cache_dir
 from bulletin.chunk import Chunk
 from bulletin.engines import EDGE_MAX_CHUNK_CHARS, edge_version
 from bulletin.engines.base import Clip, Engine, OnClip, VoiceSettings
@@ -730,7 +730,7 @@ def _assemble(
     """Assemble into ``dest``, or copy the same bulletin assembled before from the cache."""
     with report.stage("assemble"):
         key = _assembly_key(keys, chunks, options)
-        entry = cache.get_entry(key) if cache else None
+        entry = cache.get_entry(key, shelf=BULLETINS) if cache else None
         assembly = _assembly_from(entry[0], chunks) if entry else None
         if entry and assembly:
             dest.write_bytes(entry[1])
@@ -739,7 +739,8 @@ def _assemble(
 
             assembly = assemble(chunks, clips, dest, pauses=options.pauses, options=options.encode)
             if cache:
-                cache.put_entry(key, dest.read_bytes(), _assembly_header(assembly))
+                cache.put_entry(key, dest.read_bytes(), _assembly_header(assembly), shelf=BULLETINS)
+                cache.keep_newest(BULLETINS, KEEP_BULLETINS)
     if assembly.loudness is not None:
         report.loudness = {
             "integrated_lufs": round(assembly.loudness.integrated, 2),

@@ -47,6 +47,12 @@ _SUFFIX = ".clip"
 _TEMP_SUFFIX = ".tmp"
 
 
+#: The shelf for whole assembled bulletins (next to the two-letter shards of the clips).
+BULLETINS = "bulletins"
+#: How many assembled bulletins are kept (the most recently used).
+KEEP_BULLETINS = 8
+
+
 def default_cache_dir() -> Path:
     """``$BULLETIN_CACHE_DIR`` if set, else the platform's user cache dir (e.g. ``~/.cache/bulletin``)."""
     override = os.environ.get("BULLETIN_CACHE_DIR")
@@ -93,10 +99,10 @@ class ClipCache:
         canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
-    def _path(self, key: str) -> Path:
+    def _path(self, key: str, shelf: str | None = None) -> Path:
         if len(key) < 8 or not all(c in "0123456789abcdef" for c in key):
             raise ValueError(f"not a cache key: {key!r}")
-        return self._dir / key[:2] / f"{key}{_SUFFIX}"
+        return self._dir / (shelf or key[:2]) / f"{key}{_SUFFIX}"
 
     # ----------------------------------------------------------------- read
 
@@ -109,9 +115,12 @@ class ClipCache:
         """Is there an entry for *key*? (Cheap: not read or verified; :meth:`get` does that.)"""
         return self._path(key).is_file()
 
-    def get_entry(self, key: str) -> tuple[dict[str, Any], bytes] | None:
-        """The header and data stored under *key*, or None. Corrupt or partial entries are removed."""
-        path = self._path(key)
+    def get_entry(self, key: str, *, shelf: str | None = None) -> tuple[dict[str, Any], bytes] | None:
+        """The header and data stored under *key*, or None. Corrupt or partial entries are removed.
+
+        ``shelf`` keeps a kind of entry in its own folder (see :data:`BULLETINS`).
+        """
+        path = self._path(key, shelf)
         try:
             with open(path, "rb") as handle:
                 raw = handle.read()
@@ -144,13 +153,15 @@ class ClipCache:
         header = {"format": clip.format, "boundaries": [asdict(b) for b in clip.boundaries]}
         return self.put_entry(key, clip.data, header)
 
-    def put_entry(self, key: str, data: bytes, header: Mapping[str, Any]) -> bool:
+    def put_entry(
+        self, key: str, data: bytes, header: Mapping[str, Any], *, shelf: str | None = None
+    ) -> bool:
         """Store *data* with a JSON-able *header* under *key* atomically (False if it could not be).
 
         Besides clips, the build stores whole assembled bulletins this way, so that a
         re-run with every chunk cached does not decode, measure and encode again.
         """
-        path = self._path(key)
+        path = self._path(key, shelf)
         blob = _encode(data, header)
         temp: str | None = None
         try:
@@ -207,6 +218,27 @@ class ClipCache:
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
                     removed += 1
+        return removed
+
+    def keep_newest(self, shelf: str, count: int) -> int:
+        """Keep only the ``count`` most recently used entries on ``shelf``; return how many went.
+
+        Whole bulletins are big (a 60-minute one is ~29 MB) and an hourly job makes a new one
+        every run; only the last few are worth keeping for a re-run.
+        """
+        folder = self._dir / shelf
+        if not folder.is_dir():
+            return 0
+        entries = []
+        for path in folder.glob(f"*{_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                entries.append((path.stat().st_mtime, path))
+        entries.sort(reverse=True)
+        removed = 0
+        for _, path in entries[count:]:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
         return removed
 
     def _entries(self) -> list[Path]:

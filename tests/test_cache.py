@@ -155,3 +155,20 @@ def test_concurrent_writers_leave_valid_entries(tmp_path: Path) -> None:
             assert cache.get(ClipCache.key("1", VOICE, f"own {w} {r}")) is not None
     assert cache.info().entries == 8 + 2 * 15
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_only_the_newest_bulletins_are_kept(tmp_path: Path) -> None:
+    import os
+
+    from bulletin.cache import BULLETINS
+
+    cache = ClipCache(tmp_path)
+    keys = [f"{i:064x}" for i in range(1, 6)]
+    for age, key in enumerate(reversed(keys)):
+        assert cache.put_entry(key, b"mp3", {"kind": "bulletin"}, shelf=BULLETINS)
+        path = cache._path(key, BULLETINS)
+        os.utime(path, (1000 + age, 1000 + age))
+    assert cache.keep_newest(BULLETINS, 2) == 3
+    assert [k for k in keys if cache.get_entry(k, shelf=BULLETINS)] == keys[:2]
+    assert cache.info().entries == 2
+    assert cache.clear() == 2
