@@ -341,7 +341,9 @@ def _template_has_fields(template: str) -> bool:
 def _lock_target(template: str, feed: str | None) -> Path:
     """What to lock: the feed (runs sharing a feed must not interleave), else the output.
 
-    A templated name differs from run to run, so it is locked through its folder.
+    A templated name differs from run to run, so the template itself is locked (a lock
+    file named after it, in the folder its fixed part names): runs of the same job exclude
+    each other, other jobs writing into the same folder do not.
     """
     if feed:
         return Path(feed)
@@ -349,7 +351,7 @@ def _lock_target(template: str, feed: str | None) -> Path:
         return Path(template)
     fixed = template.split("{", 1)[0]
     folder = Path(fixed) if fixed.endswith(("/", "\\")) else Path(fixed).parent
-    return folder / "bulletin"
+    return folder / f"bulletin-{hashlib.sha256(template.encode('utf-8')).hexdigest()[:12]}"
 
 
 def _settings(options: BuildOptions, preset: Preset) -> dict[str, Any]:
@@ -397,13 +399,19 @@ def _story_title(paragraphs: Sequence[str]) -> str:
 
 
 @contextlib.contextmanager
-def _maybe_lock(target: Path | None, timeout: float) -> Iterator[None]:
+def _maybe_lock(target: Path | None, timeout: float, name: str) -> Iterator[None]:
+    """Hold the output's lock; a busy lock names the output as the user wrote it."""
     if target is None:
         yield
         return
+    from bulletin.errors import BusyError
     from bulletin.publish import output_lock
 
-    with output_lock(target, timeout):
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(output_lock(target, timeout))
+        except BusyError as exc:
+            raise BusyError(str(exc).replace(str(target), name, 1)) from None
         yield
 
 
@@ -462,7 +470,7 @@ def _build(
     title = options.title or _first_sentence(clean)
 
     lock_target = None if to_stdout else _lock_target(template, options.feed)
-    with _maybe_lock(lock_target, options.lock_timeout):
+    with _maybe_lock(lock_target, options.lock_timeout, options.feed or template):
         state = RunState()
         key = output_key(template)
         fp = fingerprint(clean.text, _settings(options, preset))

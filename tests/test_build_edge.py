@@ -406,3 +406,17 @@ def test_corrupt_cache_entry_with_edge_down_falls_back_to_offline(edge, tmp_path
     assert "offline voice instead" in result.stderr
     result = run("build", str(article), "--engine", "edge", "-o", str(tmp_path / "c.mp3"), "--no-cache")
     assert result.exit_code == 75
+
+
+def test_templated_output_lock_names_the_template(edge, sample, tmp_path):
+    from bulletin.build import _lock_target
+    from bulletin.publish import output_lock
+
+    template = str(tmp_path / "pub" / "{date:%H%M}-{slug}.mp3")
+    with output_lock(_lock_target(template, None), 0):
+        result = run("build", str(sample), "--engine", "edge", "-o", template)
+    assert result.exit_code == 75
+    assert f"{template} is locked by pid" in result.stderr
+    other = str(tmp_path / "pub" / "{slug}.mp3")  # another job, same folder: not blocked
+    with output_lock(_lock_target(template, None), 0):
+        assert run("build", str(sample), "--engine", "edge", "-o", other).exit_code == 0
