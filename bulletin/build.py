@@ -123,19 +123,34 @@ class BuildOptions:
 
         if self.output == "-" and sys.stdout.isatty():
             raise ConfigError("-o - would write MP3 to a terminal; redirect stdout or name a file")
+        named: list[tuple[str, str | None]] = []
         if self.output and self.output != "-":
             probe = render_output_path(
                 self.output, when=datetime.now().astimezone(), title="probe", voice="voice", engine="edge"
             )
             if probe.is_dir() or self.output.endswith(("/", "\\")):
                 raise InputError(f"-o {self.output}: is a folder; name the MP3 file to write")
-        for label, value in (
-            ("--subtitles", self.subtitles),
-            ("--feed", self.feed),
-            ("--report", self.report),
-        ):
-            if value and Path(value).is_dir():
+            named.append(("-o", str(probe)))
+        named += [("--subtitles", self.subtitles), ("--feed", self.feed), ("--report", self.report)]
+        for label, value in named:
+            if not value:
+                continue
+            if Path(value).is_dir():
                 raise InputError(f"{label} {value}: is a folder, not a file")
+            if not _writable_folder(Path(value)):
+                raise InputError(f"{label} {value}: cannot write in {Path(value).absolute().parent}")
+
+
+def _writable_folder(path: Path) -> bool:
+    """Can ``path`` be created: is its nearest existing folder writable (it may not exist yet)?"""
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:  # try it: permission bits say nothing for root, or on /proc and read-only mounts
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 @dataclass

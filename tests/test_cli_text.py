@@ -166,3 +166,10 @@ def test_voices_lists_presets():
     result = run("voices")
     assert result.exit_code == 0
     assert "tw-news" in result.stdout and "offline" in result.stdout
+
+
+def test_unwritable_output_folder_is_refused_before_any_work(sample):
+    result = run("build", str(sample), "-o", "/proc/bulletin-test.mp3")
+    assert result.exit_code == 2
+    assert "cannot write in /proc" in result.stderr
+    assert "engine:" not in result.stderr
