@@ -345,6 +345,8 @@ _TOKEN = re.compile(
             r"(?P<phone>(?<![0-9])(?:\+[0-9]{1,3}[ -]?)?(?:\(0[0-9]{1,3}\) ?|0[0-9]{1,3}-)"
             r"[0-9]{3,4}-?[0-9]{3,4}(?![0-9]))",
             r"(?P<intl>(?<![0-9A-Za-z])\+[0-9]{1,3}[ -]?[0-9][0-9 -]{5,}[0-9](?![0-9]))",
+            r"(?P<season>(?<![0-9.])(?P<season_a>(?:19|20)[0-9]{2})[-/–](?P<season_b>[0-9]{2})"
+            r"(?=\s?(?:賽季|赛季|球季|年度|學年|学年|財年|财年|會計年度|会计年度)))",
             r"(?P<years>(?<![0-9.])(?P<years_a>(?:19|20)[0-9]{2})\s?[-~～–—]\s?"
             r"(?P<years_b>(?:19|20)[0-9]{2})(?![0-9]|\.[0-9]|\s?[%％A-Za-z萬万億亿千百元人名個个位公米度]))",
             rf"(?P<temp>(?:(?P<temp_neg1>{_NEG}|零下)?(?P<temp_a>{_NUM})\s?(?:{_TEMP_UNIT})?\s?"
@@ -509,6 +511,11 @@ def _rw_frac(m: re.Match[str], lex: _Lexicon) -> str:
     return f"{_read_int(denominator, lex)}分之{_read_int(numerator, lex)}"
 
 
+def _rw_season(m: re.Match[str], lex: _Lexicon) -> str:
+    """2024-25賽季: a season or fiscal year spanning two years, both read digit by digit."""
+    return _read_digits(m["season_a"]) + "到" + _read_digits(m["season_b"])
+
+
 def _rw_listno(m: re.Match[str], lex: _Lexicon) -> str:
     """A list item number (1. 赤字率) as Chinese writes it (一、): "一." may be read 一點."""
     return _read_int(m["listno_n"], lex) + "、"
@@ -597,6 +604,7 @@ _REWRITES: Mapping[str, _Rewrite] = MappingProxyType(
         "frac": _rw_frac,
         "dotdate": _rw_dotdate,
         "listno": _rw_listno,
+        "season": _rw_season,
         "decade": _rw_decade,
         "unit": _rw_unit,
         "year": _rw_year,

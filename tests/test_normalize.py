@@ -430,6 +430,7 @@ def test_money_and_percentages_drop_trailing_zeros(text, spoken):
         ("3天後", "三天後"),
         ("921大地震", "九二一大地震"),
         ("228事件", "二二八事件"),
+        ("2024-25賽季", "二零二四到二五賽季"),
     ],
 )
 def test_news_dates_generations_and_named_events(text, spoken):
