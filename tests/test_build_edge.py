@@ -151,20 +151,8 @@ def test_feed_and_templates(edge, sample, tmp_path):
     feed = tmp_path / "site" / "feed.xml"
     template = str(tmp_path / "site" / "{date:%Y%m%d}-{slug}.mp3")
     title = 'News <at> 6 & "quotes"'
-    result = run(
-        "build",
-        str(sample),
-        "--engine",
-        "edge",
-        "-o",
-        template,
-        "--feed",
-        str(feed),
-        "--base-url",
-        "https://example.org/news/",
-        "--title",
-        title,
-    )
+    args = ["build", str(sample), "--engine", "edge", "-o", template]
+    result = run(*args, "--feed", str(feed), "--base-url", "https://example.org/news/", "--title", title)
     assert result.exit_code == 0, result.output
     mp3s = list((tmp_path / "site").glob("*.mp3"))
     assert len(mp3s) == 1
@@ -179,18 +167,8 @@ def test_feed_and_templates(edge, sample, tmp_path):
 def test_feed_urls_are_percent_encoded_for_chinese_slugs(edge, sample, tmp_path):
     feed = tmp_path / "feed.xml"
     template = str(tmp_path / "{slug}.mp3")
-    result = run(
-        "build",
-        str(sample),
-        "--engine",
-        "edge",
-        "-o",
-        template,
-        "--feed",
-        str(feed),
-        "--base-url",
-        "https://example.org",
-    )
+    args = ["build", str(sample), "--engine", "edge", "-o", template]
+    result = run(*args, "--feed", str(feed), "--base-url", "https://example.org")
     assert result.exit_code == 0, result.output
     href = feedparser.parse(feed.read_bytes()).entries[0].enclosures[0].href
     assert href.isascii() and href.startswith("https://example.org/%E5%9C%8B")
@@ -202,16 +180,8 @@ def test_corrupt_feed_is_refused_before_synthesis_and_nothing_is_replaced(edge, 
     out, srt = tmp_path / "o.mp3", tmp_path / "o.srt"
     out.write_bytes(b"previous bulletin")
     srt.write_text("previous subtitles", encoding="utf-8")
-    args = [
-        "-o",
-        str(out),
-        "--subtitles",
-        str(srt),
-        "--feed",
-        str(feed),
-        "--base-url",
-        "https://example.org/",
-    ]
+    args = ["-o", str(out), "--subtitles", str(srt)]
+    args += ["--feed", str(feed), "--base-url", "https://example.org/"]
     result = run("build", str(sample), "--engine", "edge", *args)
     assert result.exit_code == 2, result.output
     assert len(result.stderr.strip().splitlines()) == 1
@@ -306,19 +276,8 @@ def test_run_killed_mid_synthesis_leaves_old_bulletin_and_feed(edge, sample, tmp
     env = _env(edge, tmp_path)
     out = tmp_path / "pub" / "news.mp3"
     feed = tmp_path / "pub" / "feed.xml"
-    args = [
-        "build",
-        str(sample),
-        "--engine",
-        "edge",
-        "-o",
-        str(out),
-        "--feed",
-        str(feed),
-        "--base-url",
-        "https://example.org/",
-        "--no-cache",
-    ]
+    args = ["build", str(sample), "--engine", "edge", "-o", str(out)]
+    args += ["--feed", str(feed), "--base-url", "https://example.org/", "--no-cache"]
     first = _cli(args, env)
     assert first.wait(timeout=120) == 0, first.stderr.read()
     old_mp3, old_feed = out.read_bytes(), feed.read_bytes()
