@@ -7,6 +7,7 @@ on stderr and its exit code; nothing else ends up as a traceback unless ``-v`` a
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import logging
 import os
@@ -26,7 +27,8 @@ from bulletin.errors import EXIT_SYNTHESIS, EXIT_USAGE, BulletinError
 EXIT_CODES_HELP = """\b
 Exit codes:
   0   done, or unchanged (nothing to do)
-  1   synthesis failed (after retries); no bulletin written
+  1   synthesis (after retries) or writing failed;
+      nothing was published
   2   bad input or usage
   75  temporary: output locked by another run, or
       --engine edge and the service is unreachable"""
@@ -498,5 +500,4 @@ def cache_clear(cache_dir: str | None, older_than: float | None) -> None:
     _run(0, action)
 
 
-build.help = (build.help or "") + "\n\n" + EXIT_CODES_HELP
-_ = EXIT_USAGE
+build.help = inspect.cleandoc(build.help or "") + "\n\n" + EXIT_CODES_HELP
