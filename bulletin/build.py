@@ -267,6 +267,7 @@ def synthesize_chunks(
         try:
             result = engine.synthesize([chunks[i].spoken for i in missing], voice, on_clip=on_clip)
         except BulletinError as exc:
+            stats.retries += max(0, getattr(exc, "attempts", 0) - 1)  # the failing chunk's, too
             chunk_no = getattr(exc, "chunk", None)
             if chunk_no is not None and 0 <= chunk_no < len(missing):
                 # engines count within the batch they were given; the user counts the bulletin
@@ -274,7 +275,9 @@ def synthesize_chunks(
                 text = chunk.text.strip()
                 quoted = text if len(text) <= 20 else text[:20] + "…"
                 cause = re.sub(r"\bchunk \d+ ", "", str(exc), count=1)
-                raise type(exc)(f"chunk {chunk.index} ({quoted}): {cause}", chunk=chunk.index) from exc
+                raise type(exc)(
+                    f"chunk {chunk.index} ({quoted}): {cause}", chunk=chunk.index, attempts=exc.attempts
+                ) from exc
             raise
         for position, clip in enumerate(result):
             if clips[missing[position]] is None:  # engines that do not call on_clip

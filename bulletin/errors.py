@@ -35,9 +35,10 @@ class SynthesisError(BulletinError):
 
     exit_code = EXIT_SYNTHESIS
 
-    def __init__(self, message: str, *, chunk: int | None = None) -> None:
+    def __init__(self, message: str, *, chunk: int | None = None, attempts: int = 0) -> None:
         super().__init__(message)
         self.chunk = chunk
+        self.attempts = attempts  # requests made for the failing chunk (for the run report)
 
 
 class TransientError(SynthesisError):

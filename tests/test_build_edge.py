@@ -92,6 +92,7 @@ def test_permanent_failure_exit_1_names_chunk_keeps_old_bulletin(edge, sample, t
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
     data = json.loads(report.read_text())
     assert data["exit_status"] == 1 and "chunk" in data["errors"][0]
+    assert data["chunks"]["retries"] >= 3  # the failing chunk's retries are counted too
 
 
 def test_edge_unreachable_is_temporary_exit_75(monkeypatch, sample, tmp_path):

@@ -503,6 +503,7 @@ class EdgeEngine:
                 else ""
             ),
             chunk=i,
+            attempts=self.max_attempts,
         )
 
     async def _attempt(self, text: str, voice: VoiceSettings) -> _Attempt:
