@@ -32,6 +32,10 @@ _SPACES_RE = re.compile(r"[ \t\u3000\u00a0]+")
 _CJK_SPACE_RE = re.compile(rf"(?<=[{HAN}{CJK_PUNCT}]) (?=[{HAN}{CJK_PUNCT}])")
 _INDENT_RE = re.compile(r"^(?:\u3000|\t| {2,})")
 _MID_SENTENCE = "，、：,:"
+# Editors' and sources' credit lines: metadata, never read out.
+_CREDIT_RE = re.compile(
+    r"^\s*[（(【\[]?\s*(?:责任编辑|責任編輯|编辑|編輯|校对|校對|审核|審核|审校|審校|来源|來源|原标题|原標題)\s*[:：]"
+)
 _LINE_END_RE = re.compile(rf"[{re.escape(SENTENCE_END)}][{re.escape(CLOSERS)}]*$")
 # A space between two runs of Chinese (2+ characters each) separates headline phrases
 # (颱風凱米襲台 全台停班停課): read it as a pause. Between single characters it is noise.
@@ -160,6 +164,26 @@ def _number_cut(line: str, following: str | None) -> bool:
     return bool(following) and line[-1].isascii() and line[-1].isalnum() and following[0].isascii()
 
 
+def _header_lines(lines: list[str]) -> set[int]:
+    """Lines of header blocks: two or more short lines, none ending a sentence or clause,
+    set off by a blank line from more text after them (headline + dateline, say)."""
+    heads: set[int] = set()
+    block: list[int] = []
+    last = max((n for n, raw in enumerate(lines) if raw.strip()), default=-1)
+    for n, raw in enumerate([*lines, ""]):
+        if raw.strip():
+            block.append(n)
+            continue
+        if len(block) >= 2 and n < last and all(_is_header(lines[i].strip()) for i in block):
+            heads.update(block)
+        block = []
+    return heads
+
+
+def _is_header(line: str) -> bool:
+    return len(line) <= 30 and line[-1] not in SENTENCE_END + CLOSERS + _MID_SENTENCE
+
+
 def _lines_are_paragraphs(filled: list[str], width: int | None) -> bool:
     """Text not wrapped by width whose lines mostly end a sentence: one paragraph per line.
 
@@ -176,9 +200,10 @@ def repair(text: str) -> list[str]:
 
     Lines are joined within a paragraph; paragraphs end at blank lines, at full-width (or
     tab) indents, after a line clearly shorter than the width the text was wrapped at,
-    and after a headline (a short first line without punctuation). A blank line after a
-    comma does not end a paragraph. Pure function; the result has no newlines inside a
-    paragraph and no empty paragraphs.
+    after every line of text laid out one paragraph per line, and after each line of a
+    header block (headline, dateline). A blank line after a comma does not end a
+    paragraph; editors' credit lines (责任编辑：…) are dropped. Pure function; the result
+    has no newlines inside a paragraph and no empty paragraphs.
     """
     text = normalize_characters(text)
     paragraphs: list[str] = []
@@ -189,7 +214,7 @@ def repair(text: str) -> list[str]:
             paragraphs.append(_join_lines(current))
             current.clear()
 
-    lines = _single_blanks_are_wraps(text.split("\n"))
+    lines = _single_blanks_are_wraps([x for x in text.split("\n") if not _CREDIT_RE.match(x)])
     width = wrap_width(lines)
     # An indent starts a paragraph only where some lines are not indented: text indented
     # throughout (quoted, or wrapped by a mail client) has no paragraph marks in its indent.
@@ -197,6 +222,7 @@ def repair(text: str) -> list[str]:
     filled = [line.strip() for line in lines if line.strip()]
     indented = indents_mark_paragraphs and any(_INDENT_RE.match(line) for line in lines if line.strip())
     per_line = not indented and _lines_are_paragraphs(filled, width)  # indents, when used, decide
+    heads = _header_lines(lines)
     following_of: list[str | None] = [None] * len(lines)  # the next non-blank line, for each line
     upcoming: str | None = None
     for n in range(len(lines) - 1, -1, -1):
@@ -215,7 +241,9 @@ def repair(text: str) -> list[str]:
             flush()
         current.append(line)
         following = following_of[n]
-        ends_here = per_line and line[-1] not in _MID_SENTENCE and not _number_cut(line, following)
+        ends_here = (
+            (per_line or n in heads) and line[-1] not in _MID_SENTENCE and not _number_cut(line, following)
+        )
         if following and following[0] not in _CONTINUATION and (ends_here or _short(line, width)):
             flush()
     flush()
