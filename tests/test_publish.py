@@ -55,6 +55,18 @@ def leftovers(folder: Path) -> list[str]:
 # --------------------------------------------------------------------------- atomic_output
 
 
+def kill_when_ready(child: subprocess.Popen, ready: str) -> None:
+    """SIGKILL ``child`` once it prints ``ready`` (it is then mid-write or holding a lock)."""
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == ready
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+
+
 def test_atomic_output_replaces_on_success(tmp_path: Path) -> None:
     target = tmp_path / "out" / "b.mp3"  # folder is created
     with atomic_output(target) as temp:
@@ -119,14 +131,7 @@ def test_sigkill_mid_write_leaves_old_file_and_next_run_cleans_up(tmp_path: Path
                 time.sleep(60)
         """
     )
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "writing"
-        child.send_signal(signal.SIGKILL)
-        child.wait(10)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    kill_when_ready(child, "writing")
     assert target.read_bytes() == OLD
     (stray,) = leftovers(tmp_path)
     # a fresh stray file may belong to a live writer: it is kept
@@ -192,14 +197,7 @@ def test_second_holder_times_out_with_busy_error_naming_the_holder(tmp_path: Pat
 def test_lock_released_by_kernel_when_holder_is_killed(tmp_path: Path) -> None:
     target = tmp_path / "b.mp3"
     child = run_python(HOLDER.format(path=str(target)))
-    try:
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "locked"
-        child.send_signal(signal.SIGKILL)
-        child.wait(10)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    kill_when_ready(child, "locked")
     with output_lock(target, timeout=0):
         pass
 
