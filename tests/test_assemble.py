@@ -20,11 +20,11 @@ import pytest
 from mutagen.mp3 import MP3
 from scipy.signal import resample_poly
 
-from bulletin.assemble import Assembly, EncodeOptions, Pauses, assemble, trim_bounds
-from bulletin.audio import decode_clip, ffmpeg_exe, measure_loudness, probe_duration
-from bulletin.chunk import Chunk, PauseKind
+from bulletin.audio.assemble import Assembly, EncodeOptions, Pauses, assemble, trim_bounds
+from bulletin.audio.ffmpeg import decode_clip, ffmpeg_exe, measure_loudness, probe_duration
 from bulletin.engines.base import Boundary, Clip
 from bulletin.errors import AudioError, ConfigError
+from bulletin.text.chunk import Chunk, PauseKind
 
 SR = 24000
 

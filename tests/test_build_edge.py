@@ -24,7 +24,7 @@ from conftest import run_cli as run
 from fake_edge import FakeEdgeServer
 from mutagen.id3 import ID3
 
-from bulletin.audio import probe_duration
+from bulletin.audio.ffmpeg import probe_duration
 from bulletin.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -369,8 +369,8 @@ def test_corrupt_cache_entry_with_edge_down_falls_back_to_offline(edge, tmp_path
 
 
 def test_templated_output_lock_names_the_template(edge, sample, tmp_path):
-    from bulletin.build import _lock_target
-    from bulletin.publish import output_lock
+    from bulletin.publish.lock import output_lock
+    from bulletin.run.build import _lock_target
 
     template = str(tmp_path / "pub" / "{date:%H%M}-{slug}.mp3")
     with output_lock(_lock_target(template, None), 0):

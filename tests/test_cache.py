@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bulletin.cache import ClipCache, default_cache_dir
 from bulletin.engines.base import Boundary, Clip, VoiceSettings
+from bulletin.environment import dirs
+from bulletin.run.cache import ClipCache
 
 VOICE = VoiceSettings(engine="edge", voice="zh-CN-XiaoxiaoNeural")
 
@@ -29,9 +30,9 @@ def make_clip(seed: int = 0, size: int = 2000) -> Clip:
 
 def test_default_cache_dir_honours_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "c"))
-    assert default_cache_dir() == tmp_path / "c"
+    assert dirs().cache == tmp_path / "c"
     monkeypatch.delenv("BULLETIN_CACHE_DIR")
-    assert default_cache_dir().name == "bulletin"
+    assert dirs().cache.name == "bulletin"
 
 
 def test_key_depends_on_everything_that_changes_the_sound() -> None:
@@ -160,7 +161,7 @@ def test_concurrent_writers_leave_valid_entries(tmp_path: Path) -> None:
 def test_only_the_newest_bulletins_are_kept(tmp_path: Path) -> None:
     import os
 
-    from bulletin.cache import BULLETINS
+    from bulletin.run.cache import BULLETINS
 
     cache = ClipCache(tmp_path)
     keys = [f"{i:064x}" for i in range(1, 6)]

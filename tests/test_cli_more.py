@@ -9,7 +9,7 @@ import json
 import pytest
 from conftest import run_cli as run
 
-from bulletin.audio import probe_duration
+from bulletin.audio.ffmpeg import probe_duration
 from bulletin.cli import Console
 
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import SIMPLIFIED, TRADITIONAL
 from conftest import run_cli as run
 
-from bulletin.textutil import is_speakable
+from bulletin.text.chars import is_speakable
 
 
 def test_clean_prints_the_story_once(sample):

@@ -9,7 +9,7 @@ import feedparser
 import pytest
 
 from bulletin.errors import ConfigError, PublishError
-from bulletin.feed import FeedItem, format_duration, parse_duration, read_feed_items, update_feed
+from bulletin.publish.feed import FeedItem, format_duration, parse_duration, read_feed_items, update_feed
 
 TZ = timezone(timedelta(hours=8))
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=TZ)

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from bulletin.normalize import detect_script, to_spoken
+from bulletin.text.normalize import detect_script, to_spoken
 
 # ----------------------------------------------------------------- the sample article
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bulletin import models
+from bulletin.engines import model_store as models
 from bulletin.engines.base import Engine, VoiceSettings
 from bulletin.engines.litert_patch import PatchError, op_names, remove_flex_dropout
 from bulletin.engines.offline import OfflineEngine, Prosody

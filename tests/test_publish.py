@@ -15,22 +15,18 @@ from pathlib import Path
 import pytest
 
 from bulletin.errors import BusyError, ConfigError, PublishError
-from bulletin.publish import (
+from bulletin.files import (
     STALE_TEMP_SECONDS,
-    RunState,
     atomic_output,
-    default_state_dir,
-    fingerprint,
-    lock_paths,
-    output_key,
-    output_lock,
     remove_stale_temp_files,
-    render_output_path,
-    slugify,
     write_bytes_atomic,
     write_text_atomic,
 )
-from bulletin.report import RunReport
+from bulletin.publish.lock import lock_paths, output_lock
+from bulletin.publish.names import render_output_path, slugify
+from bulletin.environment import dirs
+from bulletin.publish.state import RunState, fingerprint, output_key
+from bulletin.run.report import RunReport
 
 REPO = Path(__file__).resolve().parents[1]
 OLD = b"ID3 old bulletin \x00\x01\x02" * 100
@@ -122,7 +118,7 @@ def test_sigkill_mid_write_leaves_old_file_and_next_run_cleans_up(tmp_path: Path
         f"""
         import sys, time
         from pathlib import Path
-        from bulletin.publish import atomic_output
+        from bulletin.files import atomic_output
         with atomic_output(Path({str(target)!r})) as temp:
             with open(temp, "wb") as f:
                 f.write(b"partial" * 1000)
@@ -158,7 +154,7 @@ def test_stale_cleanup_only_touches_our_temp_files(tmp_path: Path) -> None:
 HOLDER = """
     import sys
     from pathlib import Path
-    from bulletin.publish import output_lock
+    from bulletin.publish.lock import output_lock
     with output_lock(Path({path!r}), timeout=5):
         print("locked", flush=True)
         sys.stdin.readline()
@@ -287,8 +283,7 @@ def test_voice_and_engine_cannot_escape_the_folder() -> None:
 
 def test_state_dir_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("BULLETIN_STATE_DIR", str(tmp_path))
-    assert default_state_dir() == tmp_path
-    assert RunState().root == tmp_path
+    assert dirs().state == tmp_path
 
 
 def test_fingerprint_is_stable_and_sensitive() -> None:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bulletin.assemble import Placed
-from bulletin.chunk import Chunk, PauseKind
+from bulletin.audio.assemble import Placed
 from bulletin.engines.base import Boundary
 from bulletin.errors import ConfigError
-from bulletin.subtitles import Cue, build_cues, clean_text, to_srt, to_vtt, wrap, write_subtitles
+from bulletin.publish.subtitles import Cue, build_cues, clean_text, to_srt, to_vtt, wrap, write_subtitles
+from bulletin.text.chunk import Chunk, PauseKind
 
 DURATION = 20.0
 

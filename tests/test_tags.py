@@ -11,9 +11,9 @@ import pytest
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
-from bulletin.audio import probe_duration
+from bulletin.audio.ffmpeg import probe_duration
 from bulletin.errors import ConfigError
-from bulletin.tags import Chapter, default_title, write_tags
+from bulletin.publish.tags import Chapter, default_title, write_tags
 
 
 @pytest.fixture

@@ -9,12 +9,12 @@ import re
 import pytest
 from conftest import SIMPLIFIED, TRADITIONAL
 
-from bulletin.chunk import plan_chunks, split_to_limit
-from bulletin.dedupe import dedupe
 from bulletin.errors import InputError
-from bulletin.reader import MAX_INPUT_BYTES, decode, read_article, read_articles
-from bulletin.repair import repair
-from bulletin.textutil import is_speakable, split_sentences
+from bulletin.text.chars import is_speakable, split_sentences
+from bulletin.text.chunk import plan_chunks, split_to_limit
+from bulletin.text.dedupe import dedupe
+from bulletin.text.read import MAX_INPUT_BYTES, decode, read_article, read_articles
+from bulletin.text.repair import repair
 
 # --- reading -------------------------------------------------------------------------------
 

@@ -63,10 +63,11 @@ from edge_tts.data_classes import TTSConfig
 from edge_tts.drm import DRM
 from edge_tts.exceptions import EdgeTTSException, NoAudioReceived, WebSocketError
 
+from bulletin import environment
 from bulletin.engines import EDGE_MAX_CHUNK_CHARS, edge_version
 from bulletin.engines.base import Boundary, Clip, OnClip, VoiceSettings
+from bulletin.engines.prosody import parse_prosody
 from bulletin.errors import ConfigError, EngineUnavailable, SynthesisError, TransientError
-from bulletin.voices import parse_prosody
 
 __all__ = [
     "MAX_CHUNK_CHARS",
@@ -78,8 +79,8 @@ __all__ = [
 ]
 
 #: Environment variables naming the endpoints (tests, users behind a gateway).
-ENV_WSS_URL = "BULLETIN_EDGE_WSS_URL"
-ENV_VOICES_URL = "BULLETIN_EDGE_VOICES_URL"
+ENV_WSS_URL = environment.EDGE_WSS_URL
+ENV_VOICES_URL = environment.EDGE_VOICES_URL
 
 #: Longest chunk we send. Edge rejects a request over 4096 bytes (SSML included). Chinese
 #: is 3 bytes a character in UTF-8: 300 characters are 900 bytes, at most 1500 even if
@@ -166,8 +167,11 @@ def resolve_endpoints(wss_url: str | None = None, voices_url: str | None = None)
 
     Both get a ``?`` if they have no query, as edge-tts appends ``&...`` parameters.
     """
-    wss = wss_url or os.environ.get(ENV_WSS_URL) or edge_constants.WSS_URL
-    voices = voices_url or os.environ.get(ENV_VOICES_URL) or edge_constants.VOICE_LIST
+    if wss_url is None and voices_url is None:
+        found = environment.endpoints()  # library use with no endpoints given
+        wss_url, voices_url = found.wss_url, found.voices_url
+    wss = wss_url or edge_constants.WSS_URL
+    voices = voices_url or edge_constants.VOICE_LIST
     return _normalize_wss(wss), _normalize_http(voices)
 
 
@@ -185,16 +189,11 @@ def _is_loopback(host: str | None) -> bool:
 def _ensure_no_proxy(*urls: str) -> None:
     """Keep loopback endpoints away from HTTP(S)_PROXY: edge-tts's session has trust_env=True.
 
-    This mutates ``os.environ`` (only adding loopback names, only for loopback URLs):
+    This adds to the process environment (only adding loopback names, only for loopback URLs):
     the variables are read by aiohttp on every connection, there is no other way in.
     """
-    if not any(_is_loopback(urlsplit(u).hostname) for u in urls):
-        return
-    for var in ("NO_PROXY", "no_proxy"):
-        present = [p.strip() for p in os.environ.get(var, "").split(",") if p.strip()]
-        missing = [n for n in _LOOPBACK_NAMES if n not in present]
-        if missing:
-            os.environ[var] = ",".join(present + missing)
+    if any(_is_loopback(urlsplit(u).hostname) for u in urls):
+        environment.bypass_proxy_for(list(_LOOPBACK_NAMES))
 
 
 @contextlib.contextmanager

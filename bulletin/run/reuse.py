@@ -3,10 +3,10 @@
 A clip is keyed by what the engine would be asked to say and how (:func:`chunk_keys`).
 A whole assembled, untagged bulletin is keyed by its clips, its structure and the audio
 settings (:func:`assembly_key`); a re-run that finds it copies the MP3 and rebuilds the
-:class:`~bulletin.timeline.Assembly` from the entry's header.
+:class:`~bulletin.audio.timeline.Assembly` from the entry's header.
 
 Light on purpose: nothing here imports numpy, ffmpeg wrappers or an engine, so a run
-served wholly from the cache never loads them (:mod:`bulletin.assemble` is imported
+served wholly from the cache never loads them (:mod:`bulletin.audio.assemble` is imported
 only when a bulletin must really be assembled).
 """
 
@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from bulletin import __version__
-from bulletin.cache import BULLETINS, KEEP_BULLETINS, ClipCache
-from bulletin.chunk import Chunk
+from bulletin.audio.settings import EncodeOptions, Pauses
+from bulletin.audio.timeline import Assembly, Loudness, Placed
 from bulletin.engines.base import Boundary, Clip, Engine, VoiceSettings
-from bulletin.settings import EncodeOptions, Pauses
-from bulletin.timeline import Assembly, Loudness, Placed
+from bulletin.run.cache import BULLETINS, KEEP_BULLETINS, ClipCache
+from bulletin.text.chunk import Chunk
 
 
 def chunk_keys(chunks: Sequence[Chunk], engine: Engine, voice: VoiceSettings) -> list[str]:
@@ -83,7 +83,7 @@ def assemble_or_reuse(
     key = assembly_key(keys, chunks, pauses, encode)
     assembly = cached_assembly(cache, key, chunks, dest) if cache else None
     if assembly is None:
-        from bulletin.assemble import assemble  # numpy and ffmpeg: only when really assembling
+        from bulletin.audio.assemble import assemble  # numpy and ffmpeg: only when really assembling
 
         assembly = assemble(chunks, clips, dest, pauses=pauses, options=encode)
         if cache:
@@ -99,7 +99,11 @@ def _assembly_code_digest() -> str:
     is heard at once instead of being hidden behind bulletins assembled by the old code.
     """
     digest = hashlib.sha256()
-    for module in ("bulletin.assemble", "bulletin.audio", "bulletin.settings"):
+    for module in (
+        "bulletin.audio.assemble",
+        "bulletin.audio.ffmpeg",
+        "bulletin.audio.settings",
+    ):
         spec = importlib.util.find_spec(module)
         if spec is not None and spec.origin:
             digest.update(Path(spec.origin).read_bytes())

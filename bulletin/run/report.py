@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bulletin import __version__
-from bulletin.publish import write_text_atomic
+from bulletin.files import write_text_atomic
 
 
 def _now() -> str:

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bulletin.audio.timeline import Loudness
 from bulletin.engines.base import Clip
 from bulletin.errors import AudioError
-from bulletin.timeline import Loudness
 
 if TYPE_CHECKING:
     from pydub import AudioSegment

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bulletin.engines.base import VoiceSettings
+from bulletin.engines.prosody import validate_prosody
 from bulletin.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -27,14 +28,6 @@ DEFAULT_FOR_SCRIPT = {"hant": "tw-news", "hans": "cn-news"}
 OFFLINE_PRESET = "offline"
 
 _SHORTNAME_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})+-[A-Za-z0-9]+Neural$")
-_PERCENT_RE = re.compile(r"^([+-])(\d{1,4})%$")
-_PITCH_RE = re.compile(r"^([+-])(\d{1,4})Hz$")
-
-#: Accepted prosody, the same for both engines (a preset must survive the fallback to
-#: the offline voice): beyond these Edge clamps silently and the offline voice garbles.
-RATE_RANGE = (-50, 100)  # percent
-VOLUME_RANGE = (-100, 100)  # percent
-PITCH_RANGE = (-100, 100)  # Hz
 
 
 @dataclass(frozen=True)
@@ -54,43 +47,13 @@ class Preset:
         return VoiceSettings(self.engine, self.voice, self.rate, self.volume, self.pitch)
 
 
-def _signed(value: object, pattern: re.Pattern[str], what: str, unit: str, bounds: tuple[int, int]) -> int:
-    m = pattern.match(value) if isinstance(value, str) else None
-    if m is None:
-        raise ConfigError(
-            f"bad {what} {value!r}: use a sign, digits and {unit}, such as +10{unit} or -5{unit}"
-        )
-    number = int(m.group(2)) * (-1 if m.group(1) == "-" else 1)
-    lo, hi = bounds
-    if not lo <= number <= hi:
-        raise ConfigError(f"{what} {value} is out of range ({lo:+d}{unit} to {hi:+d}{unit})")
-    return number
-
-
-def parse_prosody(rate: str, volume: str, pitch: str) -> tuple[int, int, int]:
-    """Rate and volume in percent and pitch in Hz, from edge-tts's forms (``+10%``, ``-5%``, ``+2Hz``).
-
-    The one place these strings are checked, so both engines accept exactly the same
-    settings; raises :class:`ConfigError` before any request is made.
-    """
-    return (
-        _signed(rate, _PERCENT_RE, "rate", "%", RATE_RANGE),
-        _signed(volume, _PERCENT_RE, "volume", "%", VOLUME_RANGE),
-        _signed(pitch, _PITCH_RE, "pitch", "Hz", PITCH_RANGE),
-    )
-
-
-def validate_prosody(rate: str, volume: str, pitch: str) -> None:
-    """Check rate/volume/pitch (see :func:`parse_prosody`)."""
-    parse_prosody(rate, volume, pitch)
-
-
 def presets_dir() -> Path:
     """Where the shipped presets are: inside the installed package, else the checkout's ``voices/``."""
-    packaged = Path(__file__).parent / "_voices"
+    package = Path(__file__).resolve().parents[1]  # bulletin/
+    packaged = package / "_voices"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "voices"
+    return package.parent / "voices"
 
 
 def _load(path: Path) -> Preset:

@@ -14,7 +14,7 @@ import itertools
 import re
 from collections import Counter
 
-from bulletin.textutil import CJK_PUNCT, CLOSERS, HAN, SENTENCE_END
+from bulletin.text.chars import CJK_PUNCT, CLOSERS, HAN, SENTENCE_END
 
 # Full-width digits and Latin letters to ASCII (punctuation stays full-width: it drives pauses).
 _HALF_WIDTH = str.maketrans(

@@ -4,8 +4,8 @@
             → assemble (pauses, loudness, one MP3 encode) → tags, subtitles
             → publish atomically (lock, feed, state, report)
 
-The engine is chosen in :mod:`bulletin.engines.choose`; what can be taken from the cache
-instead of made again (clips, whole assembled bulletins) is keyed in :mod:`bulletin.reuse`.
+The engine is chosen in :mod:`bulletin.run.choose`; what can be taken from the cache
+instead of made again (clips, whole assembled bulletins) is keyed in :mod:`bulletin.run.reuse`.
 
 Failures are :class:`~bulletin.errors.BulletinError`; the previous bulletin, feed and
 subtitles stay byte-identical, because nothing is renamed into place before every
@@ -28,18 +28,19 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from bulletin.cache import ClipCache, default_cache_dir
-from bulletin.chunk import Chunk
+from bulletin.audio.settings import EncodeOptions, Pauses
+from bulletin.audio.timeline import Assembly
 from bulletin.engines import EDGE_MAX_CHUNK_CHARS
 from bulletin.engines.base import Clip, Engine, VoiceSettings
-from bulletin.engines.choose import announce_model_install, cached_edge, choose_engine, make_engine
+from bulletin.environment import dirs
 from bulletin.errors import BulletinError, ConfigError, EngineUnavailable, InputError, SynthesisError
-from bulletin.pipeline import CleanText, estimate_seconds, plan, prepare
-from bulletin.report import ChunkStats, InputInfo, RunReport
-from bulletin.reuse import assemble_or_reuse, chunk_keys
-from bulletin.settings import EncodeOptions, Pauses
-from bulletin.timeline import Assembly
-from bulletin.voices import Preset, for_engine, load_presets, resolve
+from bulletin.run.cache import ClipCache
+from bulletin.run.choose import announce_model_install, cached_edge, choose_engine, make_engine
+from bulletin.run.presets import Preset, for_engine, load_presets, resolve
+from bulletin.run.report import ChunkStats, InputInfo, RunReport
+from bulletin.run.reuse import assemble_or_reuse, chunk_keys
+from bulletin.text.chunk import Chunk
+from bulletin.text.pipeline import CleanText, estimate_seconds, plan, prepare
 
 
 class Console(Protocol):
@@ -115,7 +116,7 @@ class BuildOptions:
 
     def check_outputs(self) -> None:
         """Refuse bad output names and folders before any work is done (not after synthesis)."""
-        from bulletin.publish import render_output_path
+        from bulletin.publish.names import render_output_path
 
         if self.output == "-" and sys.stdout.isatty():
             raise ConfigError("-o - would write MP3 to a terminal; redirect stdout or name a file")
@@ -330,7 +331,7 @@ def _settings(options: BuildOptions, preset: Preset) -> dict[str, Any]:
 
 
 def _first_sentence(clean: CleanText) -> str:
-    from bulletin.tags import default_title
+    from bulletin.publish.tags import default_title
 
     return default_title(clean.stories[0][0])
 
@@ -338,7 +339,7 @@ def _first_sentence(clean: CleanText) -> str:
 def _write_tags(
     mp3: Path, assembly: Assembly, clean: CleanText, title: str, options: BuildOptions, when: datetime
 ) -> None:
-    from bulletin.tags import Chapter, write_tags
+    from bulletin.publish.tags import Chapter, write_tags
 
     chapters: list[Chapter] = []
     if len(clean.stories) > 1:
@@ -353,7 +354,7 @@ def _write_tags(
 
 
 def _story_title(paragraphs: Sequence[str]) -> str:
-    from bulletin.tags import default_title
+    from bulletin.publish.tags import default_title
 
     return default_title(paragraphs[0])
 
@@ -365,7 +366,7 @@ def _maybe_lock(target: Path | None, timeout: float, name: str) -> Iterator[None
         yield
         return
     from bulletin.errors import BusyError
-    from bulletin.publish import output_lock
+    from bulletin.publish.lock import output_lock
 
     with contextlib.ExitStack() as held:
         try:
@@ -412,7 +413,9 @@ def run_build(options: BuildOptions, console: Console | None = None) -> BuildRes
 def _build(
     options: BuildOptions, console: Console, report: RunReport, template: str, to_stdout: bool
 ) -> BuildResult:
-    from bulletin.publish import RunState, atomic_output, fingerprint, output_key, render_output_path
+    from bulletin.files import atomic_output
+    from bulletin.publish.names import render_output_path
+    from bulletin.publish.state import RunState, fingerprint, output_key
 
     when = datetime.now().astimezone()
     with report.stage("read"):
@@ -431,7 +434,7 @@ def _build(
 
     lock_target = None if to_stdout else _lock_target(template, options.feed)
     with _maybe_lock(lock_target, options.lock_timeout, options.feed or template):
-        state = RunState()
+        state = RunState(dirs().state)
         key = output_key(template)
         fp = fingerprint(clean.text, _settings(options, preset))
         if not to_stdout and not options.force:
@@ -447,7 +450,7 @@ def _build(
 
         cache = None
         if options.use_cache:
-            cache = ClipCache(Path(options.cache_dir) if options.cache_dir else default_cache_dir())
+            cache = ClipCache(Path(options.cache_dir) if options.cache_dir else dirs().cache)
         with report.stage("engine"):
             chosen = cached_edge(clean, preset, options.engine, options.concurrency, cache)
             engine, why = chosen or choose_engine(options.engine, preset, options.concurrency)
@@ -588,13 +591,13 @@ def _assemble(
 
 def _write_subtitles(dest: Path, name: Path, assembly: Assembly) -> None:
     """Subtitles for ``name`` (its suffix picks SRT or VTT), written to the temp file ``dest``."""
-    from bulletin.subtitles import write_subtitles
+    from bulletin.publish.subtitles import write_subtitles
 
     write_subtitles(dest, assembly.timeline, fmt=name.suffix.lower().lstrip("."), duration=assembly.duration)
 
 
 def _digest(path: Path) -> dict[str, Any]:
-    from bulletin.publish import file_digest
+    from bulletin.files import file_digest
 
     size, sha256 = file_digest(path)
     return {"path": str(path.absolute()), "size": size, "sha256": sha256}
@@ -615,7 +618,7 @@ def _companions_intact(record: dict[str, Any]) -> bool:
             return False
     feed = extra.get("feed")
     if feed:
-        from bulletin.feed import read_feed_items
+        from bulletin.publish.feed import read_feed_items
 
         try:
             return any(item.id == feed["guid"] for item in read_feed_items(Path(feed["path"])))
@@ -627,7 +630,7 @@ def _companions_intact(record: dict[str, Any]) -> bool:
 def _check_feed(path: Path) -> None:
     """Refuse a feed that is there but is not RSS 2.0, before anything is synthesized."""
     from bulletin.errors import PublishError
-    from bulletin.feed import read_feed_items
+    from bulletin.publish.feed import read_feed_items
 
     if path.exists():
         try:
@@ -650,8 +653,8 @@ def _publish_feed(
     The GUID holds the MP3's digest, so a bulletin republished under a fixed name is a
     new episode for podcast apps (the feed drops the older item with the same URL).
     """
-    from bulletin.feed import FeedItem, update_feed
-    from bulletin.publish import file_digest
+    from bulletin.files import file_digest
+    from bulletin.publish.feed import FeedItem, update_feed
 
     base = quote((options.base_url or "").rstrip("/"), safe=":/?#[]@!$&'()*+,;=%~")
     url = f"{base}/{quote(output.name)}"  # slugs keep Chinese characters: percent-encode
@@ -678,7 +681,7 @@ def _publish_feed(
 
 def _description(paragraphs: Sequence[str], limit: int = 400) -> str:
     """The story's opening, cut at a sentence end (never mid-sentence) within ``limit`` characters."""
-    from bulletin.textutil import split_sentences
+    from bulletin.text.chars import split_sentences
 
     text = ""
     for sentence in split_sentences("\n".join(paragraphs)):
@@ -698,9 +701,9 @@ def run_preview(
 
     Returns the written file's path when it was written rather than played.
     """
-    from bulletin.pipeline import CHARS_PER_SECOND, rate_factor
-    from bulletin.player import find_player, play
-    from bulletin.publish import atomic_output
+    from bulletin.audio.player import find_player, play
+    from bulletin.files import atomic_output
+    from bulletin.text.pipeline import CHARS_PER_SECOND, rate_factor
 
     console = console or Silent()
     clean = prepare(options.articles, encoding=options.encoding)
@@ -722,7 +725,7 @@ def run_preview(
     cache = (
         None
         if not options.use_cache
-        else ClipCache(Path(options.cache_dir) if options.cache_dir else default_cache_dir())
+        else ClipCache(Path(options.cache_dir) if options.cache_dir else dirs().cache)
     )
     keys = chunk_keys(chosen, engine, preset.settings)
     clips = synthesize_chunks(chosen, keys, engine, preset.settings, cache, console, ChunkStats())
@@ -733,7 +736,7 @@ def run_preview(
         console.info(
             "no audio player found (ffplay, mpv, afplay, paplay, aplay); writing the preview instead"
         )
-    from bulletin.assemble import assemble
+    from bulletin.audio.assemble import assemble
 
     with atomic_output(target) as tmp:
         assemble(

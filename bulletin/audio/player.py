@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bulletin.audio import run_ffmpeg
+from bulletin.audio.ffmpeg import run_ffmpeg
 from bulletin.errors import AudioError
 
 #: (executable, arguments before the file, plays MP3 itself?)

@@ -1,6 +1,6 @@
 """Settings of the audio stages as typed, validated values (no heavy imports).
 
-They live apart from :mod:`bulletin.assemble` so that the CLI and the build options can
+They live apart from :mod:`bulletin.audio.assemble` so that the CLI and the build options can
 use them without loading numpy: a cron run that finds its bulletin unchanged should
 start and stop in a blink.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bulletin.chunk import PauseKind
 from bulletin.errors import ConfigError
+from bulletin.text.chunk import PauseKind
 
 # Valid MP3 sample rates and their bitrate ranges (MPEG-1 for >= 32 kHz, MPEG-2 below).
 _MPEG1_RATES = frozenset({32000, 44100, 48000})

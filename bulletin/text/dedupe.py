@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from bulletin.textutil import is_speakable, is_terminated, split_sentences
+from bulletin.text.chars import is_speakable, is_terminated, split_sentences
 
 _WS_RE = re.compile(r"\s+")
 #: Shorter sentences may legitimately repeat (好。好。); longer ones repeated are pastes.

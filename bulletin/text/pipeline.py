@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from bulletin.chunk import Chunk, plan_chunks
-from bulletin.dedupe import DedupeStats, dedupe
 from bulletin.errors import InputError
-from bulletin.normalize import detect_script, to_spoken
-from bulletin.reader import Article, read_articles
-from bulletin.repair import repair
-from bulletin.textutil import has_han, is_speakable
+from bulletin.text.chars import has_han, is_speakable
+from bulletin.text.chunk import Chunk, plan_chunks
+from bulletin.text.dedupe import DedupeStats, dedupe
+from bulletin.text.normalize import detect_script, to_spoken
+from bulletin.text.read import Article, read_articles
+from bulletin.text.repair import repair
 
 #: Mandarin newsreading at rate +0%: about 4–6 characters a second (the estimate uses 5).
 CHARS_PER_SECOND = 5.0

@@ -26,7 +26,7 @@ from feedgen.feed import FeedGenerator
 
 from bulletin import __version__
 from bulletin.errors import ConfigError, PublishError
-from bulletin.publish import write_bytes_atomic
+from bulletin.files import write_bytes_atomic
 
 _ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 

@@ -2,7 +2,7 @@
 
 How, and why this way:
 
-1. **Stream, never sum.** Each clip is decoded (see :func:`bulletin.audio.decode_many`:
+1. **Stream, never sum.** Each clip is decoded (see :func:`bulletin.audio.ffmpeg.decode_many`:
    WAV in-process, MP3 a batch of clips per ffmpeg process, two batches at a time), its
    leading/trailing silence trimmed, and its samples appended, with the pause that the
    chunk's ``pause_after`` calls for, to a raw 16-bit PCM file in a temporary directory.
@@ -39,12 +39,19 @@ from typing import BinaryIO
 
 import numpy as np
 
-from bulletin.audio import DEFAULT_RATE, Loudness, decode_many, measure_input, measure_loudness, run_ffmpeg
-from bulletin.chunk import Chunk
+from bulletin.audio.ffmpeg import (
+    DEFAULT_RATE,
+    Loudness,
+    decode_many,
+    measure_input,
+    measure_loudness,
+    run_ffmpeg,
+)
+from bulletin.audio.settings import EncodeOptions, Pauses
+from bulletin.audio.timeline import Assembly, Placed
 from bulletin.engines.base import Boundary, Clip
 from bulletin.errors import AudioError
-from bulletin.settings import EncodeOptions, Pauses
-from bulletin.timeline import Assembly, Placed
+from bulletin.text.chunk import Chunk
 
 # Silence trimming: analysis window, threshold relative to the clip's loudest window (with
 # an absolute floor so a near-silent clip is not "all speech"), and how much of the

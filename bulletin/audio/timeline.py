@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bulletin.chunk import Chunk
 from bulletin.engines.base import Boundary
+from bulletin.text.chunk import Chunk
 
 
 @dataclass(frozen=True)

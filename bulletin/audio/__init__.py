@@ -1,0 +1,1 @@
+"""Stage 4a, audio: decoding clips, pauses, loudness and the MP3 encode (ffmpeg), and the timeline."""

@@ -1,0 +1,79 @@
+"""Folders and endpoints: the one module that reads the environment.
+
+Everything else is handed what it needs (a :class:`Dirs`, an :class:`Endpoints`), so a
+library caller or a test can run bulletin against any folders and any Edge endpoint
+without touching ``os.environ``, and a cron job's environment is read exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+#: The variables bulletin reads (documented in the README's Environment table).
+CACHE_DIR = "BULLETIN_CACHE_DIR"
+STATE_DIR = "BULLETIN_STATE_DIR"
+DATA_DIR = "BULLETIN_DATA_DIR"
+EDGE_WSS_URL = "BULLETIN_EDGE_WSS_URL"
+EDGE_VOICES_URL = "BULLETIN_EDGE_VOICES_URL"
+
+
+@dataclass(frozen=True)
+class Dirs:
+    """Where a run keeps things between runs: the chunk cache, run state, the offline model."""
+
+    cache: Path
+    state: Path
+    data: Path
+
+    @classmethod
+    def under(cls, root: Path) -> Dirs:
+        """All three folders inside ``root`` (tests, sandboxes)."""
+        root = Path(root)
+        return cls(cache=root / "cache", state=root / "state", data=root / "data")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Edge's WebSocket and voice-list URLs; None means edge-tts's own defaults."""
+
+    wss_url: str | None = None
+    voices_url: str | None = None
+
+
+def _folder(env: Mapping[str, str], name: str, default: str) -> Path:
+    value = env.get(name)
+    return Path(value).expanduser() if value else Path(default)
+
+
+def dirs(env: Mapping[str, str] | None = None) -> Dirs:
+    """The folders from ``BULLETIN_*_DIR``, else the platform's user folders."""
+    env = os.environ if env is None else env
+    return Dirs(
+        cache=_folder(env, CACHE_DIR, platformdirs.user_cache_dir("bulletin", appauthor=False)),
+        state=_folder(env, STATE_DIR, platformdirs.user_state_dir("bulletin", appauthor=False)),
+        data=_folder(env, DATA_DIR, platformdirs.user_data_dir("bulletin", appauthor=False)),
+    )
+
+
+def endpoints(env: Mapping[str, str] | None = None) -> Endpoints:
+    """Edge endpoints from ``BULLETIN_EDGE_WSS_URL`` / ``BULLETIN_EDGE_VOICES_URL``."""
+    env = os.environ if env is None else env
+    return Endpoints(wss_url=env.get(EDGE_WSS_URL) or None, voices_url=env.get(EDGE_VOICES_URL) or None)
+
+
+def bypass_proxy_for(hosts: list[str]) -> None:
+    """Add loopback ``hosts`` to ``NO_PROXY``/``no_proxy`` (the only write to the environment).
+
+    aiohttp honours ``HTTPS_PROXY``; a test server or local gateway on 127.0.0.1 must not
+    be sent through a corporate proxy.
+    """
+    for var in ("NO_PROXY", "no_proxy"):
+        present = [p.strip() for p in os.environ.get(var, "").split(",") if p.strip()]
+        missing = [h for h in hosts if h not in present]
+        if missing:
+            os.environ[var] = ",".join(present + missing)

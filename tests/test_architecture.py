@@ -1,0 +1,49 @@
+"""The layers of ARCHITECTURE.md, kept by a machine: import-linter's contract in pyproject.toml."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _lint(root: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports())"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_layers_are_kept() -> None:
+    result = _lint(REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_an_upward_import_breaks_the_build(tmp_path: Path) -> None:
+    """The contract is not vacuous: an engine that imports the run layer is caught."""
+    shutil.copytree(REPO / "bulletin", tmp_path / "bulletin", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    base = tmp_path / "bulletin" / "engines" / "base.py"
+    base.write_text(base.read_text(encoding="utf-8") + "\nimport bulletin.run.build  # noqa\n", encoding="utf-8")
+    result = _lint(tmp_path)
+    assert result.returncode != 0
+    assert "bulletin.engines.base -> bulletin.run.build" in result.stdout
+
+
+def test_only_the_environment_module_reads_the_environment() -> None:
+    readers = [
+        str(path.relative_to(REPO))
+        for path in (REPO / "bulletin").rglob("*.py")
+        if any(token in path.read_text(encoding="utf-8") for token in ("os.environ", "os.getenv"))
+    ]
+    assert readers == ["bulletin/environment.py"]
