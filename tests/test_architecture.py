@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 def _lint(root: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(root)}
     return subprocess.run(
-        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports())"],
+        [sys.executable, "-c", "import sys, importlinter.cli as c; sys.exit(c.lint_imports())"],
         cwd=root,
         env=env,
         capture_output=True,
@@ -34,7 +34,8 @@ def test_an_upward_import_breaks_the_build(tmp_path: Path) -> None:
     shutil.copytree(REPO / "bulletin", tmp_path / "bulletin", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
     base = tmp_path / "bulletin" / "engines" / "base.py"
-    base.write_text(base.read_text(encoding="utf-8") + "\nimport bulletin.run.build  # noqa\n", encoding="utf-8")
+    upward = base.read_text(encoding="utf-8") + "\nimport bulletin.run.build  # noqa\n"
+    base.write_text(upward, encoding="utf-8")
     result = _lint(tmp_path)
     assert result.returncode != 0
     assert "bulletin.engines.base -> bulletin.run.build" in result.stdout

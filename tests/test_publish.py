@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bulletin.environment import dirs
 from bulletin.errors import BusyError, ConfigError, PublishError
 from bulletin.files import (
     STALE_TEMP_SECONDS,
@@ -24,7 +25,6 @@ from bulletin.files import (
 )
 from bulletin.publish.lock import lock_paths, output_lock
 from bulletin.publish.names import render_output_path, slugify
-from bulletin.environment import dirs
 from bulletin.publish.state import RunState, fingerprint, output_key
 from bulletin.run.report import RunReport
 
