@@ -23,6 +23,7 @@ import click
 
 from bulletin import __version__
 from bulletin.errors import EXIT_SYNTHESIS, EXIT_USAGE, BulletinError
+from bulletin.run.options import DEFAULT_PAUSE_MS, DEFAULTS, ENGINES
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -143,6 +144,38 @@ ENCODING = click.option(
 )
 VERBOSE = click.option("-v", "--verbose", count=True, help="Say more on stderr (-vv: tracebacks).")
 QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (for cron).")
+ENGINE = click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default=DEFAULTS.engine,
+    show_default=True,
+    help="auto: Edge when its service answers within a few seconds, else the offline voice.",
+)
+
+
+def VOICE(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--voice, --rate, --volume, --pitch: who speaks, and how (build and preview alike)."""
+    for option in reversed(
+        [
+            click.option("--voice", metavar="NAME", help="Preset (see 'bulletin voices') or Edge ShortName."),
+            click.option("--rate", metavar="PCT", help="Speaking rate, e.g. +10% or -5%."),
+            click.option("--volume", metavar="PCT", help="Volume, e.g. +0% or -10%."),
+            click.option("--pitch", metavar="HZ", help="Pitch, e.g. +2Hz."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def PAUSE(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--pause-KIND in milliseconds, its default from the audio settings."""
+    return click.option(
+        f"--pause-{kind}",
+        type=click.IntRange(0, 10000),
+        default=DEFAULT_PAUSE_MS[kind],
+        show_default=True,
+        help=f"Pause after a {kind}, ms.",
+    )
 
 
 class OneLineErrors(click.Group):
@@ -248,36 +281,35 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     "--dry-run", is_flag=True, help="Print the chunk plan and estimated duration; synthesize nothing."
 )
 @click.option("--json", "as_json", is_flag=True, help="With --dry-run: the plan as JSON.")
+@ENGINE
+@VOICE
 @click.option(
-    "--engine",
-    type=click.Choice(["auto", "edge", "offline"]),
-    default="auto",
+    "--concurrency",
+    type=click.IntRange(1, 32),
+    default=DEFAULTS.concurrency,
     show_default=True,
-    help="auto: Edge when its service answers within a few seconds, else the offline voice.",
-)
-@click.option("--voice", metavar="NAME", help="Preset (see 'bulletin voices') or Edge ShortName.")
-@click.option("--rate", metavar="PCT", help="Speaking rate, e.g. +10% or -5%.")
-@click.option("--volume", metavar="PCT", help="Volume, e.g. +0% or -10%.")
-@click.option("--pitch", metavar="HZ", help="Pitch, e.g. +2Hz.")
-@click.option(
-    "--concurrency", type=click.IntRange(1, 32), default=6, show_default=True, help="Edge requests at once."
+    help="Edge requests at once.",
 )
 @click.option("--title", help="ID3 title (default: the first sentence).")
 @click.option("--author", help="ID3 artist/publisher.")
 @click.option("--subtitles", type=click.Path(dir_okay=False), metavar="FILE", help="Also write .srt or .vtt.")
 @click.option(
-    "--loudness", type=click.FloatRange(-40, -5), default=-16.0, show_default=True, help="Target LUFS."
+    "--loudness",
+    type=click.FloatRange(-40, -5),
+    default=DEFAULTS.encode.loudness,
+    show_default=True,
+    help="Target LUFS.",
 )
-@click.option("--bitrate", default="64k", show_default=True, help="MP3 bitrate (mono).")
-@click.option("--pause-sentence", type=click.IntRange(0, 10000), default=350, show_default=True, help="ms.")
-@click.option("--pause-paragraph", type=click.IntRange(0, 10000), default=800, show_default=True, help="ms.")
-@click.option("--pause-story", type=click.IntRange(0, 10000), default=1500, show_default=True, help="ms.")
+@click.option("--bitrate", default=DEFAULTS.encode.bitrate, show_default=True, help="MP3 bitrate (mono).")
+@PAUSE("sentence")
+@PAUSE("paragraph")
+@PAUSE("story")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Chunk cache (default: user cache dir).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the chunk cache.")
 @click.option(
     "--lock-timeout",
     type=float,
-    default=0.0,
+    default=DEFAULTS.lock_timeout,
     callback=_positive,
     show_default=True,
     help="Seconds to wait for another run on the same output.",
@@ -289,7 +321,11 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 )
 @click.option("--base-url", metavar="URL", help="With --feed: URL of the folder the MP3 is served from.")
 @click.option(
-    "--feed-keep", type=click.IntRange(1, 1000), default=20, show_default=True, help="Feed items kept."
+    "--feed-keep",
+    type=click.IntRange(1, 1000),
+    default=DEFAULTS.feed_keep,
+    show_default=True,
+    help="Feed items kept.",
 )
 @ENCODING
 @QUIET
@@ -307,7 +343,8 @@ def build(
           --feed out/feed.xml --base-url https://example.org/news -q
       bulletin build story.txt --engine edge --voice cn-news --rate +5% -o - > b.mp3
     """
-    from bulletin.run.build import BuildOptions, dry_run_plan, run_build
+    from bulletin.run.build import dry_run_plan, run_build
+    from bulletin.run.options import BuildOptions
 
     console = Console(quiet=quiet, verbose=verbose)
 
@@ -350,11 +387,8 @@ def _print_plan(plan: dict[str, Any]) -> None:
 @click.option(
     "--out", "out", type=click.Path(dir_okay=False), help="Write the preview here instead of playing it."
 )
-@click.option("--engine", type=click.Choice(["auto", "edge", "offline"]), default="auto", show_default=True)
-@click.option("--voice", metavar="NAME", help="Preset or Edge ShortName.")
-@click.option("--rate", metavar="PCT")
-@click.option("--volume", metavar="PCT")
-@click.option("--pitch", metavar="HZ")
+@ENGINE
+@VOICE
 @ENCODING
 @QUIET
 @VERBOSE
@@ -369,7 +403,8 @@ def preview(article: str, seconds: float, out: str | None, verbose: int, quiet: 
       bulletin preview examples/six-party-talks.txt
       bulletin preview story.txt --seconds 10 --voice tw-male --out /tmp/p.mp3
     """
-    from bulletin.run.build import BuildOptions, run_preview
+    from bulletin.run.options import BuildOptions
+    from bulletin.run.preview import run_preview
 
     console = Console(quiet=quiet, verbose=verbose)
 

@@ -262,3 +262,40 @@ def test_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         Pauses(story=-1)
     assert Path(ffmpeg_exe()).exists()
+
+
+def test_clips_may_be_a_generator(tmp_path: Path) -> None:
+    """A lazily-produced stream of clips assembles like a list (consumed once, in order)."""
+    chunks = make_chunks(["sentence", "paragraph", "end"])
+    clips = make_clips(3)
+    consumed: list[int] = []
+
+    def stream():  # type: ignore[no-untyped-def]
+        for i, clip in enumerate(clips):
+            consumed.append(i)
+            yield clip
+
+    asm = assemble(chunks, stream(), tmp_path / "g.mp3")
+    assert consumed == [0, 1, 2]
+    assert [p.chunk for p in asm.timeline] == chunks
+    assert asm.loudness is not None and asm.on_target
+    with pytest.raises(ValueError):
+        assemble(chunks, iter(clips[:2]), tmp_path / "short.mp3")
+
+
+def test_in_process_meter_agrees_with_pyloudnorm_and_ffmpeg(tmp_path: Path) -> None:
+    """The numpy meter that drives normalization, against two independent meters."""
+    from bulletin.audio.loudness import Meter
+
+    pcm = np.concatenate([speech(2.0, seed=i, level=0.05 + 0.1 * i, spike=i == 2) for i in range(4)])
+    meter = Meter(SR)
+    for at in range(0, pcm.size, 5000):  # fed in pieces, as assembly does
+        meter.add(pcm[at : at + 5000])
+    ours = meter.result()
+    x = pcm.astype(np.float64) / 32768
+    assert ours.integrated == pytest.approx(pyloudnorm.Meter(SR).integrated_loudness(x), abs=0.15)
+    wav = tmp_path / "m.wav"
+    wav.write_bytes(to_wav(pcm))
+    ff = measure_loudness(wav)
+    assert ours.integrated == pytest.approx(ff.integrated, abs=0.15)
+    assert ours.true_peak == pytest.approx(true_peak_db(x), abs=0.2)

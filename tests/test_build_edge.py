@@ -370,13 +370,16 @@ def test_corrupt_cache_entry_with_edge_down_falls_back_to_offline(edge, tmp_path
 
 def test_templated_output_lock_names_the_template(edge, sample, tmp_path):
     from bulletin.publish.lock import output_lock
-    from bulletin.run.build import _lock_target
+    from bulletin.run.options import BuildOptions
+    from bulletin.run.outputs import lock_target
 
     template = str(tmp_path / "pub" / "{date:%H%M}-{slug}.mp3")
-    with output_lock(_lock_target(template, None), 0):
+    target = lock_target(BuildOptions(articles=(str(sample),), output=template))
+    assert target is not None
+    with output_lock(target, 0):
         result = run("build", str(sample), "--engine", "edge", "-o", template)
     assert result.exit_code == 75
     assert f"{template} is locked by pid" in result.stderr
     other = str(tmp_path / "pub" / "{slug}.mp3")  # another job, same folder: not blocked
-    with output_lock(_lock_target(template, None), 0):
+    with output_lock(target, 0):
         assert run("build", str(sample), "--engine", "edge", "-o", other).exit_code == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 
 import pytest
 from conftest import run_cli as run
@@ -149,9 +150,15 @@ def test_cache_clear_older_than_keeps_recent_entries(edge, sample, tmp_path):
 
 def test_quiet_means_silent_even_when_the_cache_repairs_itself(edge, sample, tmp_path):
     assert run("build", str(sample), "--engine", "edge", "-o", str(tmp_path / "o.mp3")).exit_code == 0
-    next(iter(sorted((tmp_path / "cache").rglob("*.clip")))).write_bytes(b"torn")
+
+    def tear_a_clip() -> None:
+        # the assembled bulletin would be reused without reading a clip: drop it too
+        shutil.rmtree(next((tmp_path / "cache").rglob("bulletins")))
+        next(iter(sorted((tmp_path / "cache").rglob("??/*.clip")))).write_bytes(b"torn")
+
+    tear_a_clip()
     quiet = run("build", str(sample), "--engine", "edge", "-o", str(tmp_path / "o.mp3"), "--force", "-q")
     assert quiet.exit_code == 0 and quiet.stderr == ""
-    next(iter(sorted((tmp_path / "cache").rglob("*.clip")))).write_bytes(b"torn")
+    tear_a_clip()
     loud = run("build", str(sample), "--engine", "edge", "-o", str(tmp_path / "o.mp3"), "--force")
     assert "bulletin: cache: removing corrupt entry" in loud.stderr

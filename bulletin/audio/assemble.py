@@ -2,51 +2,52 @@
 
 How, and why this way:
 
-1. **Stream, never sum.** Each clip is decoded (see :func:`bulletin.audio.ffmpeg.decode_many`:
+1. **Stream, never sum.** ``clips`` may be a generator: it is read lazily, a few batches
+   ahead. Each clip is decoded (see :func:`bulletin.audio.ffmpeg.decode_many`:
    WAV in-process, MP3 a batch of clips per ffmpeg process, two batches at a time), its
    leading/trailing silence trimmed, and its samples appended, with the pause that the
    chunk's ``pause_after`` calls for, to a raw 16-bit PCM file in a temporary directory.
    Summing pydub segments copies the whole bulletin once per chunk (quadratic); this keeps
    memory flat: a 60-minute, 1,000-chunk bulletin peaks well under 600 MB RSS including
    ffmpeg (see ``bench/assemble_bench.py``), and needs ~175 MB of temporary disk.
-2. **Measure, then normalize.** ffmpeg's ``ebur128`` meter (BS.1770, true peak) measures
-   the raw file; the gain to the target loudness is applied with ``volume`` and, only when
-   the peaks would then exceed the ceiling, ffmpeg's look-ahead ``alimiter`` holds them
-   down (a 5 ms attack on the few loudest syllables; it does not pump speech). We use this
-   instead of a ``loudnorm`` two-pass because loudnorm's first pass runs its dynamic
-   processor at 192 kHz (43 s per hour of audio here, against 7 s), and because loudnorm
-   silently switches from linear to dynamic mode whenever the true peak does not fit,
-   which is the usual case for TTS speech at -16 LUFS.
-3. **Encode once, then check the real file.** MP3 encoding loses some loudness (its
-   low-pass removes high frequencies that K-weighting counts: 0.2-0.5 LU) and moves the
-   true peak (+0.3..1 dB). So before the real encode, a one-minute excerpt is encoded and
-   measured to learn the codec's loudness loss, which the gain then includes. The MP3
-   (libmp3lame, mono, CBR, at the requested rate) is written in the same ffmpeg run as
-   the gain, so audio is encoded once; then the encoded file itself is measured. If it
-   misses (peak over the ceiling, or integrated loudness more than 0.3 LU off), gain and
-   ceiling are corrected from that measurement and the file is re-encoded from the raw
-   PCM, at most twice more. :class:`Assembly` reports what the final file measured.
+2. **Measure while writing.** Everything written to the raw file is also fed to an
+   in-process BS.1770 meter (:mod:`bulletin.audio.loudness`: K-weighting by FFT, gating,
+   true peak), so the loudness is known when the file is complete. Before, a separate
+   ffmpeg ``ebur128`` pass (true peak at 192 kHz) did this, plus two more for the codec
+   check: on the 2-minute sample these passes cost more than the encode itself.
+3. **Normalize, limiting only when needed, and know the result before encoding.** The gain
+   to the target is applied with ffmpeg's ``volume`` when the peaks fit under the ceiling
+   (true-peak target minus 1.5 dB headroom for MP3 overshoot). When they do not (always, for
+   the peaky offline voice), our numpy look-ahead limiter writes the gained, limited PCM,
+   and the gain is fitted by metering that output, so the limiter's loudness loss is known
+   instead of being discovered after encoding (which used to cost a second encode).
+   MP3 encoding loses 0.2-0.5 LU; a 20 s excerpt is encoded and decoded in a background
+   thread (while the limiter gain is fitted) to learn that loss, which the gain includes.
+   We do not use ``loudnorm``: its first pass runs a 192 kHz dynamic processor, and it
+   silently switches to dynamic mode whenever the true peak does not fit.
+4. **Encode once, check the real file in the same pass.** The MP3 (libmp3lame, mono, CBR,
+   at the requested rate) is written by one ffmpeg whose frames are also piped into a
+   second ffmpeg that decodes them for the meter, on the other core, so the encoded file's
+   loudness and true peak are measured as it is written. If it misses (peak over the
+   ceiling, or integrated loudness more than 0.3 LU off), gain and ceiling are corrected
+   from that measurement and the file is re-encoded, at most twice more.
+   :class:`Assembly` reports what the final file measured.
 """
 
 from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 
-from bulletin.audio.ffmpeg import (
-    DEFAULT_RATE,
-    Loudness,
-    decode_many,
-    measure_input,
-    measure_loudness,
-    run_ffmpeg,
-)
+from bulletin.audio.ffmpeg import DEFAULT_RATE, Loudness, decode_many, encode_and_decode
+from bulletin.audio.loudness import Meter, limited_blocks
 from bulletin.audio.settings import EncodeOptions, Pauses
 from bulletin.audio.timeline import Assembly, Placed
 from bulletin.engines.base import Boundary, Clip
@@ -68,6 +69,9 @@ _FADE = 0.003  # s, removes a click where a cut lands on a non-zero sample
 _TP_HEADROOM = 1.5  # dB
 _LOUDNESS_TOLERANCE = 0.3  # LU; re-encode if the final file is further off (MP3 loses 0.2-0.5 LU)
 _MAX_ATTEMPTS = 3
+_FIT_PASSES = 3  # in-process passes to fit the gain through the limiter
+_FIT_TOLERANCE = 0.1  # LU: well inside the 0.3 LU the encoded file is allowed
+_PROBE_SECONDS = 20.0  # excerpt encoded to learn the codec's loudness loss
 
 
 @dataclass(frozen=True)
@@ -125,26 +129,38 @@ def _shift_boundaries(clip: Clip, shift: float, lo: float, hi: float) -> tuple[B
 
 
 def _write_pcm(
-    chunks: Sequence[Chunk], clips: Sequence[Clip], raw: Path, pauses: Pauses, rate: int
+    chunks: Sequence[Chunk], clips: Iterable[Clip], raw: Path, pauses: Pauses, rate: int, meter: Meter | None
 ) -> tuple[int, list[Placed]]:
-    """Decode, trim and append every clip with its pause to ``raw``; return (samples, timeline)."""
+    """Decode, trim and append every clip with its pause to ``raw``; return (samples, timeline).
+
+    ``clips`` is consumed lazily (see :func:`decode_many`); everything written is also fed
+    to ``meter``, so the bulletin's loudness is known when the file is complete, with no
+    second pass over it.
+    """
     timeline: list[Placed] = []
     pos = 0  # samples written so far
     pending = pauses.lead_in  # silence owed before the next speech
     kept_tail = 0  # samples of kept silence already written after the previous speech
     zeros = np.zeros(int(rate * 2), dtype="<i2")
 
-    def silence(f: BinaryIO, samples: int) -> None:
+    def write(f: BinaryIO, pcm: np.ndarray) -> None:
         nonlocal pos
+        f.write(pcm.tobytes())
+        if meter is not None:
+            meter.add(pcm)
+        pos += pcm.size
+
+    def silence(f: BinaryIO, samples: int) -> None:
         while samples > 0:
             n = min(samples, zeros.size)
-            f.write(zeros[:n].tobytes())
+            write(f, zeros[:n])
             samples -= n
-            pos += n
 
     with raw.open("wb", buffering=1 << 20) as f:
-        for i, pcm in enumerate(decode_many(clips, rate)):
-            chunk, clip = chunks[i], clips[i]
+        for i, (clip, pcm) in enumerate(decode_many(clips, rate)):
+            if i >= len(chunks):
+                raise ValueError(f"more clips than the {len(chunks)} chunks")
+            chunk = chunks[i]
             trim = trim_bounds(pcm, rate)
             if trim is None:  # nothing audible: keep its place, keep the larger pause owed
                 timeline.append(Placed(chunk, pos / rate, pos / rate, ()))
@@ -153,8 +169,7 @@ def _write_pcm(
             kept_lead = trim.speech_start - trim.start
             silence(f, max(0, round(pending * rate) - kept_tail - kept_lead))
             written_start = pos
-            f.write(_faded(pcm[trim.start : trim.end], rate).tobytes())
-            pos += trim.end - trim.start
+            write(f, _faded(pcm[trim.start : trim.end], rate))
             start = (written_start + kept_lead) / rate
             end = (written_start + trim.speech_end - trim.start) / rate
             shift = (written_start - trim.start) / rate
@@ -162,88 +177,134 @@ def _write_pcm(
             kept_tail = trim.end - trim.speech_end
             pending = pauses.after(chunk.pause_after)
         if len(timeline) != len(chunks):
-            raise AudioError(f"decoded {len(timeline)} clips for {len(chunks)} chunks")
+            raise ValueError(f"{len(chunks)} chunks but {len(timeline)} clips")
         silence(f, max(0, round(pauses.tail * rate) - kept_tail))
     return pos, timeline
 
 
-def _limiter(ceiling_db: float, *, latency: bool) -> str:
-    limit = min(1.0, max(0.0625, 10 ** (ceiling_db / 20)))
-    # level=false: no automatic make-up gain (we set the gain ourselves);
-    # latency=true: compensate the look-ahead delay so the timeline stays exact.
-    spec = f"alimiter=limit={limit:.5f}:attack=5:release=80:level=false"
-    return spec + (":latency=true" if latency else "")
-
-
-def _raw_input(raw: Path, rate: int, *, start: float | None = None, length: float | None = None) -> list[str]:
-    """ffmpeg input arguments for our temporary raw PCM (s16le mono), optionally an excerpt."""
-    window = [] if start is None else ["-ss", f"{start:.3f}", "-t", f"{length:.3f}"]
-    return ["-f", "s16le", "-ar", str(rate), "-ac", "1", *window, "-i", str(raw)]
+def _raw_input(raw: Path, rate: int) -> list[str]:
+    """ffmpeg input arguments for our temporary raw PCM (s16le mono)."""
+    return ["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", str(raw)]
 
 
 def _mp3_output(options: EncodeOptions) -> list[str]:
     """ffmpeg output arguments for the bulletin's MP3: mono, the chosen rate and bitrate."""
     rate = str(options.sample_rate)
-    return ["-ac", "1", "-ar", rate, "-c:a", "libmp3lame", "-b:a", f"{options.kbps}k", "-f", "mp3"]
+    return ["-ac", "1", "-ar", rate, "-c:a", "libmp3lame", "-b:a", f"{options.kbps}k"]
 
 
 def _encode(
-    raw: Path, dest: Path, rate: int, options: EncodeOptions, gain_db: float, ceiling_db: float | None
-) -> None:
-    """Encode the raw PCM to ``dest`` as MP3 with the gain (and limiter) in one ffmpeg run."""
-    filters = [f"volume={gain_db:.3f}dB"]
-    if options.sample_rate != rate:
-        filters.append(f"aresample={options.sample_rate}")
+    source: Path, dest: Path, rate: int, options: EncodeOptions, gain_db: float, *, limited: bool
+) -> Loudness:
+    """Encode ``source`` to ``dest`` and return what ``dest`` measures.
 
-    def run(latency: bool) -> None:
-        chain = filters + ([_limiter(ceiling_db, latency=latency)] if ceiling_db is not None else [])
-        run_ffmpeg(
-            [
-                *("-v", "error", "-y"),
-                *_raw_input(raw, rate),
-                *("-af", ",".join(chain)),
-                *("-map_metadata", "-1", "-id3v2_version", "0", "-write_id3v1", "0"),
-                *_mp3_output(options),
-                str(dest),
-            ],
-            what="encoding the MP3",
-        )
-
-    try:
-        run(latency=True)
-    except AudioError as exc:
-        # ffmpeg < 5.1 has no alimiter latency option: accept its 5 ms delay instead.
-        if ceiling_db is None or "latency" not in str(exc):
-            raise
-        run(latency=False)
-
-
-def _codec_loss(raw: Path, rate: int, duration: float, options: EncodeOptions) -> float:
-    """Loudness (LU) the MP3 encoding removes, measured on up to a minute from the middle.
-
-    Returns 0 when the excerpt is too short or too quiet to measure reliably.
+    ``source`` is the raw s16le PCM, encoded with ``gain_db`` applied by ffmpeg, or, when
+    ``limited``, the float PCM our limiter already wrote with its gain
+    (:func:`_fit_limited_gain`). The encoded frames are decoded and metered during the
+    encode, on the other core (:func:`encode_and_decode`).
     """
-    length = min(60.0, duration)
-    if length < 3.0:
-        return 0.0
-    start = max(0.0, (duration - length) / 2)
-    raw_in = _raw_input(raw, rate, start=start, length=length)
-    with tempfile.TemporaryDirectory(prefix="bulletin-probe-") as tmp:
-        excerpt = Path(tmp) / "excerpt.mp3"
-        run_ffmpeg(
-            ["-v", "error", "-y", *raw_in, *_mp3_output(options), str(excerpt)],
-            what="encoding a test excerpt",
-        )
-        before = measure_input(raw_in, what="measuring a test excerpt")
-        after = measure_loudness(excerpt)
-    if before.integrated <= -69.0 or after.integrated <= -69.0:
-        return 0.0
-    return max(-2.0, min(2.0, before.integrated - after.integrated))
+    meter = Meter(options.sample_rate)
+    if limited:
+        args = ["-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", str(source)]
+    else:
+        args = [*_raw_input(source, rate), "-af", f"volume={gain_db:.3f}dB"]
+    encode_and_decode(
+        [*args, *_mp3_output(options)],
+        [],
+        dest,
+        feed=None,
+        sample_rate=options.sample_rate,
+        on_decoded=meter.add,
+    )
+    return meter.result()
+
+
+def _fit_limited_gain(
+    raw: Path, out: Path, rate: int, gain: float, ceiling: float, want: Callable[[], float]
+) -> float:
+    """Write the limited bulletin to ``out`` (float32) at the gain that makes it ``want()`` LUFS.
+
+    Limiting lowers the loudness (0.1-0.5 LU on TTS), by an amount that depends on the
+    gain; metering our own limiter's output in numpy finds the gain before encoding, so
+    the encode is done once instead of being corrected by a second one. ``want`` is called
+    after the first pass, so the codec probe can finish meanwhile on the other core.
+    """
+    pcm = np.memmap(raw, dtype="<i2", mode="r")
+    try:
+        for n in range(_FIT_PASSES):
+            meter = Meter(rate, true_peak=False)
+            with out.open("wb", buffering=1 << 20) as f:
+                for block in limited_blocks(pcm, rate, gain, ceiling):
+                    meter.add(block)
+                    f.write(block.astype("<f4", copy=False).tobytes())
+            got = meter.result().integrated
+            target = want()
+            if not math.isfinite(got) or abs(got - target) <= _FIT_TOLERANCE or n == _FIT_PASSES - 1:
+                break
+            gain += target - got
+    finally:
+        del pcm
+    return gain
+
+
+class _CodecProbe:
+    """Learns the MP3 encoder's loudness loss on an excerpt, in a background thread.
+
+    MP3 at speech bitrates loses 0.2-0.5 LU (mostly a small level drop below 2 kHz, which
+    no low-pass model predicts), depending on the voice. Encoding and decoding
+    ``_PROBE_SECONDS`` of the bulletin's middle costs ~0.1 s of one core, run while the
+    main thread works out the limiter gain.
+    """
+
+    def __init__(self, raw: Path, rate: int, samples: int, options: EncodeOptions) -> None:
+        self.loss = 0.0
+        self._error: BaseException | None = None
+        length = min(samples, int(_PROBE_SECONDS * rate))
+        self._thread: threading.Thread | None = None
+        if length < 3 * rate:
+            return
+        start = (samples - length) // 2
+        with raw.open("rb") as f:
+            f.seek(2 * start)
+            self._pcm = np.frombuffer(f.read(2 * length), dtype="<i2")
+        self._rate, self._options = rate, options
+        self._thread = threading.Thread(target=self._run, name="bulletin-probe", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            before = Meter(self._rate, true_peak=False)
+            before.add(self._pcm)
+            after = Meter(self._options.sample_rate, true_peak=False)
+            with tempfile.TemporaryDirectory(prefix="bulletin-probe-") as tmp:
+                args = ["-f", "f32le", "-ar", str(self._rate), "-ac", "1", "-i", "pipe:0"]
+                encode_and_decode(
+                    [*args, *_mp3_output(self._options)],
+                    [],
+                    Path(tmp) / "probe.mp3",
+                    feed=[self._pcm.astype(np.float32) / 32768.0],
+                    sample_rate=self._options.sample_rate,
+                    on_decoded=after.add,
+                    what="encoding a test excerpt",
+                )
+            b, a = before.result().integrated, after.result().integrated
+            if math.isfinite(b) and math.isfinite(a) and b > -69.0 and a > -69.0:
+                self.loss = max(-2.0, min(2.0, b - a))
+        except BaseException as exc:
+            self._error = exc
+
+    def result(self) -> float:
+        """The loss in LU (0 when the bulletin is too short or quiet to probe)."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.loss
 
 
 def assemble(
     chunks: Sequence[Chunk],
-    clips: Sequence[Clip],
+    clips: Iterable[Clip],
     dest: Path,
     *,
     pauses: Pauses = Pauses(),  # frozen: safe as a default
@@ -252,12 +313,15 @@ def assemble(
 ) -> Assembly:
     """Join ``clips`` (one per chunk, same order) into the MP3 ``dest``, normalized and encoded once.
 
-    ``dest`` is written in place (the caller renames it into position). ``workdir`` is
-    where the temporary raw PCM goes (default: the system temp dir; ~175 MB per hour).
-    Raises :class:`AudioError` if a clip cannot be decoded, the result is silent, or
-    ffmpeg fails; ``ValueError`` if ``chunks`` and ``clips`` differ in length (a bug).
+    ``clips`` may be a list or any iterable (a generator yielding clips as the engine makes
+    them): it is read lazily with a bounded look-ahead, so memory does not grow with the
+    number of chunks. ``dest`` is written in place (the caller renames it into position).
+    ``workdir`` is where the temporary raw PCM goes (default: the system temp dir; ~175 MB
+    per hour). Raises :class:`AudioError` if a clip cannot be decoded, the result is
+    silent, or ffmpeg fails; ``ValueError`` if ``chunks`` and ``clips`` differ in length
+    (a bug).
     """
-    if len(chunks) != len(clips):
+    if isinstance(clips, Sized) and len(chunks) != len(clips):
         raise ValueError(f"{len(chunks)} chunks but {len(clips)} clips")
     if not chunks:
         raise AudioError("nothing to assemble: no chunks")
@@ -265,32 +329,49 @@ def assemble(
     rate = DEFAULT_RATE
     with tempfile.TemporaryDirectory(prefix="bulletin-asm-", dir=workdir) as tmp:
         raw = Path(tmp) / "bulletin.raw"
-        samples, timeline = _write_pcm(chunks, clips, raw, pauses, rate)
+        meter = Meter(rate) if options.normalize else None
+        samples, timeline = _write_pcm(chunks, clips, raw, pauses, rate, meter)
         duration = samples / rate
-        if not options.normalize:
-            _encode(raw, dest, rate, options, 0.0, None)
+        if meter is None:
+            _encode(raw, dest, rate, options, 0.0, limited=False)
             return Assembly(duration, timeline, None)
 
-        source = measure_input(_raw_input(raw, rate), what="measuring the bulletin's loudness")
+        source = meter.result()
         if not math.isfinite(source.integrated) or source.integrated <= -69.0:
             raise AudioError("the assembled bulletin is silent")
-        gain = options.loudness - source.integrated + _codec_loss(raw, rate, duration, options)
+        probe = _CodecProbe(raw, rate, samples, options)
         ceiling = options.true_peak - _TP_HEADROOM
+        gain = options.loudness - source.integrated
+        limited = source.true_peak + gain > ceiling
+        limited_pcm = Path(tmp) / "limited.f32"
+        want = options.loudness  # what the PCM must measure before encoding (target + codec loss)
+
+        def want_with_loss() -> float:
+            nonlocal want
+            want = options.loudness + probe.result()
+            return want
+
+        if limited:  # the first pass runs while the probe encodes its excerpt on the other core
+            gain = _fit_limited_gain(raw, limited_pcm, rate, gain, ceiling, want_with_loss)
+        else:
+            gain += want_with_loss() - options.loudness
         final: Loudness | None = None
-        limited = False
         attempt = 0
-        for attempt in range(1, _MAX_ATTEMPTS + 1):  # noqa: B007 - reported below
-            limited = source.true_peak + gain > ceiling
-            _encode(raw, dest, rate, options, gain, ceiling if limited else None)
-            final = measure_loudness(dest)
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            final = _encode(limited_pcm if limited else raw, dest, rate, options, gain, limited=limited)
             loud_ok = abs(final.integrated - options.loudness) <= _LOUDNESS_TOLERANCE
             peak_ok = final.true_peak <= options.true_peak
-            if loud_ok and peak_ok:
+            if (loud_ok and peak_ok) or attempt == _MAX_ATTEMPTS:
                 break
+            # rare: the probe misjudged the codec, or the MP3 overshoots the peak ceiling
             if not loud_ok:
+                want += options.loudness - final.integrated
                 gain += options.loudness - final.integrated
             if not peak_ok:
                 ceiling -= final.true_peak - options.true_peak + 0.3
+            if limited or source.true_peak + gain > ceiling:
+                limited = True
+                gain = _fit_limited_gain(raw, limited_pcm, rate, gain, ceiling, lambda w=want: w)
         assert final is not None
         on_target = (
             abs(final.integrated - options.loudness) <= _LOUDNESS_TOLERANCE

@@ -16,14 +16,16 @@ bulletin has a thousand clips.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import wave
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -186,17 +188,18 @@ def _decode_batch(clips: Sequence[Clip], first: int, sample_rate: int) -> list[n
 
 
 def decode_many(
-    clips: Sequence[Clip], sample_rate: int = DEFAULT_RATE, *, workers: int = 2, batch: int = BATCH_SIZE
-) -> Iterator[np.ndarray]:
-    """Yield each clip's mono 16-bit samples, in order, decoding ahead in a small thread pool.
+    clips: Iterable[Clip], sample_rate: int = DEFAULT_RATE, *, workers: int = 2, batch: int = BATCH_SIZE
+) -> Iterator[tuple[Clip, np.ndarray]]:
+    """Yield each clip with its mono 16-bit samples, in order, decoding ahead in a small thread pool.
 
-    Plain 16-bit WAV clips are read in-process; the others are decoded ``batch`` at a
-    time per ffmpeg process, with at most ``workers + 1`` batches in flight so memory
-    stays bounded however long the bulletin is (the consumer writes each clip out
-    before asking for the next).
+    ``clips`` may be any iterable, e.g. a generator fed by the engine as it synthesizes: it
+    is consumed lazily, ``batch`` clips at a time, with at most ``workers + 1`` batches in
+    flight, so memory stays bounded however long the bulletin is (the consumer writes each
+    clip out before asking for the next). Plain 16-bit WAV clips are read in-process; the
+    others are decoded ``batch`` at a time per ffmpeg process.
     """
 
-    def groups() -> Iterable[tuple[int, list[Clip]]]:
+    def groups() -> Iterator[tuple[int, list[Clip]]]:
         pending: list[Clip] = []
         start = 0
         for i, clip in enumerate(clips):
@@ -209,7 +212,7 @@ def decode_many(
         if pending:
             yield start, pending
 
-    def work(first: int, group: list[Clip]) -> list[np.ndarray]:
+    def work(first: int, group: list[Clip]) -> list[tuple[Clip, np.ndarray]]:
         out: list[np.ndarray | None] = []
         slow: list[tuple[int, Clip]] = []
         for i, clip in enumerate(group):
@@ -223,11 +226,11 @@ def decode_many(
             decoded = _decode_batch([c for _, c in slow], first, sample_rate)
             for (i, _), pcm in zip(slow, decoded, strict=True):
                 out[i] = pcm
-        return [pcm for pcm in out if pcm is not None]
+        return [(clip, pcm) for clip, pcm in zip(group, out, strict=True) if pcm is not None]
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="bulletin-dec") as pool:
-        in_flight: deque[Future[list[np.ndarray]]] = deque()
-        it = iter(groups())
+        in_flight: deque[Future[list[tuple[Clip, np.ndarray]]]] = deque()
+        it = groups()
         for first, group in it:
             in_flight.append(pool.submit(work, first, group))
             if len(in_flight) > workers:
@@ -345,3 +348,94 @@ def _lavc_gapless(path: Path) -> int:
         return 0
     b0, b1, b2 = frame[pos + 21 : pos + 24]
     return ((b0 << 4) | (b1 >> 4)) + (((b1 & 0x0F) << 8) | b2)
+
+
+# ----------------------------------------------------------------------------- encoding
+
+
+def encode_and_decode(
+    input_args: Sequence[str],
+    output_args: Sequence[str],
+    dest: Path,
+    *,
+    feed: Iterable[np.ndarray] | None,
+    sample_rate: int,
+    on_decoded: Callable[[np.ndarray], None],
+    what: str = "encoding the MP3",
+) -> None:
+    """Encode to ``dest`` and, in the same pass, decode what was encoded for ``on_decoded``.
+
+    One ffmpeg encodes, writing ``dest`` (seekable, so its Xing/LAME header with the
+    gapless numbers is filled in at the end) and, through the ``tee`` muxer, the same MP3
+    frames to its stdout, which is piped straight into a second ffmpeg that decodes them
+    to s16le for us. So the encoded file is measured while it is being encoded, on the
+    other core, instead of being read back and decoded afterwards (that cost about a
+    third of an encode). ``feed``, when given, is float32 PCM written to the encoder's
+    stdin (``input_args`` must then read ``pipe:0``). stderr goes to temp files so no pipe
+    can fill up and stall either process.
+    """
+    exe = ffmpeg_exe()
+    mux = "[f=mp3:id3v2_version=0:write_id3v1=0]"
+    target = str(dest).replace("\\", "\\\\").replace("|", "\\|").replace("[", "\\[").replace(":", "\\:")
+    enc_cmd = [exe, "-hide_banner", *([] if feed is not None else ["-nostdin"]), "-v", "error", "-y"]
+    enc_cmd += [*input_args, "-map", "0:a", "-map_metadata", "-1", *output_args]
+    enc_cmd += ["-f", "tee", f"{mux}{target}|{mux}pipe\\:1"]
+    dec_cmd = [exe, "-hide_banner", "-nostdin", "-v", "error", "-f", "mp3", "-i", "pipe:0"]
+    dec_cmd += ["-f", "s16le", "-ac", "1", "-ar", str(sample_rate), "pipe:1"]
+    with tempfile.TemporaryFile() as enc_err, tempfile.TemporaryFile() as dec_err:
+        try:
+            enc = subprocess.Popen(
+                enc_cmd,
+                stdin=subprocess.PIPE if feed is not None else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=enc_err,
+            )
+        except OSError as exc:
+            raise AudioError(f"{what}: cannot run ffmpeg: {exc}") from exc
+        assert enc.stdout is not None
+        try:
+            dec = subprocess.Popen(dec_cmd, stdin=enc.stdout, stdout=subprocess.PIPE, stderr=dec_err)
+        except OSError as exc:
+            enc.kill()
+            enc.wait()
+            raise AudioError(f"{what}: cannot run ffmpeg: {exc}") from exc
+        enc.stdout.close()  # the decoder holds it now; EOF reaches it when the encoder ends
+        assert dec.stdout is not None
+        failure: list[BaseException] = []
+
+        def pump() -> None:
+            assert enc.stdin is not None
+            try:
+                for block in feed or ():
+                    enc.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
+            except BrokenPipeError:
+                pass  # the encoder failed: its stderr says why
+            except BaseException as exc:
+                failure.append(exc)
+            finally:
+                with contextlib.suppress(BrokenPipeError):
+                    enc.stdin.close()
+
+        writer = threading.Thread(target=pump, name="bulletin-enc") if feed is not None else None
+        if writer is not None:
+            writer.start()
+        try:
+            leftover = b""
+            while True:
+                data = dec.stdout.read(1 << 18)
+                if not data:
+                    break
+                data = leftover + data
+                cut = len(data) // 2 * 2
+                leftover = data[cut:]
+                on_decoded(np.frombuffer(data[:cut], dtype="<i2"))
+        finally:
+            if writer is not None:
+                writer.join()
+            enc_rc, dec_rc = enc.wait(), dec.wait()
+        if failure:
+            raise failure[0]
+        for rc, err in ((enc_rc, enc_err), (dec_rc, dec_err)):
+            if rc != 0:
+                err.seek(0)
+                raise AudioError(f"{what} failed: {_last_line(err.read())}")

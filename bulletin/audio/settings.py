@@ -38,6 +38,10 @@ class Pauses:
             if not isinstance(value, int | float) or not 0 <= value <= 10:
                 raise ConfigError(f"pause {name} must be between 0 and 10 seconds, not {value!r}")
 
+    def table(self) -> dict[str, float]:
+        """The pause after each kind of chunk end, for estimates."""
+        return {k: self.after(k) for k in ("clause", "sentence", "paragraph", "story", "end")}  # type: ignore[arg-type]
+
     def after(self, kind: PauseKind) -> float:
         """The pause after a chunk whose ``pause_after`` is ``kind`` ("end" gets the tail)."""
         if kind == "end":

@@ -3,7 +3,7 @@
 An engine turns a batch of spoken-form texts into audio clips, in order. It gets
 the whole batch (not one text at a time) so that each engine can use its own kind
 of parallelism: the Edge engine runs bounded concurrent WebSocket requests, the
-offline engine spreads work over processes. Caching, chunking and assembly live
+offline engine spreads work over threads. Caching, chunking and assembly live
 outside the engines, so an engine only ever sees texts that really need speech.
 """
 
@@ -60,6 +60,14 @@ class Engine(Protocol):
 
     def version(self) -> str:
         """A string that changes whenever the same text would sound different (cache key)."""
+        ...
+
+    def probe(self, timeout: float) -> tuple[bool, str]:
+        """Can this engine speak now? ``(ok, why)``, within ``timeout`` seconds, synthesizing nothing.
+
+        Edge makes a WebSocket handshake; the offline voice is always there (it may have to
+        be installed on first use, which :meth:`synthesize` does).
+        """
         ...
 
     def synthesize(

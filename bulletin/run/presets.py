@@ -115,7 +115,7 @@ def for_engine(preset: Preset, engine: str, presets: dict[str, Preset] | None = 
 
     Prosody carries over, so ``--rate +10%`` still applies when the network is down.
     """
-    if preset.engine == engine:
+    if preset.engine == engine or engine not in ENGINES:  # a caller's own engine takes it as it is
         return preset
     if engine == "offline":
         presets = presets if presets is not None else load_presets()

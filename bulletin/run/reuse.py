@@ -16,7 +16,7 @@ import functools
 import hashlib
 import importlib.util
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -72,14 +72,18 @@ def remember_assembly(cache: ClipCache, key: str, mp3: Path, assembly: Assembly)
 def assemble_or_reuse(
     chunks: Sequence[Chunk],
     keys: Sequence[str],
-    clips: Sequence[Clip],
+    clips: Iterable[Clip],
     dest: Path,
     *,
     pauses: Pauses,
     encode: EncodeOptions,
     cache: ClipCache | None,
 ) -> Assembly:
-    """Assemble into ``dest``, or copy the same bulletin assembled before from the cache."""
+    """Assemble into ``dest``, or copy the same bulletin assembled before from the cache.
+
+    ``clips`` is consumed lazily by assembly; on a cache hit it is not touched at all, so
+    nothing is synthesized.
+    """
     key = assembly_key(keys, chunks, pauses, encode)
     assembly = cached_assembly(cache, key, chunks, dest) if cache else None
     if assembly is None:
@@ -99,14 +103,11 @@ def _assembly_code_digest() -> str:
     is heard at once instead of being hidden behind bulletins assembled by the old code.
     """
     digest = hashlib.sha256()
-    for module in (
-        "bulletin.audio.assemble",
-        "bulletin.audio.ffmpeg",
-        "bulletin.audio.settings",
-    ):
-        spec = importlib.util.find_spec(module)
-        if spec is not None and spec.origin:
-            digest.update(Path(spec.origin).read_bytes())
+    spec = importlib.util.find_spec("bulletin.audio")
+    if spec is not None and spec.submodule_search_locations:
+        for folder in spec.submodule_search_locations:
+            for path in sorted(Path(folder).glob("*.py")):
+                digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 

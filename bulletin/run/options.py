@@ -1,0 +1,147 @@
+"""What decides a bulletin: :class:`BuildOptions`, with every default written once.
+
+The CLI's ``--help`` defaults are read from :data:`DEFAULTS` (and the audio defaults from
+:class:`~bulletin.audio.settings.Pauses` and :class:`~bulletin.audio.settings.EncodeOptions`),
+so a default changed here changes everywhere. Options are checked before any work is
+done: a bad output name or an unwritable folder is refused before anything is synthesized.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bulletin.audio.settings import EncodeOptions, Pauses
+from bulletin.errors import ConfigError, InputError
+from bulletin.publish.names import render_output_path
+
+ENGINES = ("auto", "edge", "offline")
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """Everything that decides a bulletin. The defaults here are the CLI's defaults."""
+
+    articles: tuple[str, ...]
+    output: str | None = None
+    engine: str = "auto"
+    voice: str | None = None
+    rate: str | None = None
+    volume: str | None = None
+    pitch: str | None = None
+    concurrency: int = 6
+    encoding: str | None = None
+    title: str | None = None
+    author: str | None = None
+    subtitles: str | None = None
+    pauses: Pauses = field(default_factory=Pauses)
+    encode: EncodeOptions = field(default_factory=EncodeOptions)
+    cache_dir: str | None = None
+    use_cache: bool = True
+    lock_timeout: float = 0.0
+    force: bool = False
+    report: str | None = None
+    feed: str | None = None
+    base_url: str | None = None
+    feed_keep: int = 20
+
+    @classmethod
+    def from_cli(cls, *, articles: Sequence[str], **opts: Any) -> BuildOptions:
+        """Build options from the CLI's keyword arguments (pauses in milliseconds, flags, ...).
+
+        An option name that is not known is an error (a typo must not be dropped silently).
+        """
+        pauses = Pauses(
+            sentence=opts.pop("pause_sentence", DEFAULT_PAUSE_MS["sentence"]) / 1000,
+            paragraph=opts.pop("pause_paragraph", DEFAULT_PAUSE_MS["paragraph"]) / 1000,
+            story=opts.pop("pause_story", DEFAULT_PAUSE_MS["story"]) / 1000,
+        )
+        encode = EncodeOptions(
+            loudness=opts.pop("loudness", DEFAULTS.encode.loudness),
+            bitrate=opts.pop("bitrate", DEFAULTS.encode.bitrate),
+        )
+        use_cache = not opts.pop("no_cache", False)
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(k for k in opts if k not in names)
+        if unknown:
+            raise ConfigError(f"unknown build option(s): {', '.join(unknown)}")
+        defaults = {k: v for k, v in opts.items() if v is not None or k in _NULLABLE}
+        options = cls(articles=tuple(articles), pauses=pauses, encode=encode, use_cache=use_cache, **defaults)
+        options.check()
+        return options
+
+    @property
+    def to_stdout(self) -> bool:
+        return self.output == "-"
+
+    @property
+    def template(self) -> str:
+        """The output name as given (maybe a template), or one made from the first article's."""
+        if self.output:
+            return self.output
+        first = self.articles[0] if self.articles else "-"
+        return "bulletin.mp3" if first == "-" else Path(first).with_suffix(".mp3").name
+
+    def check(self) -> None:
+        """Refuse bad combinations, output names and folders before any work is done."""
+        if self.engine not in ENGINES:
+            raise ConfigError(f"unknown engine {self.engine!r} (auto, edge or offline)")
+        if self.feed and not self.base_url:
+            raise ConfigError("--feed needs --base-url (the URL of the folder the MP3 is served from)")
+        if self.base_url and not re.match(r"^https?://[^/\s]+", self.base_url):
+            raise ConfigError(f"--base-url {self.base_url!r}: give an http:// or https:// URL")
+        if self.feed and self.to_stdout:
+            raise ConfigError("--feed cannot be used with -o - (the feed needs a published file)")
+        if self.subtitles and Path(self.subtitles).suffix.lower() not in (".srt", ".vtt"):
+            raise ConfigError(f"--subtitles {self.subtitles}: the name must end in .srt or .vtt")
+        self._check_outputs()
+
+    def _check_outputs(self) -> None:
+        if self.to_stdout and sys.stdout.isatty():
+            raise ConfigError("-o - would write MP3 to a terminal; redirect stdout or name a file")
+        named: list[tuple[str, str | None]] = []
+        if self.output and not self.to_stdout:
+            probe = render_output_path(
+                self.output, when=datetime.now().astimezone(), title="probe", voice="voice", engine="edge"
+            )
+            if probe.is_dir() or self.output.endswith(("/", "\\")):
+                raise InputError(f"-o {self.output}: is a folder; name the MP3 file to write")
+            named.append(("-o", str(probe)))
+        named += [("--subtitles", self.subtitles), ("--feed", self.feed), ("--report", self.report)]
+        for label, value in named:
+            if not value:
+                continue
+            if Path(value).is_dir():
+                raise InputError(f"{label} {value}: is a folder, not a file")
+            if not _writable_folder(Path(value)):
+                raise InputError(f"{label} {value}: cannot write in {Path(value).absolute().parent}")
+
+
+#: Options whose None is meaningful rather than "use the default".
+_NULLABLE = frozenset(
+    {"output", "voice", "rate", "volume", "pitch", "encoding", "title", "author", "subtitles"}
+    | {"cache_dir", "report", "feed", "base_url"}
+)
+
+#: The defaults, for the CLI to show and use (``DEFAULTS.concurrency``, ...).
+DEFAULTS = BuildOptions(articles=())
+#: The pause defaults in milliseconds, as the CLI takes them.
+DEFAULT_PAUSE_MS = {k: round(DEFAULTS.pauses.after(k) * 1000) for k in ("sentence", "paragraph", "story")}
+
+
+def _writable_folder(path: Path) -> bool:
+    """Can ``path`` be created: is its nearest existing folder writable (it may not exist yet)?"""
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:  # try it: permission bits say nothing for root, or on /proc and read-only mounts
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False

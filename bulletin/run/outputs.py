@@ -1,0 +1,197 @@
+"""What a run publishes besides the MP3, and what it checks before: the glue to :mod:`bulletin.publish`.
+
+Kept out of :mod:`bulletin.run.build` so the build reads as its sequence of steps: the
+lock target, the skip-unchanged fingerprint, chapters and tags, subtitles, the feed item,
+and the check that a recorded bulletin's companions are still there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from bulletin.audio.timeline import Assembly
+from bulletin.errors import BulletinError, BusyError, InputError, PublishError
+from bulletin.files import file_digest
+from bulletin.run.options import BuildOptions
+from bulletin.run.presets import Preset
+from bulletin.text.chars import split_sentences
+from bulletin.text.pipeline import CleanText
+
+
+def lock_target(options: BuildOptions) -> Path | None:
+    """What to lock: the feed (runs sharing a feed must not interleave), else the output.
+
+    A templated name differs from run to run, so the template itself is locked (a lock
+    file named after it, in the folder its fixed part names): runs of the same job exclude
+    each other, other jobs writing into the same folder do not. Nothing for ``-o -``.
+    """
+    if options.to_stdout:
+        return None
+    if options.feed:
+        return Path(options.feed)
+    template = options.template
+    if "{" not in template:
+        return Path(template)
+    fixed = template.split("{", 1)[0]
+    folder = Path(fixed) if fixed.endswith(("/", "\\")) else Path(fixed).parent
+    return folder / f"bulletin-{hashlib.sha256(template.encode('utf-8')).hexdigest()[:12]}"
+
+
+@contextlib.contextmanager
+def locked(options: BuildOptions) -> Iterator[None]:
+    """Hold the output's lock; a busy lock names the output as the user wrote it."""
+    target = lock_target(options)
+    if target is None:
+        yield
+        return
+    from bulletin.publish.lock import output_lock
+
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(output_lock(target, options.lock_timeout))
+        except BusyError as exc:
+            raise BusyError(str(exc).replace(str(target), options.feed or options.template, 1)) from None
+        yield
+
+
+def settings_fingerprint(options: BuildOptions, preset: Preset) -> dict[str, Any]:
+    """All settings that change the bulletin's bytes (the skip-unchanged fingerprint)."""
+    return {
+        "engine": options.engine,
+        "voice": asdict(preset),
+        "pauses": asdict(options.pauses),
+        "encode": asdict(options.encode),
+        "title": options.title,
+        "author": options.author,
+        "subtitles": options.subtitles,
+        "feed": options.feed,
+        "base_url": options.base_url,
+    }
+
+
+def default_title(clean: CleanText) -> str:
+    """The first sentence of the first story (ID3 title, slug, feed item)."""
+    from bulletin.publish.tags import default_title as first_sentence
+
+    return first_sentence(clean.stories[0][0])
+
+
+def write_tags(
+    mp3: Path, assembly: Assembly, clean: CleanText, title: str, author: str | None, when: datetime
+) -> None:
+    """ID3 title, artist, date, and one chapter per story when there are several."""
+    from bulletin.publish.tags import Chapter
+    from bulletin.publish.tags import default_title as first_sentence
+    from bulletin.publish.tags import write_tags as write
+
+    chapters: list[Chapter] = []
+    if len(clean.stories) > 1:
+        starts = []
+        for story in range(len(clean.stories)):
+            placed = [p for p in assembly.timeline if p.chunk.story == story]
+            starts.append(0.0 if story == 0 or not placed else placed[0].start)
+        ends = [*starts[1:], assembly.duration]
+        chapters = [
+            Chapter(title=first_sentence(clean.stories[n][0]), start=starts[n], end=ends[n])
+            for n in range(len(clean.stories))
+        ]
+    write(mp3, title=title, author=author, date=when, chapters=chapters)
+
+
+def write_subtitles(dest: Path, name: str, assembly: Assembly) -> None:
+    """Subtitles for ``name`` (its suffix picks SRT or VTT), written to the temp file ``dest``."""
+    from bulletin.publish.subtitles import write_subtitles as write
+
+    fmt = Path(name).suffix.lower().lstrip(".")
+    write(dest, assembly.timeline, fmt=fmt, duration=assembly.duration)
+
+
+def digest(path: Path) -> dict[str, Any]:
+    size, sha256 = file_digest(path)
+    return {"path": str(path.absolute()), "size": size, "sha256": sha256}
+
+
+def companions_intact(record: dict[str, Any]) -> bool:
+    """Are the subtitles and feed entry of the last run still there as written?
+
+    "Unchanged" must not leave a deleted subtitle file or feed missing for good.
+    """
+    extra = record.get("extra") or {}
+    subs = extra.get("subtitles")
+    if subs:
+        try:
+            if digest(Path(subs["path"])) != subs:
+                return False
+        except (OSError, KeyError, TypeError):
+            return False
+    feed = extra.get("feed")
+    if feed:
+        from bulletin.publish.feed import read_feed_items
+
+        try:
+            return any(item.id == feed["guid"] for item in read_feed_items(Path(feed["path"])))
+        except (BulletinError, OSError, KeyError, TypeError):
+            return False
+    return True
+
+
+def check_feed(path: Path) -> None:
+    """Refuse a feed that is there but is not RSS 2.0, before anything is synthesized."""
+    from bulletin.publish.feed import read_feed_items
+
+    if path.exists():
+        try:
+            read_feed_items(path)
+        except PublishError as exc:
+            raise InputError(str(exc)) from None
+
+
+def publish_feed(
+    options: BuildOptions, output: Path, duration: float, title: str, clean: CleanText, when: datetime
+) -> str:
+    """Add this bulletin to the feed; returns the item's GUID.
+
+    The GUID holds the MP3's digest, so a bulletin republished under a fixed name is a
+    new episode for podcast apps (the feed drops the older item with the same URL).
+    """
+    from bulletin.publish.feed import FeedItem, update_feed
+
+    base = quote((options.base_url or "").rstrip("/"), safe=":/?#[]@!$&'()*+,;=%~")
+    url = f"{base}/{quote(output.name)}"  # slugs keep Chinese characters: percent-encode
+    size, sha256 = file_digest(output)
+    guid = f"{url}#{sha256[:16]}"
+    item = FeedItem(
+        title=title,
+        description=description(clean.stories[0]),
+        url=url,
+        guid=guid,
+        length=size,
+        pub_date=when,
+        duration_seconds=duration,
+    )
+    update_feed(
+        Path(options.feed or ""),
+        item,
+        keep=options.feed_keep,
+        channel_title=options.author or "bulletin",
+        channel_link=base or "http://localhost/",
+        channel_description="Mandarin news bulletins made with bulletin",
+    )
+    return guid
+
+
+def description(paragraphs: Sequence[str], limit: int = 400) -> str:
+    """The story's opening, cut at a sentence end (never mid-sentence) within ``limit`` characters."""
+    text = ""
+    for sentence in split_sentences("\n".join(paragraphs)):
+        if text and len(text) + len(sentence) > limit:
+            break
+        text += sentence
+    return text[:limit].strip()
