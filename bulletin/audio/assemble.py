@@ -194,49 +194,55 @@ def _mp3_output(options: EncodeOptions) -> list[str]:
 
 
 def _encode(
-    source: Path, dest: Path, rate: int, options: EncodeOptions, gain_db: float, *, limited: bool
+    raw: Path, dest: Path, rate: int, options: EncodeOptions, gain_db: float, ceiling_db: float | None
 ) -> Loudness:
-    """Encode ``source`` to ``dest`` and return what ``dest`` measures.
+    """Encode the raw PCM to ``dest`` with ``gain_db`` (and our limiter at ``ceiling_db``); measure ``dest``.
 
-    ``source`` is the raw s16le PCM, encoded with ``gain_db`` applied by ffmpeg, or, when
-    ``limited``, the float PCM our limiter already wrote with its gain
-    (:func:`_fit_limited_gain`). The encoded frames are decoded and metered during the
-    encode, on the other core (:func:`encode_and_decode`).
+    Without a ceiling ffmpeg applies the gain; with one, :func:`limited_blocks` feeds the
+    gained, limited samples to the encoder's stdin as it encodes, so limiting costs no pass
+    of its own. The encoded frames are decoded and metered during the encode, on the
+    other core (:func:`encode_and_decode`).
     """
     meter = Meter(options.sample_rate)
-    if limited:
-        args = ["-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", str(source)]
-    else:
-        args = [*_raw_input(source, rate), "-af", f"volume={gain_db:.3f}dB"]
-    encode_and_decode(
-        [*args, *_mp3_output(options)],
-        [],
-        dest,
-        feed=None,
-        sample_rate=options.sample_rate,
-        on_decoded=meter.add,
-    )
+    if ceiling_db is None:
+        encode_and_decode(
+            [*_raw_input(raw, rate), "-af", f"volume={gain_db:.3f}dB", *_mp3_output(options)],
+            [],
+            dest,
+            feed=None,
+            sample_rate=options.sample_rate,
+            on_decoded=meter.add,
+        )
+        return meter.result()
+    pcm = np.memmap(raw, dtype="<i2", mode="r")
+    try:
+        encode_and_decode(
+            ["-f", "f32le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0", *_mp3_output(options)],
+            [],
+            dest,
+            feed=limited_blocks(pcm, rate, gain_db, ceiling_db),
+            sample_rate=options.sample_rate,
+            on_decoded=meter.add,
+        )
+    finally:
+        del pcm
     return meter.result()
 
 
-def _fit_limited_gain(
-    raw: Path, out: Path, rate: int, gain: float, ceiling: float, want: Callable[[], float]
-) -> float:
-    """Write the limited bulletin to ``out`` (float32) at the gain that makes it ``want()`` LUFS.
+def _fit_limited_gain(raw: Path, rate: int, gain: float, ceiling: float, want: Callable[[], float]) -> float:
+    """The gain at which the limited bulletin measures ``want()`` LUFS, found before encoding.
 
     Limiting lowers the loudness (0.1-0.5 LU on TTS), by an amount that depends on the
-    gain; metering our own limiter's output in numpy finds the gain before encoding, so
-    the encode is done once instead of being corrected by a second one. ``want`` is called
-    after the first pass, so the codec probe can finish meanwhile on the other core.
+    gain; metering our own limiter's output in numpy finds the gain first, so the encode
+    is done once instead of being corrected by a second one. ``want`` is called after the
+    first pass, so the codec probe can finish meanwhile on the other core.
     """
     pcm = np.memmap(raw, dtype="<i2", mode="r")
     try:
         for n in range(_FIT_PASSES):
             meter = Meter(rate, true_peak=False)
-            with out.open("wb", buffering=1 << 20) as f:
-                for block in limited_blocks(pcm, rate, gain, ceiling):
-                    meter.add(block)
-                    f.write(block.astype("<f4", copy=False).tobytes())
+            for block in limited_blocks(pcm, rate, gain, ceiling):
+                meter.add(block)
             got = meter.result().integrated
             target = want()
             if not math.isfinite(got) or abs(got - target) <= _FIT_TOLERANCE or n == _FIT_PASSES - 1:
@@ -333,7 +339,7 @@ def assemble(
         samples, timeline = _write_pcm(chunks, clips, raw, pauses, rate, meter)
         duration = samples / rate
         if meter is None:
-            _encode(raw, dest, rate, options, 0.0, limited=False)
+            _encode(raw, dest, rate, options, 0.0, None)
             return Assembly(duration, timeline, None)
 
         source = meter.result()
@@ -343,7 +349,6 @@ def assemble(
         ceiling = options.true_peak - _TP_HEADROOM
         gain = options.loudness - source.integrated
         limited = source.true_peak + gain > ceiling
-        limited_pcm = Path(tmp) / "limited.f32"
         want = options.loudness  # what the PCM must measure before encoding (target + codec loss)
 
         def want_with_loss() -> float:
@@ -352,13 +357,13 @@ def assemble(
             return want
 
         if limited:  # the first pass runs while the probe encodes its excerpt on the other core
-            gain = _fit_limited_gain(raw, limited_pcm, rate, gain, ceiling, want_with_loss)
+            gain = _fit_limited_gain(raw, rate, gain, ceiling, want_with_loss)
         else:
             gain += want_with_loss() - options.loudness
         final: Loudness | None = None
         attempt = 0
         for attempt in range(1, _MAX_ATTEMPTS + 1):
-            final = _encode(limited_pcm if limited else raw, dest, rate, options, gain, limited=limited)
+            final = _encode(raw, dest, rate, options, gain, ceiling if limited else None)
             loud_ok = abs(final.integrated - options.loudness) <= _LOUDNESS_TOLERANCE
             peak_ok = final.true_peak <= options.true_peak
             if (loud_ok and peak_ok) or attempt == _MAX_ATTEMPTS:
@@ -371,7 +376,7 @@ def assemble(
                 ceiling -= final.true_peak - options.true_peak + 0.3
             if limited or source.true_peak + gain > ceiling:
                 limited = True
-                gain = _fit_limited_gain(raw, limited_pcm, rate, gain, ceiling, lambda w=want: w)
+                gain = _fit_limited_gain(raw, rate, gain, ceiling, lambda w=want: w)
         assert final is not None
         on_target = (
             abs(final.integrated - options.loudness) <= _LOUDNESS_TOLERANCE

@@ -200,13 +200,15 @@ def decode_many(
     """
 
     def groups() -> Iterator[tuple[int, list[Clip]]]:
+        # A WAV clip closes its group at once: it needs no ffmpeg process to amortize, and
+        # with a streaming source the next clip may be seconds away (still being synthesized).
         pending: list[Clip] = []
         start = 0
         for i, clip in enumerate(clips):
             if not pending:
                 start = i
             pending.append(clip)
-            if len(pending) >= batch:
+            if len(pending) >= batch or clip.format == "wav":
                 yield start, pending
                 pending = []
         if pending:
