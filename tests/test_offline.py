@@ -9,7 +9,9 @@ Tests that run the model are marked ``slow``; the whole file takes ~20-40 s.
 from __future__ import annotations
 
 import io
+import itertools
 import os
+import time
 import wave
 import zipfile
 from collections import Counter
@@ -19,9 +21,10 @@ import numpy as np
 import pytest
 
 from bulletin.engines import model_store as models
+from bulletin.engines import offline
 from bulletin.engines.base import Engine, VoiceSettings
-from bulletin.engines.litert_patch import PatchError, op_names, remove_flex_dropout
-from bulletin.engines.offline import OfflineEngine, Prosody
+from bulletin.engines.litert_patch import PatchError, op_names, remove_flex_dropout, split_subband_synthesis
+from bulletin.engines.offline import OfflineEngine, Prosody, vocoder_windows
 from bulletin.engines.pinyin_frontend import PinyinFrontend
 from bulletin.errors import ConfigError, ModelError, SynthesisError
 
@@ -92,6 +95,67 @@ def test_patch_removes_exactly_the_dropout_ops(model_base: Path) -> None:
 def test_patch_refuses_garbage() -> None:
     with pytest.raises(PatchError):
         remove_flex_dropout(b"definitely not a flatbuffer")
+
+
+def test_patch_refuses_garbage_vocoder() -> None:
+    with pytest.raises(PatchError):
+        split_subband_synthesis(b"definitely not a flatbuffer")
+
+
+@pytest.mark.slow
+def test_subband_split_matches_the_graph(model_base: Path) -> None:
+    """The cut vocoder plus numpy synthesis gives the whole graph's samples (to float noise)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    original = (models.model_dir(model_base) / models.VOCODER).read_bytes()
+    cut, synthesis = split_subband_synthesis(original)
+    assert op_names(original)[-1] == "SQUEEZE" and "TRANSPOSE_CONV" in op_names(original)
+    assert len(op_names(cut)) < len(op_names(original))
+    with pytest.raises(PatchError):  # the acoustic model does not end in a subband synthesis
+        split_subband_synthesis(models.patched_acoustic_model(model_base).read_bytes())
+    mel = (np.random.default_rng(0).standard_normal((1, 60, 80)) - 1.5).astype(np.float32)
+    outputs = []
+    for content in (original, cut):
+        interpreter = Interpreter(model_content=content)
+        index = interpreter.get_input_details()[0]["index"]
+        interpreter.resize_tensor_input(index, list(mel.shape))
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(index, mel)
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]))
+    whole, subbands = outputs[0][0, :, 0], synthesis(outputs[1][0, 0])
+    assert whole.shape == subbands.shape == (60 * 300,)
+    assert np.abs(whole - subbands).max() < 1e-6
+
+
+@pytest.mark.parametrize("frames", [1, 100, 160, 161, 180, 300, 321, 599, 1228, 2048])
+def test_vocoder_windows_tile_the_phrase(frames: int) -> None:
+    window, context = offline.VOCODER_WINDOW, offline.VOCODER_CONTEXT
+    plan = vocoder_windows(frames, window, context)
+    assert plan[0][1] == 0 and plan[-1][2] == frames
+    assert all(a[2] == b[1] for a, b in itertools.pairwise(plan))  # no gap, no overlap
+    size = min(frames, window)
+    for start, keep_from, keep_to in plan:
+        assert start >= 0 and start + size <= frames and keep_from < keep_to
+        # every kept frame sees `context` real frames each side, or the phrase's own edge
+        assert keep_from == 0 or keep_from - start >= context
+        assert keep_to == frames or start + size - keep_to >= context
+
+
+@pytest.mark.slow
+def test_windowed_vocoder_is_seamless(engine: OfflineEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Windows join without a seam: the same samples as one whole-phrase call, and bounded shapes."""
+    clip = engine.synthesize([SENTENCE * 2], VoiceSettings("offline", "baker", rate="-50%"))[0]
+    voice = engine._voices[0]
+    assert voice._voc_frames <= offline.VOCODER_WINDOW  # the arena never saw a whole phrase
+    phrase = voice.frontend.phrases(SENTENCE, 40)[0]
+    mel = voice._mel(voice.frontend.ids(phrase), Prosody(speed=2.0))
+    assert mel.shape[1] > 3 * offline.VOCODER_WINDOW  # several windows
+    windowed = voice._waveform(mel)
+    monkeypatch.setattr(offline, "VOCODER_WINDOW", mel.shape[1])
+    whole = voice._waveform(mel)
+    assert np.array_equal(windowed, whole)
+    assert seconds(clip.data) > 10
 
 
 # ---------------------------------------------------------------- frontend
@@ -191,6 +255,21 @@ def test_worker_pool_keeps_order(model_base: Path, engine: OfflineEngine) -> Non
     assert [c.data for c in pooled] == [c.data for c in engine.synthesize(texts, VOICE)]
 
 
+@pytest.mark.slow
+def test_idle_engine_lets_go_of_its_models(model_base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a batch and a short idle time the interpreters are freed; the next batch reloads them."""
+    monkeypatch.setattr(offline, "IDLE_RELEASE_S", 0.05)
+    engine = OfflineEngine(workers=1, data_dir=model_base)
+    first = engine.synthesize(["今天天氣很好。"], VOICE)[0]
+    deadline = time.monotonic() + 5
+    while engine._voices and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert engine._voices == [] and engine._acoustic is None
+    assert engine.synthesize(["今天天氣很好。"], VOICE)[0].data == first.data
+    engine.release()
+    assert engine._voices == []
+
+
 # ------------------------------------------------------------------ install
 
 
@@ -237,8 +316,6 @@ def test_pip_failure_reason_is_one_line() -> None:
 
 @pytest.mark.slow
 def test_failure_names_the_chunk(model_base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bulletin.engines import offline
-
     real = offline._Voice.speak
 
     def flaky(self: offline._Voice, text: str, prosody: Prosody) -> tuple[np.ndarray, int]:

@@ -47,7 +47,7 @@ from typing import BinaryIO
 import numpy as np
 
 from bulletin.audio.ffmpeg import DEFAULT_RATE, Loudness, decode_many, encode_and_decode
-from bulletin.audio.loudness import Meter, limited_blocks
+from bulletin.audio.loudness import Meter, limited_blocks, limited_loudness
 from bulletin.audio.settings import EncodeOptions, Pauses
 from bulletin.audio.timeline import Assembly, Placed
 from bulletin.engines.base import Boundary, Clip
@@ -129,13 +129,18 @@ def _shift_boundaries(clip: Clip, shift: float, lo: float, hi: float) -> tuple[B
 
 
 def _write_pcm(
-    chunks: Sequence[Chunk], clips: Iterable[Clip], raw: Path, pauses: Pauses, rate: int, meter: Meter | None
+    chunks: Sequence[Chunk],
+    clips: Iterable[Clip],
+    raw: Path,
+    pauses: Pauses,
+    rate: int,
+    sinks: Sequence[Callable[[np.ndarray], None]] = (),
 ) -> tuple[int, list[Placed]]:
     """Decode, trim and append every clip with its pause to ``raw``; return (samples, timeline).
 
     ``clips`` is consumed lazily (see :func:`decode_many`); everything written is also fed
-    to ``meter``, so the bulletin's loudness is known when the file is complete, with no
-    second pass over it.
+    to the ``sinks`` (the meter, the codec probe), so the bulletin's loudness is known when
+    the file is complete, with no second pass over it.
     """
     timeline: list[Placed] = []
     pos = 0  # samples written so far
@@ -146,8 +151,8 @@ def _write_pcm(
     def write(f: BinaryIO, pcm: np.ndarray) -> None:
         nonlocal pos
         f.write(pcm.tobytes())
-        if meter is not None:
-            meter.add(pcm)
+        for sink in sinks:
+            sink(pcm)
         pos += pcm.size
 
     def silence(f: BinaryIO, samples: int) -> None:
@@ -229,21 +234,21 @@ def _encode(
     return meter.result()
 
 
-def _fit_limited_gain(raw: Path, rate: int, gain: float, ceiling: float, want: Callable[[], float]) -> float:
+def _fit_limited_gain(
+    raw: Path, rate: int, power: np.ndarray, gain: float, ceiling: float, want: Callable[[], float]
+) -> float:
     """The gain at which the limited bulletin measures ``want()`` LUFS, found before encoding.
 
     Limiting lowers the loudness (0.1-0.5 LU on TTS), by an amount that depends on the
-    gain; metering our own limiter's output in numpy finds the gain first, so the encode
-    is done once instead of being corrected by a second one. ``want`` is called after the
-    first pass, so the codec probe can finish meanwhile on the other core.
+    gain; computing our own limiter's effect (:func:`limited_loudness`, which re-weights
+    only the segments the limiter touches, from the meter's segment ``power``) finds the
+    gain first, so the encode is done once instead of being corrected by a second one.
+    ``want`` is called after the first try, so the codec probe can finish meanwhile.
     """
     pcm = np.memmap(raw, dtype="<i2", mode="r")
     try:
         for n in range(_FIT_PASSES):
-            meter = Meter(rate, true_peak=False)
-            for block in limited_blocks(pcm, rate, gain, ceiling):
-                meter.add(block)
-            got = meter.result().integrated
+            got = limited_loudness(pcm, rate, power, gain, ceiling)
             target = want()
             if not math.isfinite(got) or abs(got - target) <= _FIT_TOLERANCE or n == _FIT_PASSES - 1:
                 break
@@ -257,30 +262,41 @@ class _CodecProbe:
     """Learns the MP3 encoder's loudness loss on an excerpt, in a background thread.
 
     MP3 at speech bitrates loses 0.2-0.5 LU (mostly a small level drop below 2 kHz, which
-    no low-pass model predicts), depending on the voice. Encoding and decoding
-    ``_PROBE_SECONDS`` of the bulletin's middle costs ~0.1 s of one core, run while the
-    main thread works out the limiter gain.
+    no low-pass model predicts), depending on the voice. The first ``_PROBE_SECONDS`` of
+    the bulletin are collected as they are written (:meth:`add`) and encoded and decoded
+    at once, while the rest is still being synthesized; a bulletin shorter than that is
+    probed when it is complete (:meth:`result`).
     """
 
-    def __init__(self, raw: Path, rate: int, samples: int, options: EncodeOptions) -> None:
+    def __init__(self, rate: int, options: EncodeOptions) -> None:
         self.loss = 0.0
-        self._error: BaseException | None = None
-        length = min(samples, int(_PROBE_SECONDS * rate))
-        self._thread: threading.Thread | None = None
-        if length < 3 * rate:
-            return
-        start = (samples - length) // 2
-        with raw.open("rb") as f:
-            f.seek(2 * start)
-            self._pcm = np.frombuffer(f.read(2 * length), dtype="<i2")
         self._rate, self._options = rate, options
-        self._thread = threading.Thread(target=self._run, name="bulletin-probe", daemon=True)
+        self._want = int(_PROBE_SECONDS * rate)
+        self._parts: list[np.ndarray] = []
+        self._have = 0
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def add(self, samples: np.ndarray) -> None:
+        if self._thread is not None or self._have >= self._want:
+            return
+        self._parts.append(samples.copy())
+        self._have += samples.size
+        if self._have >= self._want:
+            self._start()
+
+    def _start(self) -> None:
+        pcm = np.concatenate(self._parts)[: self._want] if self._parts else np.zeros(0, "<i2")
+        self._parts = []
+        if pcm.size < 3 * self._rate:
+            return
+        self._thread = threading.Thread(target=self._run, args=(pcm,), name="bulletin-probe", daemon=True)
         self._thread.start()
 
-    def _run(self) -> None:
+    def _run(self, pcm: np.ndarray) -> None:
         try:
             before = Meter(self._rate, true_peak=False)
-            before.add(self._pcm)
+            before.add(pcm)
             after = Meter(self._options.sample_rate, true_peak=False)
             with tempfile.TemporaryDirectory(prefix="bulletin-probe-") as tmp:
                 args = ["-f", "f32le", "-ar", str(self._rate), "-ac", "1", "-i", "pipe:0"]
@@ -288,7 +304,7 @@ class _CodecProbe:
                     [*args, *_mp3_output(self._options)],
                     [],
                     Path(tmp) / "probe.mp3",
-                    feed=[self._pcm.astype(np.float32) / 32768.0],
+                    feed=[pcm.astype(np.float32) / 32768.0],
                     sample_rate=self._options.sample_rate,
                     on_decoded=after.add,
                     what="encoding a test excerpt",
@@ -301,6 +317,8 @@ class _CodecProbe:
 
     def result(self) -> float:
         """The loss in LU (0 when the bulletin is too short or quiet to probe)."""
+        if self._thread is None:
+            self._start()
         if self._thread is not None:
             self._thread.join()
         if self._error is not None:
@@ -336,16 +354,18 @@ def assemble(
     with tempfile.TemporaryDirectory(prefix="bulletin-asm-", dir=workdir) as tmp:
         raw = Path(tmp) / "bulletin.raw"
         meter = Meter(rate) if options.normalize else None
-        samples, timeline = _write_pcm(chunks, clips, raw, pauses, rate, meter)
+        probe = _CodecProbe(rate, options)
+        sinks = (meter.add, probe.add) if meter is not None else ()
+        samples, timeline = _write_pcm(chunks, clips, raw, pauses, rate, sinks)
         duration = samples / rate
         if meter is None:
             _encode(raw, dest, rate, options, 0.0, None)
             return Assembly(duration, timeline, None)
 
         source = meter.result()
+        power = meter.segment_power()
         if not math.isfinite(source.integrated) or source.integrated <= -69.0:
             raise AudioError("the assembled bulletin is silent")
-        probe = _CodecProbe(raw, rate, samples, options)
         ceiling = options.true_peak - _TP_HEADROOM
         gain = options.loudness - source.integrated
         limited = source.true_peak + gain > ceiling
@@ -357,7 +377,7 @@ def assemble(
             return want
 
         if limited:  # the first pass runs while the probe encodes its excerpt on the other core
-            gain = _fit_limited_gain(raw, rate, gain, ceiling, want_with_loss)
+            gain = _fit_limited_gain(raw, rate, power, gain, ceiling, want_with_loss)
         else:
             gain += want_with_loss() - options.loudness
         final: Loudness | None = None
@@ -376,7 +396,7 @@ def assemble(
                 ceiling -= final.true_peak - options.true_peak + 0.3
             if limited or source.true_peak + gain > ceiling:
                 limited = True
-                gain = _fit_limited_gain(raw, rate, gain, ceiling, lambda w=want: w)
+                gain = _fit_limited_gain(raw, rate, power, gain, ceiling, lambda w=want: w)
         assert final is not None
         on_target = (
             abs(final.integrated - options.loudness) <= _LOUDNESS_TOLERANCE

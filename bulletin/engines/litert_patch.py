@@ -30,6 +30,8 @@ refused than silently mangled.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
@@ -185,3 +187,128 @@ def remove_flex_dropout(model_bytes: bytes) -> tuple[bytes, int]:
     builder = flatbuffers.Builder(len(model_bytes) + (1 << 20))
     builder.Finish(model.Pack(builder), file_identifier=_TFLITE_FILE_IDENTIFIER)
     return bytes(builder.Output()), count
+
+
+# ------------------------------------------------------- vocoder: subband synthesis out of the graph
+
+
+@dataclass(frozen=True)
+class SubbandSynthesis:
+    """The Multi-band MelGAN's last step (PQMF synthesis), taken out of the graph.
+
+    Why: in the graph it is a TRANSPOSE_CONV (4 subbands → 4x the rate) and a 63-tap
+    CONV_2D over the full 24 kHz signal, whose im2col scratch (63 taps x 4 channels
+    floats per output sample) is about half of the vocoder's whole tensor arena
+    (~0.3 of ~0.6 MB per mel frame). In numpy it needs a few MB and ~5 ms per call,
+    and the result equals the graph's to ~1e-8 (well below one 16-bit step).
+    """
+
+    upsample: np.ndarray  # [out, 1, kernel, in] TRANSPOSE_CONV weights, kernel == stride
+    pad: tuple[int, int]  # samples added before and after, along time
+    taps: np.ndarray  # [1, 1, taps, in] CONV_2D weights (one output channel)
+    bias: float
+
+    def __call__(self, subbands: np.ndarray) -> np.ndarray:
+        """``subbands`` [length, 4] → float32 samples [length * 4]."""
+        length, stride = subbands.shape[0], self.upsample.shape[2]
+        full = np.empty((length * stride, self.upsample.shape[0]), dtype=np.float32)
+        for k in range(stride):  # kernel == stride: every input sample writes its own block
+            full[k::stride] = subbands @ self.upsample[:, 0, k, :].T
+        padded = np.pad(full, (self.pad, (0, 0)))
+        out = np.zeros(length * stride, dtype=np.float32)
+        for channel in range(padded.shape[1]):
+            out += np.correlate(padded[:, channel], self.taps[0, 0, :, channel], "valid")
+        return out + np.float32(self.bias)
+
+
+def _constant(model: schema.ModelT, subgraph: schema.SubGraphT, tensor: int) -> np.ndarray:
+    """A constant tensor's value (float32 or int32), or PatchError if it is not constant."""
+    info = subgraph.tensors[tensor]
+    data = model.buffers[info.buffer].data
+    dtype = {schema.TensorType.FLOAT32: np.float32, schema.TensorType.INT32: np.int32}.get(info.type)
+    if data is None or dtype is None:
+        raise PatchError(f"tensor {info.name!r} is not a float32/int32 constant")
+    return np.frombuffer(bytes(data), dtype=dtype).reshape([int(d) for d in info.shape]).copy()
+
+
+def split_subband_synthesis(model_bytes: bytes) -> tuple[bytes, SubbandSynthesis]:
+    """Cut the PQMF synthesis off the end of the Multi-band MelGAN graph.
+
+    Returns the model whose output is the 4 subbands ([1, 1, frames * 75, 4], float)
+    and the removed step as a :class:`SubbandSynthesis`. Expects exactly the tail
+    ``TRANSPOSE_CONV → SQUEEZE → PAD → EXPAND_DIMS → CONV_2D → SQUEEZE`` that
+    TensorFlowTTS exports; anything else raises :class:`PatchError`. Ops that only
+    computed the removed ops' inputs (the output-shape arithmetic) are dropped too.
+    """
+    try:
+        model = schema.ModelT.InitFromPackedBuf(bytearray(model_bytes), 0)
+    except Exception as exc:  # flatbuffers raises assorted low-level errors on garbage
+        raise PatchError(f"not a TFLite model ({type(exc).__name__})") from exc
+    if not model.subgraphs or len(_as_list(model.subgraphs[0].outputs)) != 1:
+        raise PatchError("vocoder model does not have one subgraph with one output")
+    subgraph = model.subgraphs[0]
+    ops: list[schema.OperatorT] = list(subgraph.operators or [])
+    for op in ops:
+        op.inputs = _as_list(op.inputs)
+        op.outputs = _as_list(op.outputs)
+
+    def producer(tensor: int, builtin: int) -> schema.OperatorT:
+        found = next((op for op in ops if tensor in op.outputs), None)
+        if found is None or _builtin_code(model, found) != builtin:
+            raise PatchError("vocoder graph does not end in the expected subband synthesis")
+        return found
+
+    squeeze = producer(_as_list(subgraph.outputs)[0], _BuiltinOperator.SQUEEZE)
+    conv = producer(squeeze.inputs[0], _BuiltinOperator.CONV_2D)
+    expand = producer(conv.inputs[0], _BuiltinOperator.EXPAND_DIMS)
+    pad = producer(expand.inputs[0], _BuiltinOperator.PAD)
+    squeeze_up = producer(pad.inputs[0], _BuiltinOperator.SQUEEZE)
+    transpose = producer(squeeze_up.inputs[0], _BuiltinOperator.TRANSPOSE_CONV)
+    t_opts, c_opts = transpose.builtinOptions, conv.builtinOptions
+    upsample = _constant(model, subgraph, transpose.inputs[1])
+    taps = _constant(model, subgraph, conv.inputs[1])
+    paddings = _constant(model, subgraph, pad.inputs[1])
+    bias = (
+        _constant(model, subgraph, conv.inputs[2]) if len(conv.inputs) > 2 and conv.inputs[2] >= 0 else None
+    )
+    if (
+        (len(transpose.inputs) > 3 and transpose.inputs[3] >= 0)  # a bias we would have to add
+        or t_opts.strideH != 1
+        or t_opts.strideW != upsample.shape[2]
+        or upsample.shape[1] != 1
+        or c_opts.padding != schema.Padding.VALID
+        or (c_opts.strideW, c_opts.strideH, c_opts.dilationWFactor, c_opts.dilationHFactor) != (1, 1, 1, 1)
+        or c_opts.fusedActivationFunction != schema.ActivationFunctionType.NONE
+        or taps.shape[:2] != (1, 1)
+        or taps.shape[3] != upsample.shape[0]
+        or paddings.shape != (3, 2)
+        or paddings[0].any()
+        or paddings[2].any()
+        or (bias is not None and bias.shape != (1,))
+    ):
+        raise PatchError("vocoder subband synthesis has an unexpected shape or options")
+    synthesis = SubbandSynthesis(
+        upsample=upsample,
+        pad=(int(paddings[1, 0]), int(paddings[1, 1])),
+        taps=taps,
+        bias=float(bias[0]) if bias is not None else 0.0,
+    )
+    # Keep only what the new output needs: walk back from it through the producers.
+    output = transpose.inputs[2]
+    needed: set[int] = set()
+    wanted = [output]
+    while wanted:
+        tensor = wanted.pop()
+        for op in ops:
+            if tensor in op.outputs and id(op) not in needed:
+                needed.add(id(op))
+                wanted.extend(t for t in op.inputs if t >= 0)
+    subgraph.operators = [op for op in ops if id(op) in needed]
+    _drop_unused_opcodes(model)
+    for op in subgraph.operators:
+        op.inputs = np.asarray(op.inputs, dtype=np.int32)
+        op.outputs = np.asarray(op.outputs, dtype=np.int32)
+    subgraph.outputs = np.asarray([output], dtype=np.int32)
+    builder = flatbuffers.Builder(len(model_bytes) + (1 << 20))
+    builder.Finish(model.Pack(builder), file_identifier=_TFLITE_FILE_IDENTIFIER)
+    return bytes(builder.Output()), synthesis

