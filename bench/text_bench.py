@@ -5,6 +5,7 @@ ratios within one run (the machines are shared and noisy).
 
     python bench/text_bench.py            # 1 MB and 10 MB
     python bench/text_bench.py --sizes 1 2 4 8
+    python bench/text_bench.py --nasty   # number-like runs: time grows with length, not its square
 
 Generated input looks like pasted wire copy: sentences built from the sample story's
 clauses, each opened by a random two- or three-character name, with varying numbers
@@ -79,10 +80,29 @@ def measure(path: Path) -> tuple[float, float, int]:
     return text_only, time.perf_counter() - start, len(chunks)
 
 
+def nasty_runs() -> None:
+    """Runs that could hide a quadratic corner in the number reader: 10x longer must cost ~10x."""
+    from bulletin.text.normalize import to_spoken
+
+    for unit in ("1-", "1:", "a@", "一", "1"):
+        times = []
+        for n in (10_000, 100_000):
+            start = time.perf_counter()
+            to_spoken(unit * n + "○")
+            times.append(time.perf_counter() - start)
+        print(
+            f"{unit!r:>6} x10k {times[0]:6.3f} s  x100k {times[1]:6.3f} s  ratio {times[1] / times[0]:5.1f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=float, nargs="+", default=[1, 10], help="sizes in MB")
+    parser.add_argument("--nasty", action="store_true", help="time pathological number-like runs instead")
     args = parser.parse_args()
+    if args.nasty:
+        nasty_runs()
+        return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for mb in args.sizes:

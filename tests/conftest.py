@@ -21,10 +21,23 @@ TRADITIONAL = "颱風凱米預計明天中午登陸，中央氣象\n署表示，
 
 
 @pytest.fixture
-def edge(monkeypatch, tmp_path):
+def edge(monkeypatch, tmp_path, request):
     """A fake Edge server (0.05 s of audio a character) the CLI is pointed at, and a private
-    cache and state folder, so runs neither share chunks nor skip as "unchanged"."""
+    cache and state folder, so runs neither share chunks nor skip as "unchanged".
+
+    Bulletins are encoded without the loudness passes (test_assemble.py tests those, on the
+    real encoded file), unless a test is marked ``loudness``.
+    """
     from fake_edge import FakeEdgeServer
+
+    if request.node.get_closest_marker("loudness") is None:
+        import functools
+
+        from bulletin.audio.settings import EncodeOptions
+
+        monkeypatch.setattr(
+            "bulletin.run.options.EncodeOptions", functools.partial(EncodeOptions, normalize=False)
+        )
 
     with FakeEdgeServer(seconds_per_char=0.05) as server:
         monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", server.wss_url)

@@ -41,12 +41,15 @@ def tone_wav(seconds: float, frequency: float = 220.0) -> bytes:
 
 
 class MemoryEngine:
-    """See module docstring. ``fail_at``: texts (by request number) that fail for good."""
+    """See module docstring. ``fail_on``: a text containing it fails for good ("" fails every text)."""
 
     name: ClassVar[str] = "memory"
     max_chunk_chars: ClassVar[int] = 100
 
-    def __init__(self, seconds_per_char: float = 0.02, *, fail_on: str | None = None) -> None:
+    def __init__(
+        self, seconds_per_char: float = 0.02, *, fail_on: str | None = None, name: str = "memory"
+    ) -> None:
+        self.name = name  # type: ignore[misc]  # it may stand in for "edge" or "offline"
         self.seconds_per_char = seconds_per_char
         self.fail_on = fail_on  # a text containing this fails for good
         self.texts: list[str] = []
@@ -69,7 +72,7 @@ class MemoryEngine:
         self.batches.append(len(texts))
         clips = []
         for i, text in enumerate(texts):
-            if self.fail_on and self.fail_on in text:
+            if self.fail_on is not None and self.fail_on in text:
                 raise SynthesisError(f"memory: chunk {i} cannot be said", chunk=i, attempts=1)
             self.texts.append(text)
             clip = Clip(tone_wav(self.seconds_for(text), 200 + 10 * (len(self.texts) % 20)), "wav")

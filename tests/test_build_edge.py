@@ -28,6 +28,7 @@ from bulletin.audio.ffmpeg import probe_duration
 from bulletin.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "six-party-talks.txt"
 
 
 def plan(sample: Path) -> list[dict]:
@@ -50,14 +51,25 @@ def test_edge_build_one_request_per_chunk_in_order(edge, sample, tmp_path):
     assert "wrote" in result.stderr
 
 
+@pytest.fixture(scope="module")
+def clean_seconds(tmp_path_factory) -> float:
+    """How long the sample's bulletin is when nothing goes wrong (made once for the module)."""
+    folder = tmp_path_factory.mktemp("clean")
+    with FakeEdgeServer(seconds_per_char=0.05) as server, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BULLETIN_EDGE_WSS_URL", server.wss_url)
+        mp.setenv("BULLETIN_EDGE_VOICES_URL", server.voices_url)
+        mp.setenv("BULLETIN_CACHE_DIR", str(folder / "cache"))
+        mp.setenv("BULLETIN_STATE_DIR", str(folder / "state"))
+        out = folder / "clean.mp3"
+        assert run("build", str(SAMPLE), "--engine", "edge", "-o", str(out), "--no-cache").exit_code == 0
+        return probe_duration(out)
+
+
 @pytest.mark.parametrize(
     "fault",
     ["no_audio", "close_before_audio", "close_mid_stream", "tcp_cut", "short_audio", "http_403", "http_500"],
 )
-def test_transient_faults_recovered_same_length(edge, sample, tmp_path, fault):
-    clean_out = tmp_path / "clean.mp3"
-    assert run("build", str(sample), "--engine", "edge", "-o", str(clean_out), "--no-cache").exit_code == 0
-    edge.reset()
+def test_transient_faults_recovered_same_length(edge, sample, tmp_path, fault, clean_seconds):
     edge.set_fault(fault, times=2)
     out = tmp_path / "faulty.mp3"
     result = run(
@@ -72,7 +84,7 @@ def test_transient_faults_recovered_same_length(edge, sample, tmp_path, fault):
         str(tmp_path / "r.json"),
     )
     assert result.exit_code == 0, result.output
-    assert abs(probe_duration(out) - probe_duration(clean_out)) < 0.1
+    assert abs(probe_duration(out) - clean_seconds) < 0.1
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["exit_status"] == 0
     if fault not in ("http_403", "http_500"):
@@ -222,18 +234,6 @@ def test_bad_output_template_is_refused_before_any_work(edge, sample, tmp_path):
     assert edge.requests == 0
 
 
-def test_failure_names_the_bulletins_chunk_number(edge, sample, tmp_path):
-    assert run("build", str(sample), "--engine", "edge", "-o", str(tmp_path / "a.mp3")).exit_code == 0
-    longer = tmp_path / "longer.txt"
-    longer.write_text(sample.read_text(encoding="utf-8") + "\n\n新的句子在這裡。\n", encoding="utf-8")
-    edge.set_fault("no_audio", times=None)
-    result = run("build", str(longer), "--engine", "edge", "-o", str(tmp_path / "b.mp3"))
-    assert result.exit_code == 1
-    message = result.stderr.strip().splitlines()[-1]
-    assert "chunk 11 (新的句子在這裡。)" in message
-    assert "chunk 0" not in message
-
-
 def test_stdout_closed_early_is_quiet(edge, sample, tmp_path):
     env = _env(edge, tmp_path)
     producer = subprocess.Popen(
@@ -279,8 +279,8 @@ def test_run_killed_mid_synthesis_leaves_old_bulletin_and_feed(edge, sample, tmp
     feed = tmp_path / "pub" / "feed.xml"
     args = ["build", str(sample), "--engine", "edge", "-o", str(out)]
     args += ["--feed", str(feed), "--base-url", "https://example.org/", "--no-cache"]
-    first = _cli(args, env)
-    assert first.wait(timeout=120) == 0, first.stderr.read()
+    first = run(*args)  # the bulletin and feed already published (made in-process: quicker)
+    assert first.exit_code == 0, first.output
     old_mp3, old_feed = out.read_bytes(), feed.read_bytes()
     edge.set_fault("stall", times=None)
     second = _cli([*args, "--force"], env)
@@ -299,17 +299,19 @@ def test_run_killed_mid_synthesis_leaves_old_bulletin_and_feed(edge, sample, tmp
     assert leftovers == []
 
 
-def test_two_runs_on_one_output_one_wins_other_busy(edge, sample, tmp_path):
+def test_two_runs_on_one_output_one_wins_other_busy(edge, tmp_path):
     env = _env(edge, tmp_path)
     out = tmp_path / "news.mp3"
-    edge.latency = 2.0  # the winner holds the lock for seconds, far longer than start-up skew
-    args = ["build", str(sample), "--engine", "edge", "-o", str(out), "--no-cache", "--force"]
+    story = tmp_path / "story.txt"
+    story.write_text(SHORT, encoding="utf-8")
+    edge.latency = 1.5  # the winner holds the lock while it waits, far longer than start-up skew
+    args = ["build", str(story), "--engine", "edge", "-o", str(out), "--no-cache", "--force"]
     a, b = _cli(args, env), _cli(args, env)
     codes = sorted([a.wait(timeout=120), b.wait(timeout=120)])
     assert codes == [0, 75], (a.stderr.read(), b.stderr.read())
     busy = (a if a.returncode == 75 else b).stderr.read()
     assert "locked by pid" in busy
-    assert probe_duration(out) > 10
+    assert probe_duration(out) > 2  # the winner published a whole bulletin
 
 
 def test_several_articles_make_one_bulletin_with_a_chapter_per_story(edge, sample, tmp_path):
@@ -332,24 +334,6 @@ def test_several_articles_make_one_bulletin_with_a_chapter_per_story(edge, sampl
 
 
 SHORT = "颱風凱米今天凌晨登陸宜蘭。行政院宣布全台停班停課。\n"
-
-
-@pytest.mark.slow
-def test_auto_falls_back_to_offline_when_edge_fails_for_good_then_returns_to_edge(edge, tmp_path):
-    article = tmp_path / "short.txt"
-    article.write_text(SHORT, encoding="utf-8")
-    out, report = tmp_path / "o.mp3", tmp_path / "r.json"
-    edge.set_fault("http_500", times=None)  # the handshake answers, every synthesis fails
-    result = run("build", str(article), "-o", str(out), "--report", str(report))
-    assert result.exit_code == 0, result.output
-    assert "offline voice instead" in result.stderr
-    data = json.loads(report.read_text())
-    assert data["engine_used"] == "offline" and "Edge failed" in data["fallback_reason"]
-    edge.set_fault(None)
-    result = run("build", str(article), "-o", str(out), "--report", str(report))
-    assert result.exit_code == 0, result.output
-    assert "unchanged:" not in result.stderr  # a fallback bulletin is redone once Edge is back
-    assert json.loads(report.read_text())["engine_used"] == "edge"
 
 
 @pytest.mark.slow

@@ -145,17 +145,17 @@ def test_vocoder_windows_tile_the_phrase(frames: int) -> None:
 @pytest.mark.slow
 def test_windowed_vocoder_is_seamless(engine: OfflineEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Windows join without a seam: the same samples as one whole-phrase call, and bounded shapes."""
-    clip = engine.synthesize([SENTENCE * 2], VoiceSettings("offline", "baker", rate="-50%"))[0]
+    engine.synthesize(["你好。"], VOICE)  # loads the voices
     voice = engine._voices[0]
-    assert voice._voc_frames <= offline.VOCODER_WINDOW  # the arena never saw a whole phrase
     phrase = voice.frontend.phrases(SENTENCE, 40)[0]
     mel = voice._mel(voice.frontend.ids(phrase), Prosody(speed=2.0))
     assert mel.shape[1] > 3 * offline.VOCODER_WINDOW  # several windows
     windowed = voice._waveform(mel)
+    assert voice._voc_frames <= offline.VOCODER_WINDOW  # the arena never saw the whole phrase
     monkeypatch.setattr(offline, "VOCODER_WINDOW", mel.shape[1])
     whole = voice._waveform(mel)
     assert np.array_equal(windowed, whole)
-    assert seconds(clip.data) > 10
+    assert windowed.size / offline.SAMPLE_RATE > 5
 
 
 # ---------------------------------------------------------------- frontend
@@ -239,9 +239,9 @@ def test_odd_input_does_not_crash(engine: OfflineEngine) -> None:
 
 @pytest.mark.slow
 def test_long_unpunctuated_chunk(engine: OfflineEngine) -> None:
-    text = "中方希望各方保持耐心繼續推動會談取得進展" * 8  # 160 chars, no punctuation at all
+    text = "中方希望各方保持耐心繼續推動會談取得進展" * 6  # 120 chars, no punctuation at all
     clip = engine.synthesize([text], VoiceSettings("offline", "baker", rate="-50%"))[0]
-    assert seconds(clip.data) > 40 and clip.meta["model_calls"] >= 4
+    assert seconds(clip.data) > 30 and clip.meta["model_calls"] >= 3
 
 
 @pytest.mark.slow

@@ -110,3 +110,40 @@ def test_dry_run_and_build_choose_the_same_engine_and_voice(sample: Path, tmp_pa
     assert plan["engine"] == "offline" and plan["voice"] == "baker" and plan["limit"] == 100
     edge = dry_run_plan(options(sample))
     assert edge["engine"] == "edge" and edge["voice"] == "zh-TW-HsiaoChenNeural" and edge["limit"] == 300
+
+
+def test_auto_falls_back_to_offline_when_edge_fails_for_good_then_returns(
+    sample: Path, tmp_path: Path
+) -> None:
+    """One bulletin, one engine: Edge failing mid-run hands the whole bulletin to the offline voice."""
+    made: dict[str, MemoryEngine] = {}
+    down = True
+
+    def engines(name: str) -> MemoryEngine:
+        made[name] = MemoryEngine(fail_on="" if name == "edge" and down else None, name=name)
+        return made[name]
+
+    out = tmp_path / "o.mp3"
+    dirs = Dirs.under(tmp_path / "dirs")
+    opts = options(sample, output=str(out))
+    report = run_build(opts, engines=engines, dirs=dirs, clock=lambda: FIXED)
+    assert report.engine_used == "offline" and "Edge failed" in (report.fallback_reason or "")
+    assert made["offline"].texts and not made["edge"].texts
+    assert report.chunks.synthesized == len(made["offline"].texts)
+    down = False
+    again = run_build(opts, engines=engines, dirs=dirs, clock=lambda: FIXED)
+    assert again.skipped_unchanged is None  # a fallback bulletin is redone once Edge is back
+    assert again.engine_used == "edge" and made["edge"].texts
+
+
+def test_failure_names_the_bulletins_chunk_number(sample: Path, tmp_path: Path) -> None:
+    """Engines count within the batch they are given; the message counts the bulletin."""
+    build(options(sample, output=str(tmp_path / "a.mp3")), tmp_path)
+    longer = tmp_path / "longer.txt"
+    longer.write_text(sample.read_text(encoding="utf-8") + "\n\n新的句子在這裡。\n", encoding="utf-8")
+    engine = MemoryEngine(fail_on="新的句子")
+    with pytest.raises(SynthesisError) as failed:
+        build(options(longer, output=str(tmp_path / "b.mp3")), tmp_path, engine)
+    chunks = dry_run_plan(options(longer), engine=MemoryEngine())["chunks"]
+    assert f"chunk {len(chunks) - 1} (新的句子在這裡。)" in str(failed.value)
+    assert engine.batches == [1]  # only the new chunk was asked for: the rest came from the cache

@@ -46,7 +46,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-from bulletin.audio.ffmpeg import DEFAULT_RATE, Loudness, decode_many, encode_and_decode
+from bulletin.audio.ffmpeg import DEFAULT_RATE, Loudness, decode_many, encode_and_decode, run_ffmpeg
 from bulletin.audio.loudness import Meter, limited_blocks, limited_loudness
 from bulletin.audio.settings import EncodeOptions, Pauses
 from bulletin.audio.timeline import Assembly, Placed
@@ -358,8 +358,10 @@ def assemble(
         sinks = (meter.add, probe.add) if meter is not None else ()
         samples, timeline = _write_pcm(chunks, clips, raw, pauses, rate, sinks)
         duration = samples / rate
-        if meter is None:
-            _encode(raw, dest, rate, options, 0.0, None)
+        if meter is None:  # a draft: encode as it is, nothing to measure
+            run_ffmpeg(
+                ["-v", "error", "-y", *_raw_input(raw, rate), *_mp3_output(options), "-f", "mp3", str(dest)]
+            )
             return Assembly(duration, timeline, None)
 
         source = meter.result()

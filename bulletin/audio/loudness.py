@@ -179,11 +179,13 @@ class Meter:
         ctx = np.concatenate([self._tail, x])
         mags = np.abs(ctx)
         self._peak = max(self._peak, float(np.abs(x).max()))
-        near = np.flatnonzero(mags * bound > self._peak)
         # interpolated points i + p/4 need samples i-5 .. i+6; the last 6 wait for more input
         lo, hi = _TP_HALF - 1, ctx.size - _TP_HALF
-        near = np.unique((near[:, None] + np.arange(-_TP_HALF, _TP_HALF)).ravel())
-        near = near[(near >= lo) & (near < hi)]
+        # every point within the interpolator's reach of a sample that could make a new peak
+        # (a running count over the window, O(n); a sine is nothing but such samples)
+        count = np.concatenate([[0], np.cumsum(mags * bound > self._peak, dtype=np.int64)])
+        at = np.arange(lo, max(lo, hi))
+        near = at[count[np.minimum(at + _TP_HALF + 1, ctx.size)] > count[at - _TP_HALF + 1]]
         if near.size:
             windows = np.lib.stride_tricks.sliding_window_view(ctx, 2 * _TP_HALF)
             values = windows[near - lo] @ bank

@@ -37,6 +37,7 @@ from bulletin.run.cache import ClipCache
 from bulletin.run.choose import (
     Choice,
     EngineFactory,
+    MakeEngine,
     announce_model_install,
     choose,
     fall_back,
@@ -87,6 +88,7 @@ class Run:
     clock: Clock
     engine: Engine | None = None
     endpoints: environment.Endpoints = environment.Endpoints()
+    engines: MakeEngine | None = None
 
     @classmethod
     def make(
@@ -96,6 +98,7 @@ class Run:
         engine: Engine | None,
         dirs: Dirs | None,
         clock: Clock | None,
+        engines: MakeEngine | None = None,
     ) -> Run:
         found = dirs or environment.dirs()
         if options.cache_dir:
@@ -106,7 +109,8 @@ class Run:
             console or Silent(),
             clock or local_now,
             engine,
-            environment.endpoints() if engine is None else environment.Endpoints(),
+            environment.endpoints() if engine is None and engines is None else environment.Endpoints(),
+            engines,
         )
 
     @property
@@ -114,7 +118,9 @@ class Run:
         return ClipCache(self.dirs.cache) if self.options.use_cache else None
 
     @property
-    def factory(self) -> EngineFactory:
+    def factory(self) -> MakeEngine:
+        if self.engines is not None:
+            return self.engines
         return EngineFactory(self.options.concurrency, self.endpoints, self.dirs.data)
 
 
@@ -126,11 +132,17 @@ def run_build(
     console: Console | None = None,
     *,
     engine: Engine | None = None,
+    engines: MakeEngine | None = None,
     dirs: Dirs | None = None,
     clock: Clock | None = None,
 ) -> RunReport:
-    """Make and publish one bulletin; returns the run's report (also written with ``--report``)."""
-    run = Run.make(options, console, engine, dirs, clock)
+    """Make and publish one bulletin; returns the run's report (also written with ``--report``).
+
+    ``engine``: speak with this engine, no choice and no fallback. ``engines``: make the
+    engines by name through this instead (``--engine auto`` and the fallback still apply).
+    ``dirs`` and ``clock`` default to the environment's folders and the local time.
+    """
+    run = Run.make(options, console, engine, dirs, clock, engines)
     report = RunReport(engine_requested=options.engine)
     try:
         _build(run, report)

@@ -48,6 +48,10 @@ class Choice:
         return self.preset.settings
 
 
+#: Makes an engine by name ("edge", "offline"); :class:`EngineFactory`, or a caller's own.
+MakeEngine = Callable[[str], Engine]
+
+
 @dataclass(frozen=True)
 class EngineFactory:
     """Makes engines with the run's settings (concurrency, endpoints, model folder)."""
@@ -75,7 +79,7 @@ class EngineFactory:
 def choose(
     requested: str,
     preset: Preset,
-    make: EngineFactory,
+    make: MakeEngine,
     *,
     probe: bool = True,
     all_cached: Callable[[Engine, Preset], bool] | None = None,
@@ -111,7 +115,7 @@ def choose(
     return fall_back(preset, make, f"Edge is unreachable: {reason}")
 
 
-def fall_back(preset: Preset, make: EngineFactory, why: str) -> Choice:
+def fall_back(preset: Preset, make: MakeEngine, why: str) -> Choice:
     """The offline voice in place of Edge, keeping the preset's prosody."""
     return Choice(make("offline"), for_engine(preset, "offline"), why, fallback_reason=why)
 
