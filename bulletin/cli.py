@@ -23,7 +23,7 @@ import click
 
 from bulletin import __version__
 from bulletin.errors import EXIT_SYNTHESIS, EXIT_USAGE, BulletinError
-from bulletin.run.options import DEFAULT_PAUSE_MS, DEFAULTS, ENGINES
+from bulletin.run.options import DEFAULT_PAUSE_MS, DEFAULTS, ENGINES, PREVIEW_SECONDS
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -380,7 +380,7 @@ def _print_plan(plan: dict[str, Any]) -> None:
 @click.option(
     "--seconds",
     type=click.FloatRange(1, 600),
-    default=20.0,
+    default=PREVIEW_SECONDS,
     show_default=True,
     help="How much of the start to hear.",
 )

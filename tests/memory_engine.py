@@ -11,13 +11,10 @@ so the streaming of clips into assembly can be checked.
 from __future__ import annotations
 
 import io
-import math
-import wave
+import warnings
 import weakref
 from collections.abc import Sequence
 from typing import ClassVar
-
-import numpy as np
 
 from bulletin.engines.base import Clip, OnClip, VoiceSettings
 from bulletin.errors import SynthesisError
@@ -26,17 +23,15 @@ RATE = 24_000
 
 
 def tone_wav(seconds: float, frequency: float = 220.0) -> bytes:
-    """A WAV tone with soft edges (so silence trimming finds it whole)."""
-    n = max(1, int(seconds * RATE))
-    t = np.arange(n, dtype=np.float32) / RATE
-    ramp = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.01)
-    pcm = (0.3 * np.sin(2 * math.pi * frequency * t) * ramp * 32767).astype("<i2")
+    """A WAV tone with soft edges (so silence trimming finds it whole), made with pydub."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydub warns that it found no ffmpeg; WAV needs none
+        from pydub.generators import Sine
+
+    tone = Sine(frequency, sample_rate=RATE).to_audio_segment(duration=max(1.0, seconds * 1000), volume=-10)
+    tone = tone.set_sample_width(2).set_channels(1).fade_in(10).fade_out(10)
     out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(pcm.tobytes())
+    tone.export(out, format="wav")
     return out.getvalue()
 
 

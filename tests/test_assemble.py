@@ -17,11 +17,12 @@ import lameenc
 import numpy as np
 import pyloudnorm
 import pytest
+from mp3_duration import probe_duration
 from mutagen.mp3 import MP3
 from scipy.signal import resample_poly
 
 from bulletin.audio.assemble import Assembly, EncodeOptions, Pauses, assemble, trim_bounds
-from bulletin.audio.ffmpeg import decode_clip, ffmpeg_exe, measure_loudness, probe_duration
+from bulletin.audio.ffmpeg import decode_clip, ffmpeg_exe, measure_loudness
 from bulletin.engines.base import Boundary, Clip
 from bulletin.errors import AudioError, ConfigError
 from bulletin.text.chunk import Chunk, PauseKind

@@ -22,9 +22,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import run_cli as run
 from fake_edge import FakeEdgeServer
+from mp3_duration import probe_duration
 from mutagen.id3 import ID3
 
-from bulletin.audio.ffmpeg import probe_duration
 from bulletin.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,8 @@ import shutil
 
 import pytest
 from conftest import run_cli as run
+from mp3_duration import probe_duration
 
-from bulletin.audio.ffmpeg import probe_duration
 from bulletin.cli import Console
 
 

@@ -323,9 +323,6 @@ def test_unchanged_logic(tmp_path: Path) -> None:
     first.unlink()  # deleted output is rebuilt
     assert state.unchanged(key, fp) is None
 
-    assert state.forget(key) is True
-    assert state.last_success(key) is None
-
 
 def test_corrupt_state_is_no_record(tmp_path: Path) -> None:
     state = RunState(tmp_path)

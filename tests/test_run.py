@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 from memory_engine import MemoryEngine
+from mp3_duration import probe_duration
 from mutagen.id3 import ID3
 
-from bulletin.audio.ffmpeg import probe_duration
 from bulletin.audio.settings import EncodeOptions
 from bulletin.environment import Dirs
 from bulletin.errors import ConfigError, SynthesisError

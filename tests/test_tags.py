@@ -8,10 +8,10 @@ from pathlib import Path
 import lameenc
 import numpy as np
 import pytest
+from mp3_duration import probe_duration
 from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
-from bulletin.audio.ffmpeg import probe_duration
 from bulletin.errors import ConfigError
 from bulletin.publish.tags import Chapter, default_title, write_tags
 

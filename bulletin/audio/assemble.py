@@ -47,7 +47,7 @@ from typing import BinaryIO
 import numpy as np
 
 from bulletin.audio.ffmpeg import DEFAULT_RATE, Loudness, decode_many, encode_and_decode, run_ffmpeg
-from bulletin.audio.loudness import Meter, limited_blocks, limited_loudness
+from bulletin.audio.loudness import Meter, limited_blocks
 from bulletin.audio.settings import EncodeOptions, Pauses
 from bulletin.audio.timeline import Assembly, Placed
 from bulletin.engines.base import Boundary, Clip
@@ -69,8 +69,6 @@ _FADE = 0.003  # s, removes a click where a cut lands on a non-zero sample
 _TP_HEADROOM = 1.5  # dB
 _LOUDNESS_TOLERANCE = 0.3  # LU; re-encode if the final file is further off (MP3 loses 0.2-0.5 LU)
 _MAX_ATTEMPTS = 3
-_FIT_PASSES = 3  # in-process passes to fit the gain through the limiter
-_FIT_TOLERANCE = 0.1  # LU: well inside the 0.3 LU the encoded file is allowed
 _PROBE_SECONDS = 20.0  # excerpt encoded to learn the codec's loudness loss
 
 
@@ -234,28 +232,25 @@ def _encode(
     return meter.result()
 
 
-def _fit_limited_gain(
-    raw: Path, rate: int, power: np.ndarray, gain: float, ceiling: float, want: Callable[[], float]
-) -> float:
-    """The gain at which the limited bulletin measures ``want()`` LUFS, found before encoding.
+def _fit_limited_gain(raw: Path, rate: int, gain: float, ceiling: float, want: Callable[[], float]) -> float:
+    """The gain at which the limited bulletin should measure ``want()`` LUFS, found before encoding.
 
     Limiting lowers the loudness (0.1-0.5 LU on TTS), by an amount that depends on the
-    gain; computing our own limiter's effect (:func:`limited_loudness`, which re-weights
-    only the segments the limiter touches, from the meter's segment ``power``) finds the
-    gain first, so the encode is done once instead of being corrected by a second one.
-    ``want`` is called after the first try, so the codec probe can finish meanwhile.
+    gain. One pass of our own limiter into the meter (numpy, block by block, nothing
+    written) measures that loss at the first guess, and the gain makes up for it; the
+    loss hardly changes over that small step (well under the 0.3 LU the encoded file is
+    checked against, which a rare miss corrects with a second encode). ``want`` is
+    called after the pass, so the codec probe can finish meanwhile.
     """
     pcm = np.memmap(raw, dtype="<i2", mode="r")
     try:
-        for n in range(_FIT_PASSES):
-            got = limited_loudness(pcm, rate, power, gain, ceiling)
-            target = want()
-            if not math.isfinite(got) or abs(got - target) <= _FIT_TOLERANCE or n == _FIT_PASSES - 1:
-                break
-            gain += target - got
+        meter = Meter(rate, true_peak=False)
+        for block in limited_blocks(pcm, rate, gain, ceiling):
+            meter.add(block)
+        got = meter.result().integrated
     finally:
         del pcm
-    return gain
+    return gain + want() - got if math.isfinite(got) else gain
 
 
 class _CodecProbe:
@@ -365,7 +360,6 @@ def assemble(
             return Assembly(duration, timeline, None)
 
         source = meter.result()
-        power = meter.segment_power()
         if not math.isfinite(source.integrated) or source.integrated <= -69.0:
             raise AudioError("the assembled bulletin is silent")
         ceiling = options.true_peak - _TP_HEADROOM
@@ -379,7 +373,7 @@ def assemble(
             return want
 
         if limited:  # the first pass runs while the probe encodes its excerpt on the other core
-            gain = _fit_limited_gain(raw, rate, power, gain, ceiling, want_with_loss)
+            gain = _fit_limited_gain(raw, rate, gain, ceiling, want_with_loss)
         else:
             gain += want_with_loss() - options.loudness
         final: Loudness | None = None
@@ -398,7 +392,7 @@ def assemble(
                 ceiling -= final.true_peak - options.true_peak + 0.3
             if limited or source.true_peak + gain > ceiling:
                 limited = True
-                gain = _fit_limited_gain(raw, rate, power, gain, ceiling, lambda w=want: w)
+                gain = _fit_limited_gain(raw, rate, gain, ceiling, lambda w=want: w)
         assert final is not None
         on_target = (
             abs(final.integrated - options.loudness) <= _LOUDNESS_TOLERANCE

@@ -257,64 +257,11 @@ def measure_samples(chunks: Iterator[np.ndarray] | list[np.ndarray], rate: int, 
 _ATTACK_DB_PER_S = 1200.0  # 6 dB in 5 ms, reached *before* the peak (look-ahead)
 _RELEASE_DB_PER_S = 75.0  # 6 dB in 80 ms
 _LOOKAHEAD = 0.1  # s of input read past a block: the attack cone reaches 120 dB deep
-_NONE = np.zeros(0, dtype=np.intp)
-
-
-def limited_loudness(
-    raw: np.ndarray, rate: int, power: np.ndarray, gain_db: float, ceiling_db: float
-) -> float:
-    """Integrated loudness of ``limited_blocks(raw, rate, gain_db, ceiling_db)``, without metering it all.
-
-    ``power`` is the raw signal's :meth:`Meter.segment_power`. Gain scales every segment's
-    power alike; the limiter changes only the samples around the loudest syllables, so only
-    the segments its change reaches (the K-filter spreads it over the next ~50 ms) are
-    K-weighted again, from the raw samples plus the limiter's sparse corrections. On TTS
-    that is a small fraction of the bulletin, so fitting the gain costs one cheap limiter
-    pass instead of a full meter pass per try. Exact up to float rounding.
-    """
-    seg = max(1, round(rate * _SEGMENT))
-    fir = _k_fir(rate, None)
-    reach = fir.size - 1
-    scale = 10 ** (gain_db / 20) / 32768.0
-    power = power * (scale * 32768.0) ** 2
-    changed: list[np.ndarray] = []
-    deltas: list[np.ndarray] = []
-    for start, y, cut in _limited(raw, rate, gain_db, ceiling_db, block=10.0):
-        if cut.size:
-            changed.append(start + cut)
-            deltas.append(y[cut] - raw[start + cut].astype(np.float32) * np.float32(scale))
-    if changed:
-        where = np.concatenate(changed)
-        delta = np.concatenate(deltas).astype(np.float64)
-        touched = np.unique(np.concatenate([where // seg, np.minimum(where + reach, raw.size - 1) // seg]))
-        touched = touched[touched < power.size]
-        # contiguous runs of touched segments, each K-weighted again with ``reach`` samples of context
-        breaks = np.flatnonzero(np.diff(touched) > 1)
-        runs = zip(np.r_[touched[:1], touched[breaks + 1]], np.r_[touched[breaks], touched[-1:]], strict=True)
-        for first, last in runs:
-            a, b = int(first) * seg, min(raw.size, (int(last) + 1) * seg)
-            lo = max(0, a - reach)
-            x = raw[lo:b].astype(np.float64) * scale
-            inside = (where >= lo) & (where < b)
-            x[where[inside] - lo] += delta[inside]
-            size = 1 << math.ceil(math.log2(x.size + fir.size))
-            y = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(fir, size), size)[a - lo : b - lo]
-            sq = np.concatenate([y * y, np.zeros((-y.size) % seg)])
-            power[first : last + 1] = sq.reshape(-1, seg).sum(axis=1)[: last + 1 - first] / seg
-    return _gated(_windows(power, _BLOCK), _RELATIVE_GATE)
 
 
 def limited_blocks(
     raw: np.ndarray, rate: int, gain_db: float, ceiling_db: float | None, *, block: float = 10.0
 ) -> Iterator[np.ndarray]:
-    """Yield ``raw`` times ``gain_db``, peaks held under ``ceiling_db`` (see :func:`_limited`)."""
-    for _, y, _ in _limited(raw, rate, gain_db, ceiling_db, block=block):
-        yield y
-
-
-def _limited(
-    raw: np.ndarray, rate: int, gain_db: float, ceiling_db: float | None, *, block: float = 10.0
-) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """Yield ``raw`` (int16, e.g. a memmap) times ``gain_db``, sample peaks held under ``ceiling_db``.
 
     A look-ahead peak limiter done with whole-array operations: the gain (dB) needed at
@@ -337,14 +284,14 @@ def _limited(
         stop = min(raw.size, start + step)
         y = raw[start:stop].astype(np.float32) * np.float32(scale)
         if ceiling_db is None:
-            yield start, y, _NONE
+            yield y
             continue
         limit = 10 ** (ceiling_db / 20)
         more = raw[stop : stop + ahead].astype(np.float32) * np.float32(scale)
         both = np.abs(np.concatenate([y, more]))
         over = both > limit
         if not over.any() and carry + rel * start >= 0:  # nothing to limit, no release pending
-            yield start, y, _NONE
+            yield y
             continue
         need = np.zeros(both.size)
         need[over] = ceiling_db - 20 * np.log10(both[over])
@@ -355,4 +302,4 @@ def _limited(
         carry = float(fwd[y.size - 1])
         cut = np.flatnonzero(gain < 0)  # the gain is 0 dB almost everywhere: convert only the rest
         y[cut] *= (10 ** (gain[cut] / 20)).astype(np.float32)
-        yield start, y, cut
+        yield y

@@ -132,13 +132,3 @@ class RunState:
         if size != record.get("size") or sha256 != record.get("sha256"):
             return None
         return record
-
-    def forget(self, key: str) -> bool:
-        """Drop the record for *key* (``--force``); True if there was one."""
-        try:
-            self._record_path(key).unlink()
-        except FileNotFoundError:
-            return False
-        except OSError as exc:
-            raise PublishError(f"cannot remove state for {key}: {exc.strerror or exc}") from exc
-        return True

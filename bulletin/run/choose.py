@@ -21,6 +21,7 @@ from bulletin.engines import EDGE_MAX_CHUNK_CHARS, edge_version
 from bulletin.engines.base import Clip, Engine, OnClip, VoiceSettings
 from bulletin.environment import Endpoints
 from bulletin.errors import ConfigError, EngineUnavailable
+from bulletin.run.options import DEFAULTS
 from bulletin.run.presets import Preset, for_engine
 
 #: How long ``--engine auto`` waits for the Edge endpoint before choosing the offline voice.
@@ -56,7 +57,7 @@ MakeEngine = Callable[[str], Engine]
 class EngineFactory:
     """Makes engines with the run's settings (concurrency, endpoints, model folder)."""
 
-    concurrency: int = 6
+    concurrency: int = DEFAULTS.concurrency
     endpoints: Endpoints = Endpoints()
     data_dir: Path | None = None
 

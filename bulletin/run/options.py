@@ -22,6 +22,8 @@ from bulletin.errors import ConfigError, InputError
 from bulletin.publish.names import render_output_path
 
 ENGINES = ("auto", "edge", "offline")
+#: How much of the start ``bulletin preview`` plays by default, in seconds.
+PREVIEW_SECONDS = 20.0
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from bulletin.engines.base import Engine
 from bulletin.run.build import Console, Run, _resolve
 from bulletin.run.choose import announce_model_install, choose
-from bulletin.run.options import BuildOptions
+from bulletin.run.options import PREVIEW_SECONDS, BuildOptions
 from bulletin.run.report import ChunkStats
 from bulletin.run.speak import Plan, Planner, clips_in_order
 from bulletin.text.chunk import Chunk
@@ -19,7 +19,7 @@ def run_preview(
     options: BuildOptions,
     console: Console | None = None,
     *,
-    seconds: float = 20.0,
+    seconds: float = PREVIEW_SECONDS,
     out: Path | None = None,
     engine: Engine | None = None,
 ) -> Path | None:
