@@ -16,6 +16,8 @@ import weakref
 from collections.abc import Sequence
 from typing import ClassVar
 
+import numpy as np
+
 from bulletin.engines.base import Clip, OnClip, VoiceSettings
 from bulletin.errors import SynthesisError
 
@@ -23,15 +25,16 @@ RATE = 24_000
 
 
 def tone_wav(seconds: float, frequency: float = 220.0) -> bytes:
-    """A WAV tone with soft edges (so silence trimming finds it whole), made with pydub."""
+    """A WAV tone with soft edges (so silence trimming finds it whole): numpy draws it, pydub shapes it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydub warns that it found no ffmpeg; WAV needs none
-        from pydub.generators import Sine
+        from pydub import AudioSegment
 
-    tone = Sine(frequency, sample_rate=RATE).to_audio_segment(duration=max(1.0, seconds * 1000), volume=-10)
-    tone = tone.set_sample_width(2).set_channels(1).fade_in(10).fade_out(10)
+    t = np.arange(max(1, int(seconds * RATE))) / RATE
+    pcm = (0.3 * 32767 * np.sin(2 * np.pi * frequency * t)).astype("<i2")
+    tone = AudioSegment(data=pcm.tobytes(), sample_width=2, frame_rate=RATE, channels=1)
     out = io.BytesIO()
-    tone.export(out, format="wav")
+    tone.fade_in(10).fade_out(10).export(out, format="wav")
     return out.getvalue()
 
 

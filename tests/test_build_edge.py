@@ -304,13 +304,18 @@ def test_two_runs_on_one_output_one_wins_other_busy(edge, tmp_path):
     out = tmp_path / "news.mp3"
     story = tmp_path / "story.txt"
     story.write_text(SHORT, encoding="utf-8")
-    edge.latency = 1.5  # the winner holds the lock while it waits, far longer than start-up skew
+    edge.latency = 2.0  # the winner holds the lock while Edge takes its time
     args = ["build", str(story), "--engine", "edge", "-o", str(out), "--no-cache", "--force"]
-    a, b = _cli(args, env), _cli(args, env)
-    codes = sorted([a.wait(timeout=120), b.wait(timeout=120)])
+    a = _cli(args, env)
+    holder = tmp_path / ".news.mp3.lock.json"  # written by the run that holds the lock
+    deadline = time.monotonic() + 60
+    while not holder.exists() and a.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    b = _cli(args, env)  # a second run of the same job while the first is at work
+    codes = [a.wait(timeout=120), b.wait(timeout=120)]
     assert codes == [0, 75], (a.stderr.read(), b.stderr.read())
-    busy = (a if a.returncode == 75 else b).stderr.read()
-    assert "locked by pid" in busy
+    busy = b.stderr.read()
+    assert "locked by pid" in busy and f"pid {a.pid}" in busy
     assert probe_duration(out) > 2  # the winner published a whole bulletin
 
 
