@@ -11,8 +11,7 @@ How:
 * **K-weighting** (BS.1770's shelf + RLB high-pass, with libebur128's/ffmpeg's
   rate-independent coefficients) is applied as an FIR: the biquads' impulse response,
   truncated where its tail energy is under -100 dB, convolved block by block with FFT
-  overlap-save. Optionally the response also includes a low-pass, to predict what the
-  MP3 encoder's own low-pass will remove (:func:`mp3_lowpass`).
+  overlap-save.
 * **Gating**: the squared K-weighted signal is summed per 100 ms; 400 ms blocks (75 %
   overlap) and 3 s short-term windows are sums of those, so nothing is recomputed. Absolute
   gate -70 LUFS, relative -10 LU (integrated) and -20 LU (loudness range, 10th to 95th
@@ -50,13 +49,9 @@ _TP_FACTOR = 4
 _TP_HALF = 6  # taps on each side of the interpolated point
 
 
-@functools.lru_cache(maxsize=8)
-def _k_fir(rate: int, lowpass: float | None) -> np.ndarray:
-    """The K-weighting filter (times an optional low-pass) as FIR taps for ``rate``.
-
-    The IIR is run on an impulse in plain Python once per rate (cached); the low-pass, a
-    raised-cosine transition of 10 % of its cutoff, is applied on a dense frequency grid.
-    """
+@functools.lru_cache(maxsize=4)
+def _k_fir(rate: int) -> np.ndarray:
+    """The K-weighting filter as FIR taps for ``rate`` (the IIR run on an impulse, once per rate)."""
     # libebur128's coefficients (what ffmpeg's ebur128 uses), valid at any sample rate.
     k = math.tan(math.pi * 1681.974450955533 / rate)
     q = 0.7071752369554196
@@ -80,29 +75,7 @@ def _k_fir(rate: int, lowpass: float | None) -> np.ndarray:
         z0 = hb[0] * y0 + hb[1] * y1 + hb[2] * y2 - ha[0] * z1 - ha[1] * z2
         out.append(z0)
         x2, x1, y2, y1, z2, z1 = x1, x0, y1, y0, z1, z0
-    fir = np.asarray(out)
-    if lowpass is None or lowpass >= rate / 2:
-        return fir
-    size = 2 * n
-    freqs = np.fft.rfftfreq(size, 1 / rate)
-    width = 0.1 * lowpass
-    lp = np.clip((lowpass + width / 2 - freqs) / width, 0.0, 1.0)
-    lp = 0.5 - 0.5 * np.cos(np.pi * lp)
-    return np.roll(np.fft.irfft(np.fft.rfft(fir, size) * lp, size), n // 2)
-
-
-def mp3_lowpass(kbps: int, rate: int) -> float:
-    """The low-pass (Hz) LAME applies for a mono CBR ``kbps`` encode at ``rate``.
-
-    LAME's ``optimum_bandwidth`` table, interpolated, capped under Nyquist. Used only to
-    *predict* the loudness the encode will lose (0.2-0.5 LU of K-weighted treble); the
-    encoded file is measured anyway.
-    """
-    table = ((8, 2000), (16, 3700), (24, 3900), (32, 5500), (40, 7000), (48, 7500), (56, 10000))
-    table += ((64, 11000), (80, 13500), (96, 15100), (112, 15600), (128, 17000), (160, 17500))
-    table += ((192, 18600), (224, 19400), (256, 19700), (320, 20500))
-    cut = float(np.interp(kbps, [b for b, _ in table], [f for _, f in table]))
-    return min(cut, 0.48 * rate)
+    return np.asarray(out)
 
 
 @functools.lru_cache(maxsize=1)
@@ -122,13 +95,12 @@ def _tp_filter() -> tuple[np.ndarray, float]:
 class Meter:
     """Streaming loudness meter: :meth:`add` samples in order, then :meth:`result`.
 
-    ``lowpass`` (Hz) adds a low-pass to the K-weighting (to predict an encoder's loss);
     ``true_peak=False`` skips the peak search.
     """
 
-    def __init__(self, rate: int, *, lowpass: float | None = None, true_peak: bool = True) -> None:
+    def __init__(self, rate: int, *, true_peak: bool = True) -> None:
         self.rate = rate
-        self._fir = _k_fir(rate, lowpass)
+        self._fir = _k_fir(rate)
         self._fir_f = np.fft.rfft(self._fir, _FFT)
         self._hop = _FFT - self._fir.size + 1
         self._history = np.zeros(self._fir.size - 1)  # input samples before the pending ones

@@ -21,11 +21,11 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bulletin import environment
 from bulletin.audio.timeline import Assembly
@@ -49,6 +49,9 @@ from bulletin.run.report import InputInfo, RunReport
 from bulletin.run.reuse import assemble_or_reuse
 from bulletin.run.speak import Plan, Planner, clips_in_order
 from bulletin.text.pipeline import CleanText, estimate_seconds, prepare
+
+if TYPE_CHECKING:
+    from bulletin.publish.state import RunState
 
 Clock = Callable[[], datetime]
 
@@ -235,7 +238,8 @@ def _resolve(options: BuildOptions, clean: CleanText) -> Preset:
     )
 
 
-def _state(run: Run, clean: CleanText, preset: Preset) -> tuple[Any, str]:
+def _state(run: Run, clean: CleanText, preset: Preset) -> tuple[RunState, str]:
+    """The run-state records, and the fingerprint of this text and these settings."""
     from bulletin.publish.state import RunState, fingerprint
 
     return RunState(run.dirs.state), fingerprint(
@@ -243,7 +247,7 @@ def _state(run: Run, clean: CleanText, preset: Preset) -> tuple[Any, str]:
     )
 
 
-def _unchanged(run: Run, report: RunReport, state: Any, fingerprint: str, preset: Preset) -> bool:
+def _unchanged(run: Run, report: RunReport, state: RunState, fingerprint: str, preset: Preset) -> bool:
     """Is the last bulletin of this output still what these articles and settings make?
 
     A bulletin that fell back to the offline voice is redone once Edge is wanted again.
@@ -300,7 +304,7 @@ def _assemble(
     started = time.perf_counter()
     last_clip = [started]
 
-    def timed(clips: Iterator[Clip]) -> Iterator[Clip]:
+    def timed(clips: Iterator[Clip]) -> Generator[Clip, None, None]:
         for clip in clips:
             yield clip
             last_clip[0] = time.perf_counter()
@@ -364,7 +368,7 @@ def _publish(
 
 def _record(
     run: Run,
-    state: Any,
+    state: RunState,
     fingerprint: str,
     output: Path,
     assembly: Assembly,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bulletin.engines.base import Clip, Engine, VoiceSettings
-from bulletin.errors import BulletinError
+from bulletin.errors import SynthesisError
 from bulletin.run.cache import ClipCache
 from bulletin.run.report import ChunkStats
 from bulletin.run.reuse import chunk_keys
@@ -185,9 +185,9 @@ def _synthesize(
 
     try:
         result = engine.synthesize([chunks[i].spoken for i in group], voice, on_clip=deliver)
-    except BulletinError as exc:
-        stats.retries += max(0, getattr(exc, "attempts", 0) - 1)  # the failing chunk's, too
-        position = getattr(exc, "chunk", None)
+    except SynthesisError as exc:
+        stats.retries += max(0, exc.attempts - 1)  # the failing chunk's, too
+        position = exc.chunk
         if position is None or not 0 <= position < len(group):
             raise
         chunk = chunks[group[position]]
