@@ -313,7 +313,7 @@ def free_port() -> int:
 
 
 def test_probe_ok(srv: FakeEdgeServer) -> None:
-    ok, reason = EdgeEngine().probe()
+    ok, reason = EdgeEngine().probe(timeout=3)
     assert ok, reason
     assert srv.requests == 0  # a handshake only, no synthesis
 
@@ -339,7 +339,7 @@ def test_probe_silent_host_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_probe_server_error_still_answers(srv: FakeEdgeServer) -> None:
     """A 5xx is the host answering: synthesis retries it, so auto should not give up on Edge."""
     srv.set_fault("http_500", times=None)
-    ok, reason = EdgeEngine().probe()
+    ok, reason = EdgeEngine().probe(timeout=3)
     assert ok and "HTTP 500" in reason
 
 
@@ -347,7 +347,7 @@ def test_probe_403_answers_without_touching_skew(srv: FakeEdgeServer) -> None:
     srv.date_skew = 3600.0
     srv.set_fault("http_403", times=1)
     try:
-        ok, reason = EdgeEngine().probe()
+        ok, reason = EdgeEngine().probe(timeout=3)
     finally:
         srv.date_skew = 0.0
     assert ok, reason
@@ -356,7 +356,7 @@ def test_probe_403_answers_without_touching_skew(srv: FakeEdgeServer) -> None:
 
 def test_probe_wrong_path_is_down(srv: FakeEdgeServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", srv.wss_url.replace("/edge/v1", "/nowhere"))
-    ok, reason = EdgeEngine().probe()
+    ok, reason = EdgeEngine().probe(timeout=3)
     assert not ok and "refused the handshake (HTTP 404)" in reason
 
 

@@ -44,7 +44,7 @@ def parse(path: Path) -> feedparser.FeedParserDict:
 
 def test_create(tmp_path: Path) -> None:
     feed = tmp_path / "pub" / "feed.xml"
-    update_feed(feed, item(1), **CHANNEL)
+    update_feed(feed, item(1), keep=20, **CHANNEL)
     d = parse(feed)
     assert d.feed.title == CHANNEL["channel_title"]
     assert d.feed.language == "zh"
@@ -62,7 +62,7 @@ def test_create(tmp_path: Path) -> None:
 def test_append_newest_first_and_round_trip(tmp_path: Path) -> None:
     feed = tmp_path / "feed.xml"
     for n in (1, 3, 2):  # out of order on purpose
-        update_feed(feed, item(n), **CHANNEL)
+        update_feed(feed, item(n), keep=20, **CHANNEL)
     d = parse(feed)
     assert [e.id for e in d.entries] == ["bulletin-3", "bulletin-2", "bulletin-1"]
     assert [e.title for e in d.entries] == [item(n).title for n in (3, 2, 1)]
@@ -86,9 +86,9 @@ def test_keep_last_n(tmp_path: Path) -> None:
 
 def test_same_guid_replaces(tmp_path: Path) -> None:
     feed = tmp_path / "feed.xml"
-    update_feed(feed, item(1), **CHANNEL)
-    update_feed(feed, item(2), **CHANNEL)
-    update_feed(feed, item(2, title="更正版", length=5), **CHANNEL)
+    update_feed(feed, item(1), keep=20, **CHANNEL)
+    update_feed(feed, item(2), keep=20, **CHANNEL)
+    update_feed(feed, item(2, title="更正版", length=5), keep=20, **CHANNEL)
     d = parse(feed)
     assert [e.id for e in d.entries] == ["bulletin-2", "bulletin-1"]
     assert d.entries[0].title == "更正版"
@@ -97,7 +97,7 @@ def test_same_guid_replaces(tmp_path: Path) -> None:
 
 def test_guid_defaults_to_url_and_naive_date_is_local(tmp_path: Path) -> None:
     feed = tmp_path / "feed.xml"
-    update_feed(feed, item(1, guid=None, pub_date=datetime(2024, 5, 1, 12, 0)), **CHANNEL)
+    update_feed(feed, item(1, guid=None, pub_date=datetime(2024, 5, 1, 12, 0)), keep=20, **CHANNEL)
     (entry,) = parse(feed).entries
     assert entry.id == "https://news.example/b/1.mp3"
 
@@ -118,7 +118,7 @@ def test_corrupt_feed_raises_and_is_left_untouched(tmp_path: Path, content: byte
     feed = tmp_path / "feed.xml"
     feed.write_bytes(content)
     with pytest.raises(PublishError) as info:
-        update_feed(feed, item(1), **CHANNEL)
+        update_feed(feed, item(1), keep=20, **CHANNEL)
     assert str(feed) in str(info.value)
     assert "\n" not in str(info.value)
     assert feed.read_bytes() == content

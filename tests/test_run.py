@@ -134,6 +134,8 @@ def test_auto_falls_back_to_offline_when_edge_fails_for_good_then_returns(
     again = run_build(opts, engines=engines, dirs=dirs, clock=lambda: FIXED)
     assert again.skipped_unchanged is None  # a fallback bulletin is redone once Edge is back
     assert again.engine_used == "edge" and made["edge"].texts
+    # the plan is the engine's own: a caller's engine gets its chunk limit, not bulletin's Edge's
+    assert max(len(t) for t in made["edge"].texts) <= MemoryEngine.max_chunk_chars < 300
 
 
 def test_failure_names_the_bulletins_chunk_number(sample: Path, tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from importlib.metadata import version
 #: escaping can triple ``&``/``<``, so 300 characters stays far under Edge's 4096-byte
 #: request even after the SSML wrapper (edge-tts sends Chinese without spaces whole).
 EDGE_MAX_CHUNK_CHARS = 300
+#: Edge requests in flight at once (``--concurrency``; the run's default is this one).
+EDGE_CONCURRENCY = 6
 
 
 def edge_version() -> str:

@@ -64,7 +64,7 @@ from edge_tts.drm import DRM
 from edge_tts.exceptions import EdgeTTSException, NoAudioReceived, WebSocketError
 
 from bulletin import environment
-from bulletin.engines import EDGE_MAX_CHUNK_CHARS, edge_version
+from bulletin.engines import EDGE_CONCURRENCY, EDGE_MAX_CHUNK_CHARS, edge_version
 from bulletin.engines.base import Boundary, Clip, OnClip, VoiceSettings
 from bulletin.engines.prosody import parse_prosody
 from bulletin.errors import ConfigError, EngineUnavailable, SynthesisError, TransientError
@@ -162,14 +162,15 @@ def _normalize_http(url: str) -> str:
     return url if "?" in url else url + "?"
 
 
-def resolve_endpoints(wss_url: str | None = None, voices_url: str | None = None) -> tuple[str, str]:
-    """The (WSS, voice list) URLs: arguments, else the environment, else edge-tts's defaults.
+def resolve_endpoints(endpoints: environment.Endpoints | None = None) -> tuple[str, str]:
+    """The (WSS, voice list) URLs: those given, else edge-tts's defaults.
 
-    Both get a ``?`` if they have no query, as edge-tts appends ``&...`` parameters.
+    ``None`` (library use with nothing handed down) asks :mod:`bulletin.environment`; a run
+    hands down what it read once. Both get a ``?`` if they have no query, as edge-tts
+    appends ``&...`` parameters.
     """
-    if wss_url is None and voices_url is None:
-        found = environment.endpoints()  # library use with no endpoints given
-        wss_url, voices_url = found.wss_url, found.voices_url
+    found = environment.endpoints() if endpoints is None else endpoints
+    wss_url, voices_url = found.wss_url, found.voices_url
     wss = wss_url or edge_constants.WSS_URL
     voices = voices_url or edge_constants.VOICE_LIST
     return _normalize_wss(wss), _normalize_http(voices)
@@ -288,7 +289,7 @@ class EdgeEngine:
     def __init__(
         self,
         *,
-        concurrency: int = 6,
+        concurrency: int = EDGE_CONCURRENCY,
         max_attempts: int = 4,
         backoff_base: float = 0.5,
         backoff_max: float = 8.0,
@@ -297,8 +298,7 @@ class EdgeEngine:
         connect_timeout: float = 10.0,
         boundary: Literal["SentenceBoundary", "WordBoundary"] = "SentenceBoundary",
         max_chars_per_second: float = MAX_UNITS_PER_SECOND,
-        wss_url: str | None = None,
-        voices_url: str | None = None,
+        endpoints: environment.Endpoints | None = None,
     ) -> None:
         """Configure; no network access happens here.
 
@@ -324,7 +324,7 @@ class EdgeEngine:
         self.connect_timeout = connect_timeout
         self.boundary: Literal["SentenceBoundary", "WordBoundary"] = boundary
         self.max_chars_per_second = max_chars_per_second
-        self.wss_url, self.voices_url = resolve_endpoints(wss_url, voices_url)
+        self.wss_url, self.voices_url = resolve_endpoints(endpoints)
 
     # ---- Engine protocol ---------------------------------------------------------------
 
@@ -363,7 +363,7 @@ class EdgeEngine:
 
     # ---- probing and voices ----------------------------------------------------------------
 
-    def probe(self, timeout: float = 3.0) -> tuple[bool, str]:
+    def probe(self, timeout: float) -> tuple[bool, str]:
         """Does the WSS host answer a WebSocket handshake within ``timeout`` seconds?
 
         Used by ``--engine auto`` to choose edge or offline; the reason is shown to the user.

@@ -413,7 +413,7 @@ class OfflineEngine:
             f"/patch{PATCH_VERSION}/frontend{FRONTEND_VERSION}/pypinyin{pypinyin}/r{ENGINE_REVISION}"
         )
 
-    def probe(self, timeout: float = 3.0) -> tuple[bool, str]:
+    def probe(self, timeout: float) -> tuple[bool, str]:
         """Always ``(True, ...)``: the voice runs on this machine, nothing to contact.
 
         Cheap on purpose (no model load): a missing model is installed by

@@ -6,7 +6,7 @@ the whole feed with feedgen from those items plus the new one, and replaces the 
 atomically. The feed is owned by bulletin: channel fields come from the arguments of
 each call, and per-item elements other than the ones below are not carried over.
 
-The caller should hold :func:`bulletin.publish.output_lock` on the feed path around
+The caller should hold :func:`bulletin.publish.lock.output_lock` on the feed path around
 :func:`update_feed`, since it is a read-modify-write.
 
 Parsing uses :mod:`xml.etree.ElementTree` rather than defusedxml: the file is one we
@@ -137,7 +137,7 @@ def update_feed(
     feed_path: Path,
     item: FeedItem,
     *,
-    keep: int = 20,
+    keep: int,
     channel_title: str,
     channel_link: str,
     channel_description: str,

@@ -148,6 +148,7 @@ def run_build(
     run = Run.make(options, console, engine, dirs, clock, engines)
     report = RunReport(engine_requested=options.engine)
     try:
+        options.check()  # before any work, for library callers too (the CLI checked already)
         _build(run, report)
         report.finish(0)
         return report

@@ -65,11 +65,7 @@ class EngineFactory:
         if name == "edge":
             from bulletin.engines.edge import EdgeEngine
 
-            return EdgeEngine(
-                concurrency=self.concurrency,
-                wss_url=self.endpoints.wss_url,
-                voices_url=self.endpoints.voices_url,
-            )
+            return EdgeEngine(concurrency=self.concurrency, endpoints=self.endpoints)
         if name == "offline":
             from bulletin.engines.offline import OfflineEngine
 
@@ -102,7 +98,9 @@ def choose(
         return Choice(make("offline"), for_engine(preset, "offline"), why)
     if requested not in ("auto", "edge"):
         raise ConfigError(f"unknown engine {requested!r} (auto, edge or offline)")
-    edge = DeferredEdge(make)
+    # our own Edge is made only if it must be contacted; a caller's factory is asked at once
+    # (its engine's chunk limit and version are its own, not those of bulletin's Edge)
+    edge = DeferredEdge(make) if isinstance(make, EngineFactory) else make("edge")
     if all_cached is not None and all_cached(edge, preset):
         return Choice(edge, preset, "every chunk is cached")
     if not probe:

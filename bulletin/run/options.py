@@ -18,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from bulletin.audio.settings import EncodeOptions, Pauses
+from bulletin.engines import EDGE_CONCURRENCY
 from bulletin.errors import ConfigError, InputError
 from bulletin.publish.names import render_output_path
 
 ENGINES = ("auto", "edge", "offline")
+#: Podcast feed items kept (``--feed-keep``).
+FEED_KEEP = 20
 #: How much of the start ``bulletin preview`` plays by default, in seconds.
 PREVIEW_SECONDS = 20.0
 
@@ -37,7 +40,7 @@ class BuildOptions:
     rate: str | None = None
     volume: str | None = None
     pitch: str | None = None
-    concurrency: int = 6
+    concurrency: int = EDGE_CONCURRENCY
     encoding: str | None = None
     title: str | None = None
     author: str | None = None
@@ -51,7 +54,7 @@ class BuildOptions:
     report: str | None = None
     feed: str | None = None
     base_url: str | None = None
-    feed_keep: int = 20
+    feed_keep: int = FEED_KEEP
 
     @classmethod
     def from_cli(cls, *, articles: Sequence[str], **opts: Any) -> BuildOptions:

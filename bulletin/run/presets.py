@@ -115,8 +115,10 @@ def for_engine(preset: Preset, engine: str, presets: dict[str, Preset] | None = 
 
     Prosody carries over, so ``--rate +10%`` still applies when the network is down.
     """
-    if preset.engine == engine or engine not in ENGINES:  # a caller's own engine takes it as it is
+    if preset.engine == engine:
         return preset
+    if engine not in ENGINES:  # a caller's own engine: same voice and prosody, its name
+        return replace(preset, engine=engine)
     if engine == "offline":
         presets = presets if presets is not None else load_presets()
         base = presets.get(OFFLINE_PRESET, Preset(OFFLINE_PRESET, "offline", OFFLINE_VOICE))

@@ -2,8 +2,8 @@
 
 Producers look at it after a cron run went wrong, so it must be writable at every
 point of a run — after a failure in reading, in synthesis, or while publishing — and
-every field is therefore optional. The CLI fills it in stage by stage and writes it
-in a ``finally``.
+every field is therefore optional. :func:`bulletin.run.build.run_build` fills it in
+stage by stage, writes it in a ``finally`` and returns it.
 """
 
 from __future__ import annotations
