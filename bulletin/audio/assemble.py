@@ -70,6 +70,7 @@ _TP_HEADROOM = 1.5  # dB
 _LOUDNESS_TOLERANCE = 0.3  # LU; re-encode if the final file is further off (MP3 loses 0.2-0.5 LU)
 _MAX_ATTEMPTS = 3
 _PROBE_SECONDS = 20.0  # excerpt encoded to learn the codec's loudness loss
+_PREDICTED_LIMITING = 0.6  # LU: up to this, the excerpt predicts the limiter's loss well enough
 
 
 @dataclass(frozen=True)
@@ -263,9 +264,12 @@ class _CodecProbe:
     probed when it is complete (:meth:`result`).
     """
 
-    def __init__(self, rate: int, options: EncodeOptions) -> None:
+    def __init__(self, rate: int, options: EncodeOptions, ceiling: float) -> None:
         self.loss = 0.0
-        self._rate, self._options = rate, options
+        #: (gain dB, loudness the limiter takes away at that gain, LU), a few points around
+        #: the gain the excerpt itself would need; empty when there was nothing to probe.
+        self.limiting: list[tuple[float, float]] = []
+        self._rate, self._options, self._ceiling = rate, options, ceiling
         self._want = int(_PROBE_SECONDS * rate)
         self._parts: list[np.ndarray] = []
         self._have = 0
@@ -307,8 +311,29 @@ class _CodecProbe:
             b, a = before.result().integrated, after.result().integrated
             if math.isfinite(b) and math.isfinite(a) and b > -69.0 and a > -69.0:
                 self.loss = max(-2.0, min(2.0, b - a))
+                self.limiting = self._limiting(pcm, self._options.loudness + self.loss - b)
         except BaseException as exc:
             self._error = exc
+
+    def _limiting(self, pcm: np.ndarray, gain: float) -> list[tuple[float, float]]:
+        """What our limiter takes from the excerpt's loudness at ``gain`` and 1.5 dB either side."""
+        curve = []
+        plain = Meter(self._rate, true_peak=False)
+        plain.add(pcm)
+        unlimited = plain.result().integrated
+        for g in (gain - 1.5, gain, gain + 1.5):
+            meter = Meter(self._rate, true_peak=False)
+            for block in limited_blocks(pcm, self._rate, g, self._ceiling):
+                meter.add(block)
+            curve.append((g, unlimited + g - meter.result().integrated))
+        return curve
+
+    def limiter_loss(self, gain: float) -> float | None:
+        """The limiter's loudness loss at ``gain`` as the excerpt showed it; None if unknown."""
+        if len(self.limiting) < 3:
+            return None
+        gains, losses = zip(*self.limiting, strict=True)
+        return float(np.interp(gain, gains, losses))
 
     def result(self) -> float:
         """The loss in LU (0 when the bulletin is too short or quiet to probe)."""
@@ -349,7 +374,7 @@ def assemble(
     with tempfile.TemporaryDirectory(prefix="bulletin-asm-", dir=workdir) as tmp:
         raw = Path(tmp) / "bulletin.raw"
         meter = Meter(rate) if options.normalize else None
-        probe = _CodecProbe(rate, options)
+        probe = _CodecProbe(rate, options, options.true_peak - _TP_HEADROOM)
         sinks = (meter.add, probe.add) if meter is not None else ()
         samples, timeline = _write_pcm(chunks, clips, raw, pauses, rate, sinks)
         duration = samples / rate
@@ -372,10 +397,15 @@ def assemble(
             want = options.loudness + probe.result()
             return want
 
-        if limited:  # the first pass runs while the probe encodes its excerpt on the other core
-            gain = _fit_limited_gain(raw, rate, gain, ceiling, want_with_loss)
-        else:
-            gain += want_with_loss() - options.loudness
+        gain += want_with_loss() - options.loudness
+        if limited:
+            # what the limiter will take: from the excerpt (learned while synthesis went on),
+            # else, or when limiting is heavy and so less predictable, by one pass over it all
+            loss = probe.limiter_loss(gain)
+            if loss is not None and loss <= _PREDICTED_LIMITING:
+                gain += probe.limiter_loss(gain + loss) or 0.0
+            else:
+                gain = _fit_limited_gain(raw, rate, gain - (want - options.loudness), ceiling, lambda: want)
         final: Loudness | None = None
         attempt = 0
         for attempt in range(1, _MAX_ATTEMPTS + 1):
