@@ -18,11 +18,13 @@ How, and why this way:
 3. **Normalize, limiting only when needed, and know the result before encoding.** The gain
    to the target is applied with ffmpeg's ``volume`` when the peaks fit under the ceiling
    (true-peak target minus 1.5 dB headroom for MP3 overshoot). When they do not (always, for
-   the peaky offline voice), our numpy look-ahead limiter writes the gained, limited PCM,
-   and the gain is fitted by metering that output, so the limiter's loudness loss is known
-   instead of being discovered after encoding (which used to cost a second encode).
-   MP3 encoding loses 0.2-0.5 LU; a 20 s excerpt is encoded and decoded in a background
-   thread (while the limiter gain is fitted) to learn that loss, which the gain includes.
+   the peaky offline voice), our numpy look-ahead limiter feeds the encoder the gained,
+   limited samples, and the gain makes up for the loudness the limiter takes (0.1-0.5 LU),
+   so that is known before encoding instead of discovered after it (which used to cost a
+   second encode). MP3 encoding loses 0.2-0.5 LU too. Both losses are learned on the
+   bulletin's first 20 s, encoded, decoded and limited at a few gains in a background
+   thread while the rest is still being synthesized (:class:`_CodecProbe`); when limiting
+   is heavy, one pass of the limiter over the whole bulletin measures it instead.
    We do not use ``loudnorm``: its first pass runs a 192 kHz dynamic processor, and it
    silently switches to dynamic mode whenever the true peak does not fit.
 4. **Encode once, check the real file in the same pass.** The MP3 (libmp3lame, mono, CBR,
