@@ -10,6 +10,7 @@ import contextlib
 import inspect
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -267,8 +268,8 @@ def clean(articles: tuple[str, ...], encoding: str | None, as_json: bool, verbos
 
 
 def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
-    if value is not None and value < 0:
-        raise click.BadParameter("must not be negative")
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise click.BadParameter("must be a number of seconds, 0 or more")
     return value
 
 

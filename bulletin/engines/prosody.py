@@ -10,8 +10,8 @@ import re
 
 from bulletin.errors import ConfigError
 
-_PERCENT_RE = re.compile(r"^([+-])(\d{1,4})%$")
-_PITCH_RE = re.compile(r"^([+-])(\d{1,4})Hz$")
+_PERCENT_RE = re.compile(r"([+-])(\d{1,4})%")
+_PITCH_RE = re.compile(r"([+-])(\d{1,4})Hz")
 
 #: Accepted prosody, the same for both engines (a preset must survive the fallback to
 #: the offline voice): beyond these Edge clamps silently and the offline voice garbles.
@@ -21,7 +21,7 @@ PITCH_RANGE = (-100, 100)  # Hz
 
 
 def _signed(value: object, pattern: re.Pattern[str], what: str, unit: str, bounds: tuple[int, int]) -> int:
-    m = pattern.match(value) if isinstance(value, str) else None
+    m = pattern.fullmatch(value) if isinstance(value, str) else None  # no trailing newline either
     if m is None:
         raise ConfigError(
             f"bad {what} {value!r}: use a sign, digits and {unit}, such as +10{unit} or -5{unit}"

@@ -97,7 +97,7 @@ def resolve(
     name = spec or DEFAULT_FOR_SCRIPT.get(script, "cn-news")
     if name in presets:
         preset = presets[name]
-    elif _SHORTNAME_RE.match(name):
+    elif _SHORTNAME_RE.fullmatch(name):
         preset = Preset(name=name, engine="edge", voice=name, description="Edge voice")
     else:
         known = ", ".join(presets)

@@ -74,15 +74,20 @@ def decode(data: bytes, source: str = "-", encoding: str | None = None) -> tuple
         raise InputError(f"{name}: the file is empty")
     if encoding:
         try:
-            codecs.lookup(encoding)
+            text_codec = codecs.lookup(encoding)._is_text_encoding
         except LookupError:
-            raise InputError(f"unknown encoding {encoding!r} (try utf-8, gb18030 or big5)") from None
+            text_codec = None
+        if not text_codec:  # unknown, or a bytes-to-bytes codec such as rot13, hex or zlib
+            what = "" if text_codec is None else " (a codec, but not a text encoding)"
+            raise InputError(f"unknown encoding {encoding!r}{what}: try utf-8, gb18030 or big5") from None
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError as exc:
             raise InputError(
                 f"{name}: cannot be decoded as {encoding} (byte {exc.start}); drop --encoding to detect it"
             ) from None
+        except (UnicodeError, ValueError, TypeError) as exc:  # e.g. the "undefined" codec
+            raise InputError(f"{name}: cannot be decoded as {encoding} ({exc})") from None
     for bom, enc in _BOMS:
         if data.startswith(bom):
             try:
@@ -131,7 +136,8 @@ def read_bytes(source: str | Path, stdin: BinaryIO | None = None) -> bytes:
             if size > MAX_INPUT_BYTES:
                 limit = MAX_INPUT_BYTES // (1024 * 1024)
                 raise InputError(f"{name}: {size / 1e6:.1f} MB is over the {limit} MiB input limit")
-            data = path.read_bytes()
+            with path.open("rb") as handle:  # bounded: /dev/zero or a FIFO fed forever ends here too
+                data = handle.read(MAX_INPUT_BYTES + 1)
         except FileNotFoundError:
             raise InputError(f"{name}: no such file") from None
         except PermissionError:
