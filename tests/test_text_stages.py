@@ -267,10 +267,13 @@ def test_pause_kinds_follow_structure():
     assert chunks[3].sentence == chunks[4].sentence == chunks[5].sentence
 
 
-def test_spoken_expansion_is_split_again():
-    chunks = plan_chunks([["號碼是12345678。"]], 10, speak=lambda t: re.sub(r"\d", "九九", t))
-    assert all(len(c.spoken) <= 10 for c in chunks)
-    assert "".join(c.text for c in chunks) == "號碼是12345678。"
+def test_spoken_expansion_is_split_again_but_never_inside_a_number():
+    text = "號碼是12345678而電話是87654321。"
+    chunks = plan_chunks([[text]], 10, speak=lambda t: re.sub(r"\d", "九九", t))
+    assert "".join(c.text for c in chunks) == text
+    assert any("12345678" in c.text for c in chunks) and any("87654321" in c.text for c in chunks)
+    for c in chunks:  # over the limit only where one number, said whole, needs more room
+        assert len(c.spoken) <= 10 or re.fullmatch(r"[^0-9]{0,2}[0-9]+[^0-9]{0,2}", c.text), c
 
 
 def test_markup_is_dropped_and_entities_decoded_but_plain_brackets_stay():
@@ -359,3 +362,36 @@ def test_header_block_and_credit_lines():
         "国务院总理25日主持召开会议，部署稳经济的政策措施。",
         "会议还研究了其他事项。",
     ]
+
+
+# ---- numbers are never cut (issue 12, item 8) ---------------------------------------------
+
+
+NUMBERISH = ["119945149", "12:30", "1,234.5", "2024-03-15", "3/15", "50%", "iPhone", "0912345678", "2.5%"]
+
+
+@pytest.mark.parametrize("limit", [100, 300, 30])
+@pytest.mark.parametrize("seed", range(5))
+def test_long_unpunctuated_sentences_are_cut_only_between_tokens(limit: int, seed: int) -> None:
+    """A long sentence with no clause mark is cut between tokens, never inside a number or word."""
+    import random
+    import re
+
+    from bulletin.text.chunk import plan_chunks
+
+    rng = random.Random(seed)
+    filler = "國際新聞今天報導各方代表在會場外面等候進場觀看比賽的結果以及後續發展"
+    parts = []
+    while sum(map(len, parts)) < 4 * limit:
+        parts.append(filler[: rng.randint(1, 12)])
+        parts.append(rng.choice(NUMBERISH))
+    sentence = "".join(parts) + "。"
+    chunks = plan_chunks([[sentence]], limit)
+    assert "".join(c.text for c in chunks) == sentence
+    cuts, at = set(), 0
+    for c in chunks[:-1]:
+        at += len(c.text)
+        cuts.add(at)
+    token = re.compile(r"[0-9A-Za-z]+(?:[.,:/'\-][0-9A-Za-z]+)*%?")
+    for m in token.finditer(sentence):
+        assert not cuts & set(range(m.start() + 1, m.end())), (m.group(), [c.text for c in chunks])

@@ -21,7 +21,12 @@ from bulletin.text.chars import CLAUSE_END, is_speakable, split_sentences
 #: chunk ends one of those; "end": the last chunk of the bulletin.
 PauseKind = Literal["clause", "sentence", "paragraph", "story", "end"]
 
-_CLAUSE_RE = re.compile(rf"[^{re.escape(CLAUSE_END)}]+[{re.escape(CLAUSE_END)}]*|[{re.escape(CLAUSE_END)}]+")
+_ENDS = re.escape(CLAUSE_END)
+#: A clause runs to its clause mark; a colon or comma between digits (12:30, 1,234) is no mark.
+_CLAUSE_RE = re.compile(rf"(?:[^{_ENDS}]|(?<=[0-9])[:,](?=[0-9]))+[{_ENDS}]*|[{_ENDS}]+")
+#: What is never cut: a number or Latin word with its inner marks (12:30, 1,234.5, 2024-03-15,
+#: 3/15, 50%, don't), read as one by the normalizer and by the voice.
+_TOKEN_RE = re.compile(r"[0-9A-Za-z]+(?:[.,:/'\-][0-9A-Za-z]+)*%?")
 _WORDISH = re.compile(r"[A-Za-z0-9.,%'\-]")
 
 
@@ -65,16 +70,29 @@ def _glue_unspeakable(pieces: list[str]) -> list[str]:
 
 
 def _safe_cut(text: str, limit: int) -> int:
-    """The last position <= limit where ``text`` may be cut: not inside a number or Latin word."""
-    for i in range(min(limit, len(text) - 1), 0, -1):
-        a, b = text[i - 1], text[i]
-        if not is_speakable(b) and not b.isspace():
-            continue  # punctuation stays with what it ends
-        if b.isspace() or a.isspace():
-            return i
-        if not (_WORDISH.match(a) and _WORDISH.match(b)):
-            return i
-    return min(limit, len(text))  # one endless "word": cut anyway rather than exceed the limit
+    """The last position <= limit where ``text`` may be cut: never inside a number or Latin word.
+
+    Only the first ``limit`` characters are looked at (this runs once per cut of a long
+    clause). When a token straddles every possible cut (a number longer than the limit),
+    the cut goes after it: a chunk a little over the limit is better than a number read in
+    pieces.
+    """
+    end = min(limit, len(text) - 1)
+    inside = bytearray(end + 2)
+    last = None
+    for m in _TOKEN_RE.finditer(text, 0, end + 1):
+        inside[m.start() + 1 : m.end()] = b"\1" * (m.end() - m.start() - 1)
+        last = m
+    for i in range(end, 0, -1):
+        b = text[i]
+        if inside[i] or (not is_speakable(b) and not b.isspace()):
+            continue  # inside a token, or punctuation: it stays with what it ends
+        return i
+    if last is not None:  # the window ends inside a token: cut after the whole token
+        whole = _TOKEN_RE.match(text, last.start())
+        if whole is not None and end < whole.end() <= max(2 * limit, 64):
+            return whole.end()
+    return min(limit, len(text))  # one endless word: cut anyway rather than grow without bound
 
 
 def _pack(units: list[str], limit: int) -> list[str]:
