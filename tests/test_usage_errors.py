@@ -81,3 +81,46 @@ def test_a_fifo_fed_forever_is_refused_after_a_bounded_read(tmp_path: Path) -> N
     assert "limit" in line
     writer.join(timeout=10)
     assert not writer.is_alive()  # the reader closed the pipe; the writer got EPIPE
+
+
+# ---- outputs are files (issue 12, item 5) -------------------------------------------------
+
+
+def test_an_output_over_an_input_is_refused_and_the_article_is_kept(article: Path) -> None:
+    before = article.read_bytes()
+    line = one_line_usage_error(run("build", str(article), "-o", str(article), "--engine", "offline"))
+    assert "same file" in line
+    assert article.read_bytes() == before
+
+
+@pytest.mark.parametrize("other", ["--report", "--subtitles", "--feed"])
+def test_two_outputs_in_one_file_are_refused(
+    article: Path, tmp_path: Path, other: str
+) -> None:
+    out = tmp_path / ("x.srt" if other == "--subtitles" else "x.mp3")
+    args = ["build", str(article), "-o", str(out), other, str(out), "--engine", "offline"]
+    line = one_line_usage_error(run(*args, "--base-url", "https://example.org/"))
+    assert "same file" in line and not out.exists()
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "fifo", "link-to-stdout"])
+def test_non_regular_targets_are_refused(article: Path, tmp_path: Path, target: str) -> None:
+    path = Path(target)
+    if target == "fifo":
+        path = tmp_path / "out.mp3"
+        os.mkfifo(path)
+    elif target == "link-to-stdout":
+        path = tmp_path / "out.mp3"
+        path.symlink_to("/proc/self/fd/1")
+    line = one_line_usage_error(run("build", str(article), "-o", str(path), "--engine", "offline"))
+    assert "not a regular file" in line
+    assert target == "/dev/null" or path.is_symlink() or path.is_fifo()  # left as it was
+
+
+def test_a_link_to_a_regular_file_is_an_ordinary_output(article: Path, tmp_path: Path) -> None:
+    """What a link points at decides: a link to a file may be replaced by the new bulletin."""
+    link = tmp_path / "latest.mp3"
+    link.symlink_to(tmp_path / "real.mp3")
+    (tmp_path / "real.mp3").write_bytes(b"old")
+    result = run("build", str(article), "-o", str(link), "--dry-run")
+    assert result.exit_code == 0, result.output

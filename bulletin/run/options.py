@@ -8,7 +8,9 @@ done: a bad output name or an unwritable folder is refused before anything is sy
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -119,13 +121,24 @@ class BuildOptions:
                 raise InputError(f"-o {self.output}: is a folder; name the MP3 file to write")
             named.append(("-o", str(probe)))
         named += [("--subtitles", self.subtitles), ("--feed", self.feed), ("--report", self.report)]
+        seen: dict[str, str] = {
+            os.path.realpath(a): f"article {a}" for a in self.articles if a != "-" and not _is_url(a)
+        }
         for label, value in named:
             if not value:
                 continue
             if Path(value).is_dir():
                 raise InputError(f"{label} {value}: is a folder, not a file")
+            if _special(Path(value)):
+                raise InputError(
+                    f"{label} {value}: is not a regular file (a device, pipe or socket); name a file"
+                )
             if not _writable_folder(Path(value)):
                 raise InputError(f"{label} {value}: cannot write in {Path(value).absolute().parent}")
+            real = os.path.realpath(value)
+            if real in seen:  # an output over an input, or two outputs in one file
+                raise InputError(f"{label} {value}: is the same file as {seen[real]}; name another file")
+            seen[real] = f"{label} {value}"
 
 
 #: Options whose None is meaningful rather than "use the default".
@@ -138,6 +151,30 @@ _NULLABLE = frozenset(
 DEFAULTS = BuildOptions(articles=())
 #: The pause defaults in milliseconds, as the CLI takes them.
 DEFAULT_PAUSE_MS = {k: round(DEFAULTS.pauses.after(k) * 1000) for k in ("sentence", "paragraph", "story")}
+
+
+def _special(path: Path) -> bool:
+    """Is ``path`` (or what a link there points at) something other than a regular file?
+
+    Publishing renames a new file over the target, which would replace a device node or a
+    pipe with a regular file: such targets are refused (``-o -`` is how to write a stream).
+    """
+    hop = path.absolute()
+    for _ in range(40):  # a link through /dev or /proc (such as /proc/self/fd/1) is a stream
+        if str(hop).startswith(("/dev/", "/proc/")):
+            return True
+        if not hop.is_symlink():
+            break
+        hop = hop.parent / os.readlink(hop)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False  # not there yet (or a dangling link): a regular file will be made
+    return not stat.S_ISREG(mode)
+
+
+def _is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
 
 
 def _writable_folder(path: Path) -> bool:
