@@ -94,9 +94,7 @@ def test_an_output_over_an_input_is_refused_and_the_article_is_kept(article: Pat
 
 
 @pytest.mark.parametrize("other", ["--report", "--subtitles", "--feed"])
-def test_two_outputs_in_one_file_are_refused(
-    article: Path, tmp_path: Path, other: str
-) -> None:
+def test_two_outputs_in_one_file_are_refused(article: Path, tmp_path: Path, other: str) -> None:
     out = tmp_path / ("x.srt" if other == "--subtitles" else "x.mp3")
     args = ["build", str(article), "-o", str(out), other, str(out), "--engine", "offline"]
     line = one_line_usage_error(run(*args, "--base-url", "https://example.org/"))

@@ -161,11 +161,11 @@ def _special(path: Path) -> bool:
     """
     hop = path.absolute()
     for _ in range(40):  # a link through /dev or /proc (such as /proc/self/fd/1) is a stream
-        if str(hop).startswith(("/dev/", "/proc/")):
-            return True
         if not hop.is_symlink():
             break
         hop = hop.parent / os.readlink(hop)
+        if str(hop).startswith(("/dev/", "/proc/")):
+            return True
     try:
         mode = path.stat().st_mode
     except OSError:
