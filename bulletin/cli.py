@@ -350,7 +350,12 @@ def build(
     console = Console(quiet=quiet, verbose=verbose)
 
     def action() -> None:
-        options = BuildOptions.from_cli(articles=articles, **opts)
+        try:
+            options = BuildOptions.from_cli(articles=articles, **opts)
+        except BulletinError as exc:  # the README promises a report on failure, early ones too
+            others = [*articles, opts.get("output"), opts.get("subtitles"), opts.get("feed")]
+            _report_early_failure(opts.get("report"), opts.get("engine"), exc, others)
+            raise
         if dry_run:
             plan = dry_run_plan(options, console)
             if as_json:
@@ -363,6 +368,24 @@ def build(
         run_build(options, console)
 
     _run(verbose, action, quiet=quiet)
+
+
+def _report_early_failure(
+    path: str | None, engine: str | None, exc: BulletinError, others: list[str | None]
+) -> None:
+    """Write ``--report`` for a run refused before it started (bad option, output or folder).
+
+    Never over an article or another output (that may be why the run was refused).
+    """
+    if not path or os.path.realpath(path) in {os.path.realpath(o) for o in others if o and o != "-"}:
+        return
+    from bulletin.run.report import RunReport
+
+    report = RunReport(engine_requested=engine)
+    report.fail(str(exc))
+    report.finish(exc.exit_code)
+    with contextlib.suppress(BulletinError):  # an unwritable report is one of the early failures
+        report.write(Path(path))
 
 
 def _print_plan(plan: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ Reproductions from the hostile-environment probe (issue 12, items 3 and 6).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 from pathlib import Path
@@ -122,3 +123,19 @@ def test_a_link_to_a_regular_file_is_an_ordinary_output(article: Path, tmp_path:
     (tmp_path / "real.mp3").write_bytes(b"old")
     result = run("build", str(article), "-o", str(link), "--dry-run")
     assert result.exit_code == 0, result.output
+
+
+# ---- the report is written on early failures too (issue 12, item 6) -----------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [["--bitrate", "garbage"], ["-o", "{nope}.mp3"], ["-o", "/proc/no/such/folder/x.mp3"]],
+)
+def test_report_is_written_when_the_run_is_refused_early(
+    article: Path, tmp_path: Path, bad: list[str]
+) -> None:
+    report = tmp_path / "r.json"
+    line = one_line_usage_error(run("build", str(article), *bad, "--report", str(report)))
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["exit_status"] == 2 and data["errors"] == [line.removeprefix("bulletin: error: ")]
