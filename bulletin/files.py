@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -164,3 +166,61 @@ def file_digest(path: Path) -> tuple[int, str]:
             digest.update(block)
             size += len(block)
     return size, digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- temporary folders
+
+#: Our temporary folders are named ``bulletin-<pid>-<kind>-XXXX``: the pid says whose they are.
+_TEMP_DIR_RE = re.compile(r"^bulletin-(\d+)-[a-z]+-")
+#: Folders from before the pid was in the name (``bulletin-asm-XXXX``): swept by age.
+_OLD_TEMP_DIR_RE = re.compile(r"^bulletin-(asm|probe|dec|play)-")
+
+
+def temp_dir(kind: str, folder: Path | None = None) -> tempfile.TemporaryDirectory[str]:
+    """A temporary folder for this process (``bulletin-<pid>-<kind>-XXXX``), removed on exit.
+
+    A run killed with SIGKILL cannot remove it; the pid in its name lets a later run see
+    that its owner is gone (:func:`sweep_temp_dirs`).
+    """
+    return tempfile.TemporaryDirectory(prefix=f"bulletin-{os.getpid()}-{kind}-", dir=folder)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists, but is not ours to signal
+        return True
+    return True
+
+
+def sweep_temp_dirs(folder: Path | None = None, older_than: float = STALE_TEMP_SECONDS) -> int:
+    """Remove temporary folders left by runs that were killed (their process is gone).
+
+    Only our own names are touched: ``bulletin-<pid>-…`` whose pid no longer runs, and the
+    old unnamed kind once older than ``older_than``. Housekeeping: errors are ignored.
+    Returns how many were removed.
+    """
+    root = Path(folder) if folder is not None else Path(tempfile.gettempdir())
+    cutoff = time.time() - older_than
+    removed = 0
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        match = _TEMP_DIR_RE.match(entry.name)
+        try:
+            if not entry.is_dir() or entry.is_symlink():
+                continue
+            if match is not None:
+                stale = int(match.group(1)) != os.getpid() and not _alive(int(match.group(1)))
+            else:
+                stale = bool(_OLD_TEMP_DIR_RE.match(entry.name)) and entry.lstat().st_mtime < cutoff
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += not entry.exists()
+    return removed

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -273,8 +274,12 @@ def _env(edge: FakeEdgeServer, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
-def test_run_killed_mid_synthesis_leaves_old_bulletin_and_feed(edge, sample, tmp_path, sig):
+def test_run_killed_mid_synthesis_leaves_old_bulletin_and_feed(edge, sample, tmp_path, sig, monkeypatch):
     env = _env(edge, tmp_path)
+    temp = tmp_path / "tmp"  # the runs' temp folder, to see what a killed one leaves there
+    temp.mkdir()
+    env["TMPDIR"] = str(temp)
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     out = tmp_path / "pub" / "news.mp3"
     feed = tmp_path / "pub" / "feed.xml"
     args = ["build", str(sample), "--engine", "edge", "-o", str(out)]
@@ -282,6 +287,7 @@ def test_run_killed_mid_synthesis_leaves_old_bulletin_and_feed(edge, sample, tmp
     first = run(*args)  # the bulletin and feed already published (made in-process: quicker)
     assert first.exit_code == 0, first.output
     old_mp3, old_feed = out.read_bytes(), feed.read_bytes()
+    edge.reset()  # count only the killed run's requests: kill it mid-synthesis, not before
     edge.set_fault("stall", times=None)
     second = _cli([*args, "--force"], env)
     deadline = time.monotonic() + 30
@@ -297,6 +303,14 @@ def test_run_killed_mid_synthesis_leaves_old_bulletin_and_feed(edge, sample, tmp
     assert feed.read_bytes() == old_feed
     leftovers = [p.name for p in out.parent.iterdir() if p.name.endswith(".part")]
     assert leftovers == []
+    mine = [p for p in temp.iterdir() if p.name.startswith(f"bulletin-{second.pid}-")]
+    if sig != signal.SIGKILL:
+        assert mine == []  # cleaned up on the way out
+    else:  # SIGKILL leaves them; the next run sees their owner is gone and removes them
+        assert mine
+        edge.set_fault(None)
+        assert run(*args, "--force").exit_code == 0
+        assert not any(p.exists() for p in mine)
 
 
 def test_two_runs_on_one_output_one_wins_other_busy(edge, tmp_path):

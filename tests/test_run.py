@@ -149,3 +149,40 @@ def test_failure_names_the_bulletins_chunk_number(sample: Path, tmp_path: Path) 
     chunks = dry_run_plan(options(longer), engine=MemoryEngine())["chunks"]
     assert f"chunk {len(chunks) - 1} (新的句子在這裡。)" in str(failed.value)
     assert engine.batches == [1]  # only the new chunk was asked for: the rest came from the cache
+
+
+def test_temp_folders_of_killed_runs_are_swept(sample: Path, tmp_path: Path, monkeypatch) -> None:
+    """What a run killed with SIGKILL left in the temp folder is removed by the next run (issue 12, 4)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import time
+
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = int(gone.stdout)
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        leftovers = {
+            "dead": temp / f"bulletin-{dead}-asm-abc",
+            "alive": temp / f"bulletin-{alive.pid}-asm-def",
+            "old style, old": temp / "bulletin-asm-old",
+            "old style, new": temp / "bulletin-asm-new",
+            "not ours": temp / "other-asm-x",
+        }
+        for folder in leftovers.values():
+            folder.mkdir()
+            (folder / "bulletin.raw").write_bytes(b"\0" * 1000)
+        hours_ago = time.time() - 7200
+        os.utime(leftovers["old style, old"], (hours_ago, hours_ago))
+        build(options(sample, output=str(tmp_path / "o.mp3")), tmp_path)
+        assert {k for k, v in leftovers.items() if v.exists()} == {"alive", "old style, new", "not ours"}
+        assert not [p for p in temp.iterdir() if p.name.startswith(f"bulletin-{os.getpid()}-")]
+    finally:
+        alive.kill()
+        alive.wait()

@@ -39,7 +39,6 @@ How, and why this way:
 from __future__ import annotations
 
 import math
-import tempfile
 import threading
 from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass
@@ -54,6 +53,7 @@ from bulletin.audio.settings import EncodeOptions, Pauses
 from bulletin.audio.timeline import Assembly, Placed
 from bulletin.engines.base import Boundary, Clip
 from bulletin.errors import AudioError
+from bulletin.files import temp_dir
 from bulletin.text.chunk import Chunk
 
 # Silence trimming: analysis window, threshold relative to the clip's loudest window (with
@@ -299,7 +299,7 @@ class _CodecProbe:
             before = Meter(self._rate, true_peak=False)
             before.add(pcm)
             after = Meter(self._options.sample_rate, true_peak=False)
-            with tempfile.TemporaryDirectory(prefix="bulletin-probe-") as tmp:
+            with temp_dir("probe") as tmp:
                 args = ["-f", "f32le", "-ar", str(self._rate), "-ac", "1", "-i", "pipe:0"]
                 encode_and_decode(
                     [*args, *_mp3_output(self._options)],
@@ -373,7 +373,7 @@ def assemble(
         raise AudioError("nothing to assemble: no chunks")
     dest = Path(dest)
     rate = DEFAULT_RATE
-    with tempfile.TemporaryDirectory(prefix="bulletin-asm-", dir=workdir) as tmp:
+    with temp_dir("asm", workdir) as tmp:
         raw = Path(tmp) / "bulletin.raw"
         meter = Meter(rate) if options.normalize else None
         probe = _CodecProbe(rate, options, options.true_peak - _TP_HEADROOM)

@@ -35,6 +35,7 @@ import numpy as np
 from bulletin.audio.timeline import Loudness
 from bulletin.engines.base import Clip
 from bulletin.errors import AudioError
+from bulletin.files import temp_dir
 
 if TYPE_CHECKING:
     from pydub import AudioSegment
@@ -165,7 +166,7 @@ def _decode_batch(clips: Sequence[Clip], first: int, sample_rate: int) -> list[n
 
     If the batch fails, each clip is decoded alone so the error names the bad clip.
     """
-    with tempfile.TemporaryDirectory(prefix="bulletin-dec-") as tmp:
+    with temp_dir("dec") as tmp:
         root = Path(tmp)
         args: list[str] = ["-v", "error", "-y"]
         for i, clip in enumerate(clips):

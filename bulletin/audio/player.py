@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from bulletin.audio.ffmpeg import run_ffmpeg
 from bulletin.errors import AudioError
+from bulletin.files import temp_dir
 
 #: (executable, arguments before the file, plays MP3 itself?)
 _PLAYERS: tuple[tuple[str, tuple[str, ...], bool], ...] = (
@@ -49,7 +49,7 @@ def play(path: str | Path, player: list[str] | None = None) -> None:
     cmd = player or find_player()
     if not cmd:
         raise AudioError("no audio player found: install ffmpeg (ffplay), mpv or pulseaudio-utils")
-    with tempfile.TemporaryDirectory(prefix="bulletin-play-") as tmp:
+    with temp_dir("play") as tmp:
         target = p
         if Path(cmd[0]).name in WAV_ONLY and p.suffix.lower() != ".wav":
             target = Path(tmp) / "preview.wav"

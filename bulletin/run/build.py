@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass
@@ -32,6 +31,7 @@ from bulletin.audio.timeline import Assembly
 from bulletin.engines.base import Clip, Engine
 from bulletin.environment import Dirs
 from bulletin.errors import BulletinError, EngineUnavailable, InputError, SynthesisError
+from bulletin.files import sweep_temp_dirs, temp_dir
 from bulletin.run import outputs
 from bulletin.run.cache import ClipCache
 from bulletin.run.choose import (
@@ -149,6 +149,7 @@ def run_build(
     report = RunReport(engine_requested=options.engine)
     try:
         options.check()  # before any work, for library callers too (the CLI checked already)
+        sweep_temp_dirs()  # what runs killed with SIGKILL left in the temp folder
         _build(run, report)
         report.finish(0)
         return report
@@ -197,7 +198,7 @@ def _build(run: Run, report: RunReport) -> None:
                 given=run.engine,
                 all_cached=lambda engine, p: planner(engine, p.settings).all_cached(cache),
             )
-        with tempfile.TemporaryDirectory(prefix="bulletin-") as work:
+        with temp_dir("work") as work:
             mp3 = Path(work) / "bulletin.mp3"
             choice, assembly = _speak_and_assemble(run, report, planner, cache, choice, mp3)
             outputs.write_tags(mp3, assembly, clean, title, options.author, when)

@@ -29,9 +29,10 @@ def run_preview(
     """
     from bulletin.audio.assemble import assemble
     from bulletin.audio.player import find_player, play
-    from bulletin.files import atomic_output
+    from bulletin.files import atomic_output, sweep_temp_dirs
 
     run = Run.make(options, console, engine, None, None)
+    sweep_temp_dirs()
     clean = prepare(options.articles, encoding=options.encoding)
     choice = choose(options.engine, _resolve(options, clean), run.factory, given=run.engine)
     run.console.info(f"engine: {choice.engine.name} ({choice.why}); voice: {choice.voice.voice}")
