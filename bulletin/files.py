@@ -18,7 +18,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from bulletin.errors import PublishError
@@ -38,6 +38,24 @@ def _temp_prefix(path: Path) -> str:
     return f".{path.name}."
 
 
+def _sweep(folder: Path, stale: Callable[[Path], bool], remove: Callable[[Path], None]) -> int:
+    """Remove the entries of ``folder`` that ``stale`` picks; how many went. Housekeeping:
+    an entry that cannot be read or removed is skipped, and so is an unreadable folder."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return 0
+    removed = 0
+    for entry in entries:
+        try:
+            if stale(entry):
+                remove(entry)
+                removed += not os.path.lexists(entry)
+        except OSError:
+            continue
+    return removed
+
+
 def remove_stale_temp_files(path: Path, older_than: float = STALE_TEMP_SECONDS) -> int:
     """Remove leftover ``.NAME.*.part`` files of *path* older than *older_than* seconds.
 
@@ -45,25 +63,13 @@ def remove_stale_temp_files(path: Path, older_than: float = STALE_TEMP_SECONDS) 
     (hidden, never in place of the real output). This sweeps such leftovers on the next
     run. Returns how many were removed; errors are ignored (it is housekeeping only).
     """
-    folder = path.parent
-    prefix = _temp_prefix(path)
-    cutoff = time.time() - older_than
-    removed = 0
-    try:
-        candidates = list(folder.iterdir())
-    except OSError:
-        return 0
-    for candidate in candidates:
-        name = candidate.name
-        if not (name.startswith(prefix) and name.endswith(_TEMP_SUFFIX)):
-            continue
-        try:
-            if candidate.lstat().st_mtime < cutoff:
-                candidate.unlink()
-                removed += 1
-        except OSError:
-            continue
-    return removed
+    prefix, cutoff = _temp_prefix(path), time.time() - older_than
+
+    def stale(entry: Path) -> bool:
+        name = entry.name
+        return name.startswith(prefix) and name.endswith(_TEMP_SUFFIX) and entry.lstat().st_mtime < cutoff
+
+    return _sweep(path.parent, stale, Path.unlink)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -202,25 +208,16 @@ def sweep_temp_dirs(folder: Path | None = None, older_than: float = STALE_TEMP_S
     old unnamed kind once older than ``older_than``. Housekeeping: errors are ignored.
     Returns how many were removed.
     """
-    root = Path(folder) if folder is not None else Path(tempfile.gettempdir())
     cutoff = time.time() - older_than
-    removed = 0
-    try:
-        entries = list(root.iterdir())
-    except OSError:
-        return 0
-    for entry in entries:
+
+    def stale(entry: Path) -> bool:
+        if not entry.is_dir() or entry.is_symlink():
+            return False
         match = _TEMP_DIR_RE.match(entry.name)
-        try:
-            if not entry.is_dir() or entry.is_symlink():
-                continue
-            if match is not None:
-                stale = int(match.group(1)) != os.getpid() and not _alive(int(match.group(1)))
-            else:
-                stale = bool(_OLD_TEMP_DIR_RE.match(entry.name)) and entry.lstat().st_mtime < cutoff
-        except OSError:
-            continue
-        if stale:
-            shutil.rmtree(entry, ignore_errors=True)
-            removed += not entry.exists()
-    return removed
+        if match is not None:
+            pid = int(match.group(1))
+            return pid != os.getpid() and not _alive(pid)
+        return bool(_OLD_TEMP_DIR_RE.match(entry.name)) and entry.lstat().st_mtime < cutoff
+
+    root = Path(folder) if folder is not None else Path(tempfile.gettempdir())
+    return _sweep(root, stale, lambda entry: shutil.rmtree(entry, ignore_errors=True))
