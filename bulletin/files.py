@@ -12,10 +12,13 @@ a killed ffmpeg, the temp file is removed and the old file stays byte-identical.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import re
+import secrets
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -105,57 +108,182 @@ def atomic_output(path: Path, *, durable: bool = True) -> Iterator[Path]:
 
     Raises :class:`PublishError` when the folder cannot be created or written.
     """
-    path = Path(path)
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise PublishError(f"cannot create output folder {folder}: {exc.strerror or exc}") from exc
-    remove_stale_temp_files(path)
-    try:
-        fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=_TEMP_SUFFIX, dir=folder)
-    except OSError as exc:
-        raise PublishError(f"cannot write in {folder}: {exc.strerror or exc}") from exc
-    os.close(fd)
-    temp = Path(temp_name)
-    try:
-        yield temp
-        if durable:
-            _publish_temp(temp, path)
-        else:
-            try:
-                os.replace(temp, path)
-            except OSError as exc:
-                raise PublishError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
+    with published_together(durable=durable) as outputs:
+        yield outputs.stage(path)
 
 
-def _publish_temp(temp: Path, path: Path) -> None:
-    """fsync, set the mode, rename into place; any OS failure becomes a PublishError."""
+class PublishSet:
+    """Files replaced together: each staged in a temp file, then all renamed, or none.
+
+    A bulletin is an MP3, its subtitles and its feed item; a podcast app must never see
+    a feed naming an MP3 that is not there, and cron must never see a failed run beside
+    a new MP3. So everything is written to temp files first (the slow part, where full
+    disks and signals strike), then :meth:`commit` renames them in the order staged. The
+    old files are kept as hard links (copies where links are not allowed) until the last
+    rename is done; if a rename fails or a signal arrives between them, the files already
+    renamed are put back (or removed, when there was none), so the set is published
+    whole or not at all. Only SIGKILL or a power cut between two renames (microseconds)
+    can leave part of a set in place.
+    """
+
+    def __init__(self, *, durable: bool = True) -> None:
+        self.durable = durable
+        self._staged: list[tuple[Path, Path]] = []  # (temp, target), in rename order
+
+    def stage(self, path: Path) -> Path:
+        """A new empty temp file in ``path``'s folder, to be renamed over ``path`` on commit."""
+        path = Path(path)
+        folder = path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PublishError(f"cannot create output folder {folder}: {exc.strerror or exc}") from exc
+        remove_stale_temp_files(path)
+        try:
+            fd, temp_name = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=_TEMP_SUFFIX, dir=folder)
+        except OSError as exc:
+            raise PublishError(f"cannot write in {folder}: {exc.strerror or exc}") from exc
+        os.close(fd)
+        self._staged.append((Path(temp_name), path))
+        return Path(temp_name)
+
+    def discard(self) -> None:
+        """Remove every temp file still staged; nothing (more) is published."""
+        for temp, _ in self._staged:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        self._staged.clear()
+
+    def commit(self) -> None:
+        """Rename every staged file into place, in order; on any failure, none stays renamed."""
+        if self.durable:
+            for temp, target in self._staged:
+                _make_ready(temp, target)
+        backups: list[Path | None] = []
+        try:
+            for _, target in self._staged:
+                backups.append(_backup(target))
+            self._rename_all(backups)
+        finally:
+            for backup in backups:
+                if backup is not None:
+                    with contextlib.suppress(OSError):
+                        backup.unlink()
+        if self.durable:
+            for folder in dict.fromkeys(target.parent for _, target in self._staged):
+                _fsync_dir(folder)
+        self._staged.clear()
+
+    def _rename_all(self, backups: list[Path | None]) -> None:
+        renamed = 0
+        try:
+            for temp, target in self._staged:
+                try:
+                    os.replace(temp, target)
+                except OSError as exc:
+                    raise PublishError(f"cannot publish {target}: {exc.strerror or exc}") from exc
+                renamed += 1
+        except BaseException:  # a failed rename, or a signal between two: undo the ones done
+            for index in reversed(range(renamed)):
+                _restore(self._staged[index][1], backups[index])
+            raise
+
+
+@contextlib.contextmanager
+def published_together(*, durable: bool = True) -> Iterator[PublishSet]:
+    """A :class:`PublishSet` committed when the block ends well, discarded on any exception."""
+    outputs = PublishSet(durable=durable)
+    try:
+        yield outputs
+        outputs.commit()
+    finally:
+        outputs.discard()
+
+
+def _make_ready(temp: Path, target: Path) -> None:
+    """fsync the temp file and give it the old file's mode (0644 for a new one)."""
     try:
         try:
-            mode = path.stat().st_mode & 0o7777
+            mode = target.stat().st_mode & 0o7777
         except FileNotFoundError:
             mode = PUBLISHED_MODE
         with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.chmod(temp, mode)
-        os.replace(temp, path)
     except OSError as exc:
-        raise PublishError(f"cannot publish {path}: {exc.strerror or exc}") from exc
-    _fsync_dir(path.parent)
+        raise PublishError(f"cannot publish {target}: {exc.strerror or exc}") from exc
+
+
+def _backup(target: Path) -> Path | None:
+    """Keep ``target``'s current content under a hidden temp name (None: there is none)."""
+    if not os.path.lexists(target):
+        return None
+    backup = target.parent / f"{_temp_prefix(target)}{secrets.token_hex(4)}.old{_TEMP_SUFFIX}"
+    try:
+        try:
+            os.link(target, backup, follow_symlinks=False)
+        except OSError:  # no hard links here (some network and FAT filesystems)
+            shutil.copy2(target, backup, follow_symlinks=False)
+    except OSError as exc:
+        why = exc.strerror or exc
+        raise PublishError(f"cannot publish {target}: cannot keep the old file: {why}") from exc
+    return backup
+
+
+def _restore(target: Path, backup: Path | None) -> None:
+    """Undo one rename: the old file back in place, or no file when there was none."""
+    with contextlib.suppress(OSError):
+        if backup is None:
+            target.unlink()
+        else:
+            os.replace(backup, target)
+
+
+class NotRegularFile(OSError):
+    """A path that is a FIFO, device or socket where a regular file was expected."""
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a *regular* file of at most ``limit`` bytes.
+
+    For files bulletin keeps for itself (run state, feed, cache entries): a FIFO put in
+    their place would block a plain ``open`` forever while the run holds its lock, and
+    ``/dev/zero`` would fill the memory. The file is opened without blocking and refused
+    unless it is a regular file; :class:`NotRegularFile` (an ``OSError``) or ``EFBIG``
+    says why.
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFile(errno.EINVAL, "not a regular file", str(path))
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
+    return data
+
+
+def write_bytes(path: Path, data: bytes, *, name: Path | None = None) -> None:
+    """Write *data* to *path* (a staged temp file); OS failures (full disk, ``ulimit -f``) are
+    a :class:`PublishError` naming *name*, the file the user asked for."""
+    try:
+        with open(path, "wb") as handle:
+            handle.write(data)
+    except OSError as exc:
+        raise PublishError(f"cannot write {name or path}: {exc.strerror or exc}") from exc
+
+
+def copy_file(source: Path, path: Path, *, name: Path | None = None) -> None:
+    """Copy *source* to *path* (a staged temp file), with the errors of :func:`write_bytes`."""
+    try:
+        shutil.copyfile(source, path)
+    except OSError as exc:
+        raise PublishError(f"cannot write {name or path}: {exc.strerror or exc}") from exc
 
 
 def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Replace *path* with *data* atomically (see :func:`atomic_output`)."""
     with atomic_output(path, durable=durable) as temp:
-        try:
-            temp.write_bytes(data)
-        except OSError as exc:
-            raise PublishError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        write_bytes(temp, data, name=path)
 
 
 def write_text_atomic(path: Path, text: str, encoding: str = "utf-8") -> None:

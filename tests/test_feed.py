@@ -61,7 +61,7 @@ def test_create(tmp_path: Path) -> None:
 
 def test_append_newest_first_and_round_trip(tmp_path: Path) -> None:
     feed = tmp_path / "feed.xml"
-    for n in (1, 3, 2):  # out of order on purpose
+    for n in (1, 2, 3):
         update_feed(feed, item(n), keep=20, **CHANNEL)
     d = parse(feed)
     assert [e.id for e in d.entries] == ["bulletin-3", "bulletin-2", "bulletin-1"]
@@ -72,6 +72,15 @@ def test_append_newest_first_and_round_trip(tmp_path: Path) -> None:
     assert back[0].pub_date == item(3).pub_date
     assert back[0].length == 1003
     assert back[0].duration_seconds == 65
+
+
+def test_the_feed_is_in_publishing_order_when_the_clock_goes_back(tmp_path: Path) -> None:
+    """A bulletin published after a clock was set back (an earlier date) still goes on top,
+    and is not the one dropped when the feed is full (issue 12, item 9)."""
+    feed = tmp_path / "feed.xml"
+    for n in (1, 3, 2):  # item 2 is published last, with an earlier date than item 3
+        update_feed(feed, item(n), keep=2, **CHANNEL)
+    assert [it.id for it in read_feed_items(feed)] == ["bulletin-2", "bulletin-3"]
 
 
 def test_keep_last_n(tmp_path: Path) -> None:

@@ -120,10 +120,13 @@ def _item_from_xml(element: ET.Element) -> FeedItem:
     if not pub_text:
         raise ValueError("no <pubDate>")
     pub_date = parsedate_to_datetime(pub_text.strip())
+    title, description = element.findtext("title") or "", element.findtext("description") or ""
+    if not title.strip() and not description.strip():
+        raise ValueError("neither <title> nor <description>")
     length_text = enclosure.get("length") or "0"
     return FeedItem(
-        title=element.findtext("title") or "",
-        description=element.findtext("description") or "",
+        title=title,
+        description=description,
         url=enclosure.get("url", ""),
         length=int(length_text) if length_text.isdigit() else 0,
         mime=enclosure.get("type") or "audio/mpeg",
@@ -146,19 +149,48 @@ def update_feed(
 ) -> list[FeedItem]:
     """Add *item* to the feed at *feed_path* (creating it), keep the newest *keep*, write atomically.
 
-    An existing item with the same guid is replaced. Items are ordered newest first by
-    publication date. A corrupt feed raises :class:`PublishError` and is left as it is.
-    Returns the items now in the feed.
+    See :func:`updated_feed`; returns the items now in the feed.
+    """
+    data, items = updated_feed(
+        feed_path,
+        item,
+        keep=keep,
+        channel_title=channel_title,
+        channel_link=channel_link,
+        channel_description=channel_description,
+        language=language,
+        channel_image=channel_image,
+    )
+    write_bytes_atomic(Path(feed_path), data)
+    return items
+
+
+def updated_feed(
+    feed_path: Path,
+    item: FeedItem,
+    *,
+    keep: int,
+    channel_title: str,
+    channel_link: str,
+    channel_description: str,
+    language: str = "zh",
+    channel_image: str | None = None,
+) -> tuple[bytes, list[FeedItem]]:
+    """The feed at *feed_path* (or a new one) with *item* added first: its bytes and its items.
+
+    Nothing is written, so a caller can publish the feed together with the MP3 it names.
+    An existing item with the same guid or URL is replaced. The new item goes first and
+    the others keep their order: the feed is in the order bulletins were published, not
+    sorted by date, so a clock set back (a later bulletin with an earlier date) still puts
+    the newest bulletin on top instead of dropping it past *keep*. A corrupt feed raises
+    :class:`PublishError`; text feedgen cannot write raises it too.
     """
     if keep < 1:
         raise ConfigError(f"feed must keep at least 1 item, not {keep}")
     feed_path = Path(feed_path)
     existing = read_feed_items(feed_path) if feed_path.exists() else []
     # Same guid, or same URL (a bulletin republished under a fixed name): the old item goes.
-    items = [old for old in existing if old.id != item.id and old.url != item.url]
-    items.append(item)
-    items.sort(key=lambda it: it.aware_pub_date(), reverse=True)
-    items = items[:keep]
+    items = [item, *(old for old in existing if old.id != item.id and old.url != item.url)][:keep]
     data = _render(
         items,
         title=channel_title,
@@ -167,8 +199,7 @@ def update_feed(
         language=language,
         image=channel_image,
     )
-    write_bytes_atomic(feed_path, data)
-    return items
+    return data, items
 
 
 def _render(
@@ -194,7 +225,7 @@ def _render(
             fg.image(url=image, title=title, link=link)
             fg.podcast.itunes_image(image)
         if items:
-            fg.lastBuildDate(items[0].aware_pub_date())
+            fg.lastBuildDate(max(it.aware_pub_date() for it in items))
         for it in items:  # newest first, as they should appear
             fe = fg.add_entry(order="append")
             fe.title(it.title)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,9 +17,11 @@ from typing import Any
 
 from bulletin import __version__
 from bulletin.errors import PublishError
-from bulletin.files import file_digest, write_text_atomic
+from bulletin.files import file_digest, read_regular, write_text_atomic
 
 _STATE_FORMAT = 1
+#: A record is a few hundred bytes; anything near this is not one of ours.
+_MAX_RECORD = 1 << 20
 
 
 def output_key(template: str, cwd: Path | None = None) -> str:
@@ -58,6 +60,47 @@ def fingerprint(cleaned_text: str, settings: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _why(exc: Exception) -> str:
+    return (exc.strerror or str(exc)) if isinstance(exc, OSError) else f"not JSON: {exc}"
+
+
+#: The shape of a record: key → type. ``extra`` holds the companions of the bulletin.
+_RECORD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "format": int,
+    "key": str,
+    "fingerprint": str,
+    "output": str,
+    "size": int,
+    "sha256": str,
+    "extra": dict,
+}
+_EXTRA_TYPES: dict[str, type | tuple[type, ...]] = {
+    "engine": str,
+    "duration": (int, float),
+    "subtitles": dict,
+    "feed": dict,
+}
+
+
+def _record_problem(record: object) -> str | None:
+    """What is wrong with a parsed record (None: it has the shape this code reads)."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if record.get("format") != _STATE_FORMAT:
+        return f"format {record.get('format')!r}, not {_STATE_FORMAT}"
+    missing = [name for name in _RECORD_TYPES if name not in record]
+    if missing:
+        return f"no {missing[0]!r}"
+    for fields, where in ((_RECORD_TYPES, record), (_EXTRA_TYPES, record["extra"])):
+        if not isinstance(where, dict):
+            return "'extra' is not an object"
+        for name, kind in fields.items():
+            value = where.get(name, None)
+            if name in where and (not isinstance(value, kind) or isinstance(value, bool)):
+                return f"{name!r} is {type(value).__name__}"
+    return None
+
+
 class RunState:
     """What the last successful run of each output produced, to skip unchanged work.
 
@@ -67,20 +110,35 @@ class RunState:
 
     fingerprint = staticmethod(fingerprint)
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, warn: Callable[[str], None] | None = None) -> None:
         self.root = Path(root)
+        self._warn = warn or (lambda message: None)
 
     def _record_path(self, key: str) -> Path:
         name = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
         return self.root / "runs" / f"{name}.json"
 
     def last_success(self, key: str) -> dict[str, Any] | None:
-        """The record of the last successful run for *key*, or None."""
+        """The record of the last successful run for *key*, or None.
+
+        A record that is missing is None; one that is damaged (not JSON, wrong types, a FIFO
+        or device in its place, huge) is None too, with a warning: it costs one rebuild, and
+        the rebuild's record replaces it.
+        """
+        path = self._record_path(key)
         try:
-            record = json.loads(self._record_path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            record = json.loads(read_regular(path, _MAX_RECORD).decode("utf-8"))
+        except FileNotFoundError:
             return None
-        if not isinstance(record, dict) or record.get("key") != key or record.get("format") != _STATE_FORMAT:
+        except (OSError, ValueError) as exc:
+            if path.parent.is_dir():  # a state folder that is not a folder is reported on write
+                self._warn(f"ignoring the damaged run record {path} ({_why(exc)}); rebuilding")
+            return None
+        problem = _record_problem(record)
+        if problem is None and record["key"] != key:
+            problem = "it is another output's"
+        if problem is not None:
+            self._warn(f"ignoring the damaged run record {path} ({problem}); rebuilding")
             return None
         return record
 

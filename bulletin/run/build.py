@@ -16,7 +16,6 @@ that can fail has succeeded.
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import sys
 import time
@@ -187,8 +186,8 @@ def _build(run: Run, report: RunReport) -> None:
         state, fingerprint = _state(run, clean, preset)
         if _unchanged(run, report, state, fingerprint, preset):
             return
-        if options.feed:
-            outputs.check_feed(Path(options.feed))  # a broken feed is refused now, not after synthesis
+        if options.feed:  # a broken feed or text XML cannot hold is refused now, not after synthesis
+            outputs.check_feed(options, title, clean, when)
         cache, planner = run.cache, Planner(clean)
         with report.stage("engine"):
             choice = choose(
@@ -202,10 +201,10 @@ def _build(run: Run, report: RunReport) -> None:
             mp3 = Path(work) / "bulletin.mp3"
             choice, assembly = _speak_and_assemble(run, report, planner, cache, choice, mp3)
             outputs.write_tags(mp3, assembly, clean, title, options.author, when)
-            output = _publish(options, mp3, assembly, when, title, choice)
+            output, guid = _publish(options, mp3, assembly, when, title, choice, clean)
             size = mp3.stat().st_size
         if output is not None:
-            _record(run, state, fingerprint, output, assembly, choice, title, clean, when)
+            _record(run, state, fingerprint, output, assembly, choice, guid)
     report.output.path = str(output) if output else "-"
     report.output.size = size
     report.output.duration_seconds = round(assembly.duration, 2)
@@ -244,7 +243,8 @@ def _state(run: Run, clean: CleanText, preset: Preset) -> tuple[RunState, str]:
     """The run-state records, and the fingerprint of this text and these settings."""
     from bulletin.publish.state import RunState, fingerprint
 
-    return RunState(run.dirs.state), fingerprint(
+    warn = lambda message: run.console.info(f"warning: {message}")  # noqa: E731
+    return RunState(run.dirs.state, warn), fingerprint(
         clean.text, outputs.settings_fingerprint(run.options, preset)
     )
 
@@ -342,30 +342,44 @@ def _assemble(
 
 
 def _publish(
-    options: BuildOptions, mp3: Path, assembly: Assembly, when: datetime, title: str, choice: Choice
-) -> Path | None:
-    """Put the MP3 (and subtitles) in place, both or neither; None when it went to stdout."""
-    from bulletin.files import atomic_output
+    options: BuildOptions,
+    mp3: Path,
+    assembly: Assembly,
+    when: datetime,
+    title: str,
+    choice: Choice,
+    clean: CleanText,
+) -> tuple[Path | None, str | None]:
+    """Publish the MP3, subtitles and feed as one set (all or none): the MP3's path and feed GUID.
+
+    Everything is written to temp files beside its target first, then renamed MP3 first
+    and feed last, so a podcast app never reads an item whose MP3 is not there yet; a
+    failure or a signal between the renames puts the old files back. The path is None
+    when the MP3 went to stdout.
+    """
+    from bulletin.files import copy_file, published_together, write_bytes
     from bulletin.publish.names import render_output_path
 
-    output = None
+    output = guid = None
     if not options.to_stdout:
         output = render_output_path(
             options.template, when=when, title=title, voice=choice.voice.voice, engine=choice.engine.name
         )
         if output.is_dir():
             raise InputError(f"{output} is a folder; name the MP3 file to write")
-    with contextlib.ExitStack() as publishing:  # renamed into place only when all is written
-        if options.subtitles:
-            subtitles = publishing.enter_context(atomic_output(Path(options.subtitles)))
-            outputs.write_subtitles(subtitles, options.subtitles, assembly)
+    with published_together() as staged:
         if output is None:
             with mp3.open("rb") as f:
                 shutil.copyfileobj(f, sys.stdout.buffer)
             sys.stdout.buffer.flush()
         else:
-            shutil.copyfile(mp3, publishing.enter_context(atomic_output(output)))
-    return output
+            copy_file(mp3, staged.stage(output), name=output)
+        if options.subtitles:
+            outputs.write_subtitles(staged.stage(Path(options.subtitles)), options.subtitles, assembly)
+        if options.feed and output is not None:
+            feed, guid = outputs.feed_with(options, output, mp3, assembly.duration, title, clean, when)
+            write_bytes(staged.stage(Path(options.feed)), feed, name=Path(options.feed))
+    return output, guid
 
 
 def _record(
@@ -375,23 +389,27 @@ def _record(
     output: Path,
     assembly: Assembly,
     choice: Choice,
-    title: str,
-    clean: CleanText,
-    when: datetime,
+    guid: str | None,
 ) -> None:
-    """Add the feed item and remember the run, so an unchanged re-run can skip."""
+    """Remember the run, so an unchanged re-run can skip; the bulletin is out whatever happens here.
+
+    The record is a cache: when it cannot be written (a state folder that is a file, read
+    only or full), the next run rebuilds once, and this run still succeeds, with a warning.
+    """
     from bulletin.publish.state import output_key
 
     options = run.options
     # the engine is kept so that a bulletin made offline as a fallback is redone with
     # Edge next time, even though its text and settings are unchanged
     companions: dict[str, Any] = {"duration": assembly.duration, "engine": choice.engine.name}
-    if options.subtitles:
-        companions["subtitles"] = outputs.digest(Path(options.subtitles))
-    if options.feed:
-        guid = outputs.publish_feed(options, output, assembly.duration, title, clean, when)
-        companions["feed"] = {"path": str(Path(options.feed).absolute()), "guid": guid}
-    state.record_success(output_key(options.template), fingerprint, output, companions)
+    try:
+        if options.subtitles:
+            companions["subtitles"] = outputs.digest(Path(options.subtitles))
+        if options.feed:
+            companions["feed"] = {"path": str(Path(options.feed).absolute()), "guid": guid}
+        state.record_success(output_key(options.template), fingerprint, output, companions)
+    except (BulletinError, OSError) as exc:
+        run.console.info(f"warning: the run state was not recorded ({exc}); the next run will rebuild")
 
 
 # --------------------------------------------------------------------------- dry run

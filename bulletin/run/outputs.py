@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from bulletin.audio.timeline import Assembly
@@ -23,6 +23,9 @@ from bulletin.run.options import BuildOptions
 from bulletin.run.presets import Preset
 from bulletin.text.chars import split_sentences
 from bulletin.text.pipeline import CleanText
+
+if TYPE_CHECKING:
+    from bulletin.publish.feed import FeedItem
 
 
 def lock_target(options: BuildOptions) -> Path | None:
@@ -142,49 +145,82 @@ def companions_intact(record: dict[str, Any]) -> bool:
     return True
 
 
-def check_feed(path: Path) -> None:
-    """Refuse a feed that is there but is not RSS 2.0, before anything is synthesized."""
-    from bulletin.publish.feed import read_feed_items
+def check_feed(options: BuildOptions, title: str, clean: CleanText, when: datetime) -> None:
+    """Refuse now, before anything is synthesized, what would fail the feed afterwards.
 
-    if path.exists():
-        try:
-            read_feed_items(path)
-        except PublishError as exc:
-            raise InputError(str(exc)) from None
-
-
-def publish_feed(
-    options: BuildOptions, output: Path, duration: float, title: str, clean: CleanText, when: datetime
-) -> str:
-    """Add this bulletin to the feed; returns the item's GUID.
-
-    The GUID holds the MP3's digest, so a bulletin republished under a fixed name is a
-    new episode for podcast apps (the feed drops the older item with the same URL).
+    The feed is built once with a stand-in item carrying this run's real texts (title,
+    description, channel fields): an existing file that is not our RSS, an item in it we
+    cannot carry over, or text that XML cannot hold (control characters) fails here, as a
+    usage error, while the old bulletin and feed are still untouched.
     """
-    from bulletin.publish.feed import FeedItem, update_feed
+    stand_in = _feed_item(options, "bulletin.mp3", title, clean, when, length=0, sha256="0" * 64, duration=0)
+    try:
+        _updated_feed(options, stand_in)
+    except PublishError as exc:
+        raise InputError(str(exc)) from None
 
-    base = quote((options.base_url or "").rstrip("/"), safe=":/?#[]@!$&'()*+,;=%~")
-    url = f"{base}/{quote(output.name)}"  # slugs keep Chinese characters: percent-encode
-    size, sha256 = file_digest(output)
-    guid = f"{url}#{sha256[:16]}"
-    item = FeedItem(
+
+def feed_with(
+    options: BuildOptions,
+    output: Path,
+    mp3: Path,
+    duration: float,
+    title: str,
+    clean: CleanText,
+    when: datetime,
+) -> tuple[bytes, str]:
+    """The feed with this bulletin added (bytes to publish with the MP3), and the item's GUID.
+
+    ``mp3`` holds the bytes that will be published as ``output``. The GUID holds their
+    digest, so a bulletin republished under a fixed name is a new episode for podcast
+    apps (the feed drops the older item with the same URL).
+    """
+    size, sha256 = file_digest(mp3)
+    item = _feed_item(options, output.name, title, clean, when, length=size, sha256=sha256, duration=duration)
+    return _updated_feed(options, item), item.id
+
+
+def _feed_item(
+    options: BuildOptions,
+    name: str,
+    title: str,
+    clean: CleanText,
+    when: datetime,
+    *,
+    length: int,
+    sha256: str,
+    duration: float,
+) -> FeedItem:
+    from bulletin.publish.feed import FeedItem
+
+    url = f"{_base_url(options)}/{quote(name)}"  # slugs keep Chinese characters: percent-encode
+    return FeedItem(
         title=title,
         description=description(clean.stories[0]),
         url=url,
-        guid=guid,
-        length=size,
+        guid=f"{url}#{sha256[:16]}",
+        length=length,
         pub_date=when,
         duration_seconds=duration,
     )
-    update_feed(
+
+
+def _updated_feed(options: BuildOptions, item: FeedItem) -> bytes:
+    from bulletin.publish.feed import updated_feed
+
+    data, _items = updated_feed(
         Path(options.feed or ""),
         item,
         keep=options.feed_keep,
         channel_title=options.author or "bulletin",
-        channel_link=base or "http://localhost/",
+        channel_link=_base_url(options) or "http://localhost/",
         channel_description="Mandarin news bulletins made with bulletin",
     )
-    return guid
+    return data
+
+
+def _base_url(options: BuildOptions) -> str:
+    return quote((options.base_url or "").rstrip("/"), safe=":/?#[]@!$&'()*+,;=%~")
 
 
 def description(paragraphs: Sequence[str], limit: int = 400) -> str:
