@@ -175,17 +175,16 @@ class PublishSet:
         self._staged.clear()
 
     def _rename_all(self, backups: list[Path | None]) -> None:
-        renamed = 0
         try:
             for temp, target in self._staged:
                 try:
                     os.replace(temp, target)
                 except OSError as exc:
                     raise PublishError(f"cannot publish {target}: {exc.strerror or exc}") from exc
-                renamed += 1
         except BaseException:  # a failed rename, or a signal between two: undo the ones done
-            for index in reversed(range(renamed)):
-                _restore(self._staged[index][1], backups[index])
+            for (temp, target), backup in zip(self._staged, backups):
+                if not os.path.lexists(temp):  # renamed (a signal may come just after a rename)
+                    _restore(target, backup)
             raise
 
 
