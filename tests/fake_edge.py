@@ -27,6 +27,7 @@ Faults, set with :meth:`FakeEdgeServer.set_fault`, apply to the next ``times`` r
 ``tcp_cut``             metadata and half the audio, then the TCP connection is aborted
 ``short_audio``         a complete turn (turn.end) but only the first audio frame, no metadata
 ``stall``               reads the SSML and never answers
+``endless_audio``       an hour of audio for any text (a service gone wrong), then turn.end
 ``http_403``            HTTP 403 on the handshake, with a ``Date`` header (optionally skewed)
 ``http_500``            HTTP 500 on the handshake
 
@@ -62,6 +63,7 @@ Fault = Literal[
     "tcp_cut",
     "short_audio",
     "stall",
+    "endless_audio",
     "http_403",
     "http_500",
 ]
@@ -411,6 +413,9 @@ class FakeEdgeServer:
             await ws.send_str(_text_frame("turn.end", "{}", rid))
             return
 
+        if fault == "endless_audio":
+            await self._endless(ws, rid)
+            return
         seconds = self.seconds_for(text)
         for meta in [] if fault == "short_audio" else self._boundaries(text, word_boundary):
             await ws.send_str(_text_frame("audio.metadata", json.dumps({"Metadata": [meta]}), rid))
@@ -432,6 +437,18 @@ class FakeEdgeServer:
             return
         await ws.send_bytes(_audio_frame(b"", rid, content_type=False))
         await ws.send_str(_text_frame("turn.end", "{}", rid))
+
+    async def _endless(self, ws: web.WebSocketResponse, rid: str, seconds: int = 3600) -> None:
+        """An hour of a one-second tone, sent until the client hangs up (CBR frames concatenate)."""
+        second = tone_mp3(1.0, 500)
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            for _ in range(seconds):
+                if ws.closed:
+                    return
+                for i in range(0, len(second), self.frame_bytes):
+                    await ws.send_bytes(_audio_frame(second[i : i + self.frame_bytes], rid))
+            await ws.send_bytes(_audio_frame(b"", rid, content_type=False))
+            await ws.send_str(_text_frame("turn.end", "{}", rid))
 
     def _boundaries(self, text: str, word_boundary: bool) -> list[dict[str, object]]:
         """Sentence (or per-character word) boundaries, timed like the audio, in ticks."""

@@ -109,6 +109,14 @@ _SPOKEN_UNIT = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z0-9]+")
 #: sentence, with turn.end and no boundaries to compare); turn.end and the boundaries are
 #: the precise checks. Test doubles that "speak" fast (20 chars/s) stay under it.
 MAX_UNITS_PER_SECOND = 25.0
+#: The other way: audio longer than the text at this many units a second (a tenth of real
+#: speech, scaled by the rate) plus :data:`AUDIO_ALLOWANCE_S` is a service gone wrong (one
+#: seen sending an hour for a sentence). It is refused as it streams in, so memory stays
+#: bounded, and retried like a truncation.
+MIN_UNITS_PER_SECOND = 0.5
+AUDIO_ALLOWANCE_S = 10.0
+#: Bytes a second of audio may take while it streams in: 128 kbps, room above the 48 kbps asked.
+MAX_MP3_BYTES_PER_SECOND = 16_000
 #: Audio may end this much before the last boundary's end before we call it truncated
 #: (MP3 frames are 24 ms; services round boundary times).
 BOUNDARY_SLACK = 0.25
@@ -519,25 +527,32 @@ class EdgeEngine:
             receive_timeout=connect,  # edge-tts applies it to the handshake only
         )
         audio = bytearray()
+        longest = AUDIO_ALLOWANCE_S + _spoken_units(text) / (MIN_UNITS_PER_SECOND * _speed(voice))
+        too_much = f"too much audio: more than {longest:.0f} s for {len(text)} characters"
         boundaries: list[Boundary] = []
         kind: Literal["sentence", "word"] = "word" if self.boundary == "WordBoundary" else "sentence"
-        async for msg in comm.stream():
-            if msg["type"] == "audio":
-                audio += msg.get("data", b"")
-            elif msg["type"] in ("SentenceBoundary", "WordBoundary"):
-                boundaries.append(
-                    Boundary(
-                        kind=kind,
-                        text=msg.get("text", ""),
-                        offset=msg.get("offset", 0.0) / edge_constants.TICKS_PER_SECOND,
-                        duration=msg.get("duration", 0.0) / edge_constants.TICKS_PER_SECOND,
+        async with contextlib.aclosing(comm.stream()) as stream:  # closed at once if we give up
+            async for msg in stream:
+                if msg["type"] == "audio":
+                    audio += msg.get("data", b"")
+                    if len(audio) > longest * MAX_MP3_BYTES_PER_SECOND:
+                        raise TransientError(too_much)
+                elif msg["type"] in ("SentenceBoundary", "WordBoundary"):
+                    boundaries.append(
+                        Boundary(
+                            kind=kind,
+                            text=msg.get("text", ""),
+                            offset=msg.get("offset", 0.0) / edge_constants.TICKS_PER_SECOND,
+                            duration=msg.get("duration", 0.0) / edge_constants.TICKS_PER_SECOND,
+                        )
                     )
-                )
         data = bytes(audio)
         self._check_complete(comm, data)
         duration = mp3_duration(data)
         if duration <= 0:
             raise TransientError(f"audio undecodable ({len(data)} bytes, no MP3 frames)")
+        if duration > longest:
+            raise TransientError(too_much)
         if boundaries:
             end = max(b.offset + b.duration for b in boundaries)
             if duration + BOUNDARY_SLACK < end:
