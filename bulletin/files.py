@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
 import re
 import secrets
@@ -23,6 +24,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from bulletin.errors import PublishError
 
@@ -39,6 +41,27 @@ _TEMP_SUFFIX = ".part"
 
 def _temp_prefix(path: Path) -> str:
     return f".{path.name}."
+
+
+#: Bytes our temp and backup names add to a file's name: ``.NAME.1a2b3c4d.old.part``.
+TEMP_NAME_EXTRA = len("..") + 8 + len(".old") + len(_TEMP_SUFFIX)
+
+
+def longest_name(path: Path) -> int:
+    """The longest name (in bytes) a file in ``path``'s folder may have for us to publish it.
+
+    Publishing writes ``.NAME.XXXXXXXX.part`` beside the target and keeps the old file as
+    ``.NAME.XXXXXXXX.old.part``; those must fit the filesystem's name limit too, or the
+    run would fail after all the synthesis.
+    """
+    folder = Path(path).absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    return limit - TEMP_NAME_EXTRA
 
 
 def _sweep(folder: Path, stale: Callable[[Path], bool], remove: Callable[[Path], None]) -> int:
@@ -182,7 +205,7 @@ class PublishSet:
                 except OSError as exc:
                     raise PublishError(f"cannot publish {target}: {exc.strerror or exc}") from exc
         except BaseException:  # a failed rename, or a signal between two: undo the ones done
-            for (temp, target), backup in zip(self._staged, backups):
+            for (temp, target), backup in zip(self._staged, backups, strict=True):
                 if not os.path.lexists(temp):  # renamed (a signal may come just after a rename)
                     _restore(target, backup)
             raise
@@ -277,6 +300,21 @@ def copy_file(source: Path, path: Path, *, name: Path | None = None) -> None:
         shutil.copyfile(source, path)
     except OSError as exc:
         raise PublishError(f"cannot write {name or path}: {exc.strerror or exc}") from exc
+
+
+def json_text(value: object, **options: Any) -> str:
+    """JSON for a file: Chinese kept readable, and any name the OS accepts kept exactly.
+
+    A file name that is not UTF-8 (GBK bytes from a Windows share, a stray 0xff) reaches
+    Python as lone surrogates, which cannot be written as UTF-8; such text is written with
+    ``\\u`` escapes instead, which read back as the very same name.
+    """
+    text = json.dumps(value, ensure_ascii=False, **options)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, ensure_ascii=True, **options)
+    return text
 
 
 def write_bytes_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:

@@ -336,7 +336,9 @@ def test_a_model_damaged_in_place_is_found_by_hash_and_reinstalled(
         "build", "-", "--engine", "offline", "-o", str(tmp_path / "x.mp3"), input="你好。".encode()
     )
     *said, error = result.stderr.strip().splitlines()
-    assert result.exit_code == 1 and error.startswith("bulletin: error: the offline voice file"), result.stderr
+    assert result.exit_code == 1 and error.startswith("bulletin: error: the offline voice file"), (
+        result.stderr
+    )
     assert models.VOCODER in error and "damaged" in error and "bulletin voices install" in error
     assert "installing it again" in said[-1]
     assert not (tmp_path / "x.mp3").exists()

@@ -8,10 +8,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from conftest import run_cli as run
 
 ARTICLE = "六方會談今天在北京舉行。\n"
@@ -139,3 +142,73 @@ def test_report_is_written_when_the_run_is_refused_early(
     line = one_line_usage_error(run("build", str(article), *bad, "--report", str(report)))
     data = json.loads(report.read_text(encoding="utf-8"))
     assert data["exit_status"] == 2 and data["errors"] == [line.removeprefix("bulletin: error: ")]
+
+
+# --------------------------------------------------------------------------- closed streams, odd names
+
+
+def bulletin_process(*args: str, close: int) -> subprocess.CompletedProcess[str]:
+    """``bulletin ARGS`` started with file descriptor ``close`` closed (``<&-`` or ``>&-``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bulletin", *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: os.close(close),
+        text=True,
+        timeout=60,
+    )
+
+
+def test_stdin_closed_is_a_usage_error() -> None:
+    done = bulletin_process("clean", "-", close=0)
+    assert done.returncode == 2 and done.stderr.strip() == (
+        "bulletin: error: <stdin>: is closed; pipe the article in, or name its file"
+    )
+
+
+def test_stdout_closed_with_dash_o_dash_is_a_usage_error(article: Path) -> None:
+    done = bulletin_process("build", str(article), "-o", "-", "--dry-run", close=1)
+    assert done.returncode == 2 and "stdout is closed" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("url", ["ws://[::1", "ws://127.0.0.1:99999/edge", "http://127.0.0.1/x"])
+def test_a_malformed_edge_url_is_a_usage_error(article: Path, tmp_path: Path, monkeypatch, url) -> None:
+    monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", url)
+    line = one_line_usage_error(run("build", str(article), "--engine", "edge", "-o", str(tmp_path / "x.mp3")))
+    assert "BULLETIN_EDGE_WSS_URL" in line
+
+
+def test_names_that_are_not_utf8_work_everywhere(edge, tmp_path: Path) -> None:
+    """An article named in GBK bytes, a 0xff byte in every output's name: the run, the lock's
+    holder note, the report, the state record and the feed all take them."""
+    folder = os.fsencode(tmp_path)
+    gbk_article = os.fsdecode(folder + b"/\xd6\xd0\xce\xc4.txt")  # 中文 in GBK
+    Path(gbk_article).write_text(ARTICLE, encoding="utf-8")
+    names = {
+        kind: os.fsdecode(folder + b"/out\xff." + kind.encode()) for kind in ("mp3", "srt", "xml", "json")
+    }
+    args = ["build", gbk_article, "--engine", "edge", "-o", names["mp3"], "--subtitles", names["srt"]]
+    args += ["--feed", names["xml"], "--base-url", "https://radio.example/", "--report", names["json"]]
+    first = run(*args)
+    assert first.exit_code == 0, first.output
+    assert all(os.path.exists(name) for name in names.values())
+    report = json.loads(Path(names["json"]).read_text(encoding="utf-8"))
+    assert report["inputs"][0]["path"] == gbk_article and report["output"]["path"] == names["mp3"]
+    assert "out%FF.mp3" in Path(names["xml"]).read_text(encoding="utf-8")
+    again = run(*args)
+    assert again.exit_code == 0 and "unchanged" in again.stderr
+
+
+def test_a_name_too_long_for_its_temp_file_is_refused_before_work(article: Path, tmp_path: Path) -> None:
+    line = one_line_usage_error(run("build", str(article), "-o", str(tmp_path / ("x" * 240 + ".mp3"))))
+    assert "too long" in line and "at most 236" in line
+
+
+def test_a_template_whose_slug_can_make_the_name_too_long_is_refused(article: Path, tmp_path: Path) -> None:
+    line = one_line_usage_error(run("build", str(article), "-o", str(tmp_path / ("x" * 100 + "{slug}.mp3"))))
+    assert "{slug}" in line and "too long" in line
+    assert (
+        run("build", str(article), "-o", str(tmp_path / ("x" * 50 + "{slug}.mp3")), "--dry-run").exit_code
+        == 0
+    )

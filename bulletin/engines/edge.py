@@ -51,7 +51,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import aiohttp
 import certifi
@@ -156,15 +156,24 @@ def _speed(voice: VoiceSettings) -> float:
     return 1.0 + parse_prosody(voice.rate, voice.volume, voice.pitch)[0] / 100.0
 
 
+def _split(url: str, variable: str) -> SplitResult:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (a bad port raises only when asked for)
+    except ValueError as exc:
+        raise ConfigError(f"edge: {variable} is not a valid URL ({exc}): {url!r}") from None
+    return parts
+
+
 def _normalize_wss(url: str) -> str:
-    parts = urlsplit(url)
+    parts = _split(url, ENV_WSS_URL)
     if parts.scheme not in ("ws", "wss") or not parts.hostname:
         raise ConfigError(f"edge: {ENV_WSS_URL} must be a ws:// or wss:// URL, not {url!r}")
     return url if "?" in url else url + "?"
 
 
 def _normalize_http(url: str) -> str:
-    parts = urlsplit(url)
+    parts = _split(url, ENV_VOICES_URL)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"edge: {ENV_VOICES_URL} must be an http(s):// URL, not {url!r}")
     return url if "?" in url else url + "?"

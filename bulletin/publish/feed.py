@@ -26,9 +26,11 @@ from feedgen.feed import FeedGenerator
 
 from bulletin import __version__
 from bulletin.errors import ConfigError, PublishError
-from bulletin.files import write_bytes_atomic
+from bulletin.files import read_regular, write_bytes_atomic
 
 _ITUNES_NS = "http://www.itunes.com/dtds/podcast-1.0.dtd"
+#: A feed of ``--feed-keep`` items is kilobytes; a bigger file is not one we wrote.
+MAX_FEED_BYTES = 64 << 20
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,8 +86,8 @@ def read_feed_items(feed_path: Path) -> list[FeedItem]:
     Raises :class:`PublishError` with one line when the file cannot be read, is not XML,
     or is not an RSS 2.0 ``<channel>``.
     """
-    try:
-        raw = feed_path.read_bytes()
+    try:  # a FIFO or device in the feed's place would hang or fill the memory
+        raw = read_regular(feed_path, MAX_FEED_BYTES)
     except OSError as exc:
         raise PublishError(f"cannot read feed {feed_path}: {exc.strerror or exc}") from exc
     try:

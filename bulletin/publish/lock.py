@@ -22,7 +22,7 @@ import filelock
 
 from bulletin import __version__
 from bulletin.errors import BusyError, PublishError
-from bulletin.files import write_text_atomic
+from bulletin.files import json_text, write_text_atomic
 
 
 def lock_paths(path: Path) -> tuple[Path, Path]:
@@ -98,7 +98,7 @@ def output_lock(path: Path, timeout: float) -> Iterator[Path]:
         raise PublishError(f"cannot lock {path}: {exc.strerror or exc}") from exc
     try:
         with contextlib.suppress(PublishError):  # the info is a courtesy; never fail the run for it
-            write_text_atomic(info_file, json.dumps(_holder_info(), ensure_ascii=False) + "\n")
+            write_text_atomic(info_file, json_text(_holder_info()) + "\n")
         yield lock_file
     finally:
         with contextlib.suppress(OSError):

@@ -81,3 +81,17 @@ def render_output_path(template: str, *, when: datetime, title: str, voice: str,
     if not rendered.strip() or rendered.endswith(("/", os.sep)):
         raise ConfigError(f"output template {template!r} does not name a file")
     return Path(rendered)
+
+
+def widest_output_path(template: str) -> Path:
+    """The template rendered with the widest values a run can give it (for length checks).
+
+    A slug is at most 60 characters, and Chinese ones take 3 bytes each in a name.
+    """
+    return render_output_path(
+        template,
+        when=datetime(2026, 12, 31, 23, 59, 59).astimezone(),
+        title="龍" * _SLUG_MAX,
+        voice="zh-CN-liaoning-XiaobeiNeural",
+        engine="offline",
+    )

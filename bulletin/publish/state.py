@@ -17,7 +17,7 @@ from typing import Any
 
 from bulletin import __version__
 from bulletin.errors import PublishError
-from bulletin.files import file_digest, read_regular, write_text_atomic
+from bulletin.files import file_digest, json_text, read_regular, write_text_atomic
 
 _STATE_FORMAT = 1
 #: A record is a few hundred bytes; anything near this is not one of ours.
@@ -57,7 +57,7 @@ def fingerprint(cleaned_text: str, settings: Mapping[str, Any]) -> str:
     canonical = json.dumps(
         payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_json_default
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _why(exc: Exception) -> str:
@@ -115,7 +115,7 @@ class RunState:
         self._warn = warn or (lambda message: None)
 
     def _record_path(self, key: str) -> Path:
-        name = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+        name = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
         return self.root / "runs" / f"{name}.json"
 
     def last_success(self, key: str) -> dict[str, Any] | None:
@@ -170,7 +170,7 @@ class RunState:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise PublishError(f"cannot create state folder {path.parent}: {exc.strerror or exc}") from exc
-        text = json.dumps(record, ensure_ascii=False, indent=2, default=_json_default) + "\n"
+        text = json_text(record, indent=2, default=_json_default) + "\n"
         write_text_atomic(path, text)
         return record
 

@@ -29,7 +29,7 @@ from bulletin import environment
 from bulletin.audio.timeline import Assembly
 from bulletin.engines.base import Clip, Engine
 from bulletin.environment import Dirs
-from bulletin.errors import BulletinError, EngineUnavailable, InputError, SynthesisError
+from bulletin.errors import BulletinError, EngineUnavailable, InputError, PublishError, SynthesisError
 from bulletin.files import sweep_temp_dirs, temp_dir
 from bulletin.run import outputs
 from bulletin.run.cache import ClipCache
@@ -149,7 +149,12 @@ def run_build(
     try:
         options.check()  # before any work, for library callers too (the CLI checked already)
         sweep_temp_dirs()  # what runs killed with SIGKILL left in the temp folder
-        _build(run, report)
+        try:
+            _build(run, report)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # the machine said no (a full disk, ``ulimit -f``, EIO): not a bug
+            raise PublishError(_os_error(exc)) from exc
         report.finish(0)
         return report
     except BulletinError as exc:
@@ -174,6 +179,11 @@ def run_build(
                 report.write(Path(options.report))
             except BulletinError as exc:
                 run.console.info(f"warning: could not write the report: {exc}")
+
+
+def _os_error(exc: OSError) -> str:
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"the system refused a file operation: {exc.strerror or exc}{where}"
 
 
 def _build(run: Run, report: RunReport) -> None:

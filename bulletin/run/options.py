@@ -22,7 +22,8 @@ from typing import Any
 from bulletin.audio.settings import EncodeOptions, Pauses
 from bulletin.engines import EDGE_CONCURRENCY
 from bulletin.errors import ConfigError, InputError
-from bulletin.publish.names import render_output_path
+from bulletin.files import longest_name
+from bulletin.publish.names import render_output_path, widest_output_path
 
 ENGINES = ("auto", "edge", "offline")
 #: Podcast feed items kept (``--feed-keep``).
@@ -110,6 +111,8 @@ class BuildOptions:
         self._check_outputs()
 
     def _check_outputs(self) -> None:
+        if self.to_stdout and sys.stdout is None:  # started with stdout closed (``>&-``)
+            raise ConfigError("-o -: stdout is closed; redirect it to a file or name the MP3 file")
         if self.to_stdout and sys.stdout.isatty():
             raise ConfigError("-o - would write MP3 to a terminal; redirect stdout or name a file")
         named: list[tuple[str, str | None]] = []
@@ -120,6 +123,7 @@ class BuildOptions:
             if probe.is_dir() or self.output.endswith(("/", "\\")):
                 raise InputError(f"-o {self.output}: is a folder; name the MP3 file to write")
             named.append(("-o", str(probe)))
+            _check_name_length("-o", widest_output_path(self.output), self.output)
         named += [("--subtitles", self.subtitles), ("--feed", self.feed), ("--report", self.report)]
         seen: dict[str, str] = {
             os.path.realpath(a): f"article {a}" for a in self.articles if a != "-" and not _is_url(a)
@@ -133,6 +137,7 @@ class BuildOptions:
                 raise InputError(
                     f"{label} {value}: is not a regular file (a device, pipe or socket); name a file"
                 )
+            _check_name_length(label, Path(value))
             if not _writable_folder(Path(value)):
                 raise InputError(f"{label} {value}: cannot write in {Path(value).absolute().parent}")
             real = os.path.realpath(value)
@@ -151,6 +156,19 @@ _NULLABLE = frozenset(
 DEFAULTS = BuildOptions(articles=())
 #: The pause defaults in milliseconds, as the CLI takes them.
 DEFAULT_PAUSE_MS = {k: round(DEFAULTS.pauses.after(k) * 1000) for k in ("sentence", "paragraph", "story")}
+
+
+def _check_name_length(label: str, path: Path, template: str | None = None) -> None:
+    """Refuse a name too long to publish (its temp file's name would be over the limit).
+
+    A template is checked as its widest rendering (a full-length Chinese ``{slug}``).
+    """
+    size, room = len(os.fsencode(path.name)), longest_name(path)
+    if size > room:
+        shown = (
+            f"{template}: rendered, the file name can be" if template else f"{path.name}: the file name is"
+        )
+        raise InputError(f"{label} {shown} too long ({size} bytes; at most {room} here)")
 
 
 def _special(path: Path) -> bool:

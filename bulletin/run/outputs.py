@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -44,7 +45,7 @@ def lock_target(options: BuildOptions) -> Path | None:
         return Path(template)
     fixed = template.split("{", 1)[0]
     folder = Path(fixed) if fixed.endswith(("/", "\\")) else Path(fixed).parent
-    return folder / f"bulletin-{hashlib.sha256(template.encode('utf-8')).hexdigest()[:12]}"
+    return folder / f"bulletin-{hashlib.sha256(os.fsencode(template)).hexdigest()[:12]}"
 
 
 @contextlib.contextmanager
@@ -193,7 +194,8 @@ def _feed_item(
 ) -> FeedItem:
     from bulletin.publish.feed import FeedItem
 
-    url = f"{_base_url(options)}/{quote(name)}"  # slugs keep Chinese characters: percent-encode
+    # slugs keep Chinese characters: percent-encode the name's bytes (any the OS accepts)
+    url = f"{_base_url(options)}/{quote(os.fsencode(name))}"
     return FeedItem(
         title=title,
         description=description(clean.stories[0]),

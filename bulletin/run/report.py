@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bulletin import __version__
-from bulletin.files import write_text_atomic
+from bulletin.files import json_text, write_text_atomic
 
 
 def _now() -> str:
@@ -109,5 +109,5 @@ class RunReport:
         Raises :class:`~bulletin.errors.PublishError` if that fails; a CLI writing the
         report in a ``finally`` should not let that hide the run's own error.
         """
-        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        text = json_text(self.to_dict(), indent=2) + "\n"
         write_text_atomic(Path(path), text)

@@ -125,8 +125,13 @@ def read_bytes(source: str | Path, stdin: BinaryIO | None = None) -> bytes:
     src = str(source)
     name = _display(src)
     if src == "-":
+        if stdin is None and sys.stdin is None:  # started with stdin closed (``<&-``)
+            raise InputError(f"{name}: is closed; pipe the article in, or name its file")
         stream = stdin if stdin is not None else sys.stdin.buffer
-        data = stream.read(MAX_INPUT_BYTES + 1)
+        try:
+            data = stream.read(MAX_INPUT_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     else:
         path = Path(src)
         try:
