@@ -20,6 +20,7 @@ file costs the same as a short one (the winner then decodes the whole file, stri
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -41,6 +42,7 @@ MIN_SCORE = 0.6
 #: below): each counts as evidence, like a common character.
 NEWS_MARKS = frozenset("，。、；：？！“”‘’「」『』《》〈〉（）【】〔〕—―–…·‧％℃€￥°　－．／～＋＝×÷±≤≥")
 
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 _VERY_COMMON = frozenset(VERY_COMMON)
 _COMMON = frozenset(COMMON)
 
@@ -100,7 +102,7 @@ def score(text: str) -> float:
 
 
 def _sample(data: bytes, encoding: str) -> str | None:
-    """Strictly decode the first :data:`SAMPLE_BYTES` (a character cut at the end is dropped)."""
+    """Strictly decode the sample (a character cut at its end is dropped), or None."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
     try:
         return decoder.decode(data[:SAMPLE_BYTES], final=len(data) <= SAMPLE_BYTES)
@@ -108,8 +110,17 @@ def _sample(data: bytes, encoding: str) -> str | None:
         return None
 
 
+def _first_non_ascii(data: bytes) -> int:
+    """Where the evidence starts: ASCII reads the same in every candidate, so a long English
+    or markup head must not fill the sample. The first byte over 0x7f is always a lead byte
+    (a trail byte follows one), so decoding can start there."""
+    match = _NON_ASCII.search(data)
+    return match.start() if match else 0
+
+
 def rank(data: bytes) -> list[Guess]:
     """Every candidate whose sample decodes strictly, best first (ties keep :data:`CANDIDATES` order)."""
+    data = data[_first_non_ascii(data) :]
     guesses = []
     for encoding in CANDIDATES:
         text = _sample(data, encoding)
