@@ -3,8 +3,9 @@
 Newsroom files arrive as UTF-8 (with or without BOM), UTF-16 with BOM, GB18030/GBK or
 Big5. Strict UTF-8 is tried first because it is by far the most common and a strict
 decode almost never succeeds on GB18030 or Big5 bytes by accident; everything else is
-left to charset-normalizer, restricted to the encodings Chinese newsrooms use, which
-keeps it from guessing Cyrillic or Latin-1 for short Chinese texts.
+left to :mod:`bulletin.text.detect`, which reads the bytes in each Chinese encoding and
+keeps the reading that looks most like Chinese (a general-purpose detector guessed Big5
+for one-line GBK articles, and Cyrillic or Latin-1 are never what a newsroom sends).
 """
 
 from __future__ import annotations
@@ -18,15 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import charset_normalizer
-
 from bulletin.errors import InputError
+from bulletin.text.detect import detect
 
 #: Larger inputs are refused: 16 MiB of Chinese text is about 200 hours of speech.
 MAX_INPUT_BYTES = 16 * 1024 * 1024
-
-#: Encodings charset-normalizer may choose from (after BOMs and strict UTF-8 failed).
-CANDIDATE_ENCODINGS = ["gb18030", "big5", "big5hkscs", "cp950", "utf_16", "utf_8"]
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -100,12 +97,12 @@ def decode(data: bytes, source: str = "-", encoding: str | None = None) -> tuple
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(data, cp_isolation=CANDIDATE_ENCODINGS).best()
-    if best is None:
+    found = detect(data)
+    if found is None:
         raise InputError(
             f"{name}: undecodable: not UTF-8, UTF-16, GB18030 or Big5 (use --encoding to force one)"
         )
-    return str(best), best.encoding
+    return found
 
 
 def _check_text(text: str, name: str, encoding: str | None = None) -> None:
