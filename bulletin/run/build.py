@@ -3,7 +3,7 @@
 :func:`run_build` is the sequence; each step is one call:
 
     read → voice → lock → unchanged? → engine → plan → clips (cache / engine, streamed)
-         → assemble → tags, subtitles → publish (rename, feed, state) → report
+         → assemble → tags → publish (MP3, subtitles, feed: one set) → state → report
 
 A caller may hand in the engine, the folders and the clock (tests use an in-memory
 engine and a fixed time); by default the environment is read once, here, through
