@@ -80,6 +80,26 @@ def test_a_feed_that_cannot_be_renamed_puts_the_new_mp3_back(first, monkeypatch)
     assert no_temp_files(first["mp3"].parent)
 
 
+def test_sigterm_while_the_feed_is_written_publishes_nothing(first, monkeypatch) -> None:
+    """A real SIGTERM while the new feed is being written (before any rename)."""
+    before = contents(first)
+    import bulletin.files
+
+    real_write = bulletin.files.write_bytes
+
+    def terminated_midway(path, data, *, name=None):
+        if name == first["feed"]:
+            path.write_bytes(data[: len(data) // 2])
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_write(path, data, name=name)
+
+    monkeypatch.setattr(bulletin.files, "write_bytes", terminated_midway)
+    result = build_b(first)
+    assert result.exit_code == 143 and "nothing was published" in result.stderr
+    assert contents(first) == before
+    assert no_temp_files(first["mp3"].parent)
+
+
 def test_sigterm_between_the_renames_puts_everything_back(first, monkeypatch) -> None:
     """A real SIGTERM arriving after the MP3 is in place: terminated (143), nothing published."""
     before = contents(first)
@@ -152,6 +172,54 @@ def test_a_state_folder_that_is_a_file_is_a_warning_not_a_failure(first, monkeyp
     after = contents(first)
     assert all(after[name] != before[name] for name in after)  # all three are the new ones
     assert read_feed_items(first["feed"])[0].title.startswith("颱風凱米")
+
+
+def test_a_read_only_state_folder_is_a_warning_not_a_failure(first, monkeypatch) -> None:
+    """As root nothing is read-only, so the refusal (EROFS) is simulated where records are written."""
+    from bulletin.errors import PublishError
+
+    def read_only(path, text, encoding="utf-8"):
+        raise PublishError(f"cannot write {path}: Read-only file system")
+
+    monkeypatch.setattr("bulletin.publish.state.write_text_atomic", read_only)
+    before = contents(first)
+    result = build_b(first)
+    assert result.exit_code == 0 and "Read-only file system" in result.stderr
+    assert contents(first)["feed"] != before["feed"]
+
+
+def test_a_full_disk_under_the_audio_is_one_line_and_keeps_the_old_bulletin(first, tmp_path) -> None:
+    """``ulimit -f`` far below the raw audio of the new bulletin (written while assembling)."""
+    before = contents(first)
+    b = tmp_path / "b.txt"
+    # a longer bulletin: its raw audio (~1 MB) is far over the limit, its text far under it
+    b.write_text("".join(f"第{n}號颱風預計明天中午登陸。" for n in range(30)), encoding="utf-8")
+
+    def tiny_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (60_000, 60_000))
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bulletin",
+            "build",
+            str(b),
+            *outputs(first),
+            "--engine",
+            "edge",
+            "--no-cache",
+        ],
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        preexec_fn=tiny_files,
+        timeout=120,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("bulletin: error:")
+    assert "File too large" in done.stderr and "internal error" not in done.stderr
+    assert contents(first) == before
 
 
 def test_a_title_xml_cannot_hold_is_refused_before_synthesis(first, edge) -> None:

@@ -212,3 +212,21 @@ def test_a_template_whose_slug_can_make_the_name_too_long_is_refused(article: Pa
         run("build", str(article), "-o", str(tmp_path / ("x" * 50 + "{slug}.mp3")), "--dry-run").exit_code
         == 0
     )
+
+
+def test_dev_urandom_is_refused_after_a_bounded_read() -> None:
+    line = one_line_usage_error(run("clean", "/dev/urandom"))
+    assert "/dev/urandom" in line
+
+
+@pytest.mark.parametrize("feed", ["/dev/zero", "fifo"])
+def test_a_feed_that_is_not_a_regular_file_is_refused_before_work(
+    article: Path, tmp_path: Path, feed
+) -> None:
+    path = Path(feed)
+    if feed == "fifo":
+        path = tmp_path / "feed.xml"
+        os.mkfifo(path)
+    args = ["build", str(article), "-o", str(tmp_path / "x.mp3"), "--feed", str(path)]
+    line = one_line_usage_error(run(*args, "--base-url", "https://example.org/", "--engine", "offline"))
+    assert "not a regular file" in line and not (tmp_path / "x.mp3").exists()
