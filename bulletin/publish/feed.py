@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import Any
 
 from feedgen.feed import FeedGenerator
 
@@ -138,31 +139,13 @@ def _item_from_xml(element: ET.Element) -> FeedItem:
     )
 
 
-def update_feed(
-    feed_path: Path,
-    item: FeedItem,
-    *,
-    keep: int,
-    channel_title: str,
-    channel_link: str,
-    channel_description: str,
-    language: str = "zh",
-    channel_image: str | None = None,
-) -> list[FeedItem]:
-    """Add *item* to the feed at *feed_path* (creating it), keep the newest *keep*, write atomically.
+def update_feed(feed_path: Path, item: FeedItem, **options: Any) -> list[FeedItem]:
+    """Add *item* to the feed at *feed_path* (creating it) and write it atomically.
 
-    See :func:`updated_feed`; returns the items now in the feed.
+    Takes the options of :func:`updated_feed` (``keep``, the channel's fields); for a
+    feed published on its own. Returns the items now in the feed.
     """
-    data, items = updated_feed(
-        feed_path,
-        item,
-        keep=keep,
-        channel_title=channel_title,
-        channel_link=channel_link,
-        channel_description=channel_description,
-        language=language,
-        channel_image=channel_image,
-    )
+    data, items = updated_feed(feed_path, item, **options)
     write_bytes_atomic(Path(feed_path), data)
     return items
 
