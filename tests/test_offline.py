@@ -203,8 +203,13 @@ def test_engine_satisfies_protocol() -> None:
 @pytest.mark.slow
 def test_deterministic_and_duration_grows(engine: OfflineEngine) -> None:
     short, again, longer = engine.synthesize(["今天天氣很好。", "今天天氣很好。", SENTENCE * 3], VOICE)
-    assert short.format == "wav" and short.boundaries == ()
-    assert short.data == again.data
+    assert short.format == "wav" and short.data == again.data
+    # timed from the model's predicted durations: one word per character, in order, in the audio
+    assert [b.text for b in short.boundaries] == list("今天天氣很好")
+    assert all(b.kind == "word" and b.duration > 0 for b in short.boundaries)
+    ends = [b.offset + b.duration for b in short.boundaries]
+    assert all(e <= b.offset + 1e-6 for e, b in zip(ends, short.boundaries[1:], strict=False))
+    assert ends[-1] <= seconds(short.data)
     assert seconds(longer.data) > 2.5 * seconds(short.data)
     assert np.abs(samples(short.data)).max() > 3000  # actual speech, not silence
 
