@@ -9,7 +9,9 @@ to ``speech.platform.bing.com``:
   message and a ``Path:ssml`` text message holding the SSML;
 * the server answers ``Path:turn.start``, ``Path:audio.metadata`` (one boundary per
   message, ``Offset``/``Duration`` in 100 ns ticks, as edge-tts's ``__parse_metadata``
-  expects), binary ``Path:audio`` frames (2-byte big-endian header length, headers
+  expects; sentence boundaries, or words when the client's ``speech.config`` enables
+  ``wordBoundaryEnabled``, as edge-tts does for ``boundary="WordBoundary"``: see
+  :func:`words`), binary ``Path:audio`` frames (2-byte big-endian header length, headers
   ending in ``\\r\\n``, then MP3 bytes) in several pieces, a final empty audio frame
   without Content-Type (as the real service does), then ``Path:turn.end``;
 * ``GET /voices/list`` serves a voice list with the real fields.
@@ -51,6 +53,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from types import TracebackType
 from typing import Literal, get_args
+from xml.sax.saxutils import escape
 
 import lameenc
 from aiohttp import WSMsgType, web
@@ -95,6 +98,31 @@ VOICES: list[dict[str, object]] = [
 
 _SPOKEN = re.compile(r"[\w]")  # letters, digits and CJK ideographs count; punctuation/space do not
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])")
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[.,:'\-][A-Za-z0-9]+)*%?")
+_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
+def words(text: str) -> list[str]:
+    """The words the service reports for ``text``, in order, as its WordBoundary events do.
+
+    Like the real service: a Latin word or a number (with its inner marks, ``3.5%``) is
+    one word; Chinese is cut into words of one to three characters (here simply pairs,
+    a run's odd character joining its last pair, as a stand-in for Microsoft's
+    segmenter); punctuation and spaces get no boundary at all.
+    """
+    out: list[str] = []
+    for match in re.finditer(rf"{_LATIN_WORD.pattern}|{_HAN_RUN.pattern}", text):
+        word = match.group()
+        if _HAN_RUN.fullmatch(word):
+            pairs = [word[i : i + 2] for i in range(0, len(word), 2)]
+            if len(pairs) > 1 and len(pairs[-1]) == 1:
+                pairs[-2:] = [pairs[-2] + pairs[-1]]
+            out.extend(pairs)
+        else:
+            out.append(word)
+    return out
 
 
 def spoken_chars(text: str) -> int:
@@ -434,13 +462,10 @@ class FakeEdgeServer:
         await ws.send_str(_text_frame("turn.end", "{}", rid))
 
     def _boundaries(self, text: str, word_boundary: bool) -> list[dict[str, object]]:
-        """Sentence (or per-character word) boundaries, timed like the audio, in ticks."""
+        """Sentence (or word) boundaries, timed like the audio, in ticks (see :func:`words`)."""
         per = self.seconds_per_char * TICKS_PER_SECOND
         kind = "WordBoundary" if word_boundary else "SentenceBoundary"
-        if word_boundary:
-            units = [c for c in text if _SPOKEN.match(c)]
-        else:
-            units = [s for s in _SENTENCE_END.split(text) if s.strip()]
+        units = words(text) if word_boundary else [s for s in _SENTENCE_END.split(text) if s.strip()]
         out: list[dict[str, object]] = []
         pos = 0
         for unit in units:
@@ -453,7 +478,7 @@ class FakeEdgeServer:
                     "Data": {
                         "Offset": round(pos * per),
                         "Duration": round(n * per),
-                        "text": {"Text": unit, "Length": len(unit), "BoundaryType": kind},
+                        "text": {"Text": escape(unit), "Length": len(unit), "BoundaryType": kind},
                     },
                 }
             )
