@@ -358,7 +358,7 @@ def _publish(
     with contextlib.ExitStack() as publishing:  # renamed into place only when all is written
         if options.subtitles:
             subtitles = publishing.enter_context(atomic_output(Path(options.subtitles)))
-            outputs.write_subtitles(subtitles, options.subtitles, assembly)
+            outputs.write_subtitles(subtitles, options.subtitles, assembly, options)
         if output is None:
             with mp3.open("rb") as f:
                 shutil.copyfileobj(f, sys.stdout.buffer)
