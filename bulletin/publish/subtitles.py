@@ -136,6 +136,17 @@ def _filled(times: list[Time | None], text: str, start: float, end: float) -> li
     return [t for t in times if t is not None]
 
 
+def _in_order(times: list[Time]) -> list[Time]:
+    """Times that never go back (a service may report a word starting before the last ended)."""
+    out: list[Time] = []
+    latest = -math.inf
+    for start, end in times:
+        start = max(start, latest)
+        latest = max(start, end)
+        out.append((start, latest))
+    return out
+
+
 def spoken_times(placed: Placed) -> list[Time]:
     """When each character of the chunk's *spoken* text is heard, in seconds of the file.
 
@@ -162,7 +173,7 @@ def spoken_times(placed: Placed) -> list[Time]:
             if tight[1] > tight[0]:
                 start, end = tight
         _spread(times, spoken, 0, len(spoken), start, end)
-    return _filled(times, spoken, start, end)
+    return _in_order(_filled(times, spoken, start, end))
 
 
 def text_times(placed: Placed) -> list[Time]:
@@ -178,8 +189,8 @@ def text_times(placed: Placed) -> list[Time]:
             times[j1:j2] = heard[i1:i2]
         elif tag == "replace":  # 25 said as 二十五: the digits share the words' time
             _spread(times, text, j1, j2, heard[i1][0], heard[i2 - 1][1])
-    # inserted characters (not said at all) take no time, between their neighbours
-    return _filled(times, text, placed.start, max(placed.start, placed.end))
+    # characters not said at all share the time between their neighbours (mostly none)
+    return _in_order(_filled(times, text, placed.start, max(placed.start, placed.end)))
 
 
 # ------------------------------------------------------------------------------ words
@@ -418,7 +429,8 @@ def build_cues(
         nxt = raw[i + 1].start if i + 1 < len(raw) else end_of_audio
         start = max(0.0, cue.start, cues[-1].end if cues else 0.0)
         end = min(max(cue.end, start) + LINGER, max(nxt, start), end_of_audio, start + layout.seconds)
-        if end - start < 0.001:  # nothing heard (a silent chunk): nothing to show
+        if end - start < 0.001 or (cue.end <= cue.start and not is_speakable(cue.text)):
+            # nothing heard (a silent chunk, a lone 。): nothing to show
             continue
         cues.append(Cue(start, end, cue.text, cue.lines))
     return cues
