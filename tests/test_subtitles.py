@@ -97,8 +97,12 @@ def test_sample_fits_on_edge(edge, sample: Path, tmp_path: Path) -> None:
 def test_limits_are_options(edge, sample: Path, tmp_path: Path) -> None:
     out, vtt = tmp_path / "b.mp3", tmp_path / "b.vtt"
     args = ["build", str(sample), "--engine", "edge", "-o", str(out), "--subtitles", str(vtt)]
+    assert run(*args).exit_code == 0
+    first, requests = vtt.read_text(encoding="utf-8"), edge.requests
+    # new limits are new settings: the subtitles are written again, from the cache
     result = run(*args, "--subtitle-chars", "10", "--subtitle-lines", "1")
     assert result.exit_code == 0, result.output
+    assert edge.requests == requests and vtt.read_text(encoding="utf-8") != first
     cues = parse(vtt.read_text(encoding="utf-8"), vtt=True)
     assert_fits(cues, probe_duration(out), chars=10, lines=1)
     assert_breaks_between_words(cues)
