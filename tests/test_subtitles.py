@@ -206,6 +206,15 @@ def test_cues_are_timed_by_the_words_of_the_spoken_text() -> None:
     assert cues[1].end == pytest.approx(8.5 + 0.4)  # the last word's end and a short linger
 
 
+def test_a_word_the_text_does_not_hold_is_skipped() -> None:
+    text = "市場普遍預期的是年內的再加息。"
+    good = word_times(["市場", "普遍", "預期", "的", "是", "年內", "的", "再", "加息"], 1.0, 0.3)
+    odd = (*good[:3], Boundary("word", "某詞", 1.9, 0.2), *good[3:])  # reported, but not in the text
+    expected = build_cues([placed(text, 0.8, 5.6, boundaries=good)], DURATION, Layout(chars=4))
+    assert build_cues([placed(text, 0.8, 5.6, boundaries=odd)], DURATION, Layout(chars=4)) == expected
+    assert expected[0].start == pytest.approx(1.0)
+
+
 def test_seven_seconds_at_most_even_when_slow() -> None:
     text = "各國代表今天在北京舉行會談。"
     bounds = word_times(words(text[:-1]), 0.0, 1.5)  # 1.5 s a character: 19.5 s of speech

@@ -55,6 +55,8 @@ CHARS_RANGE = (4, 80)
 LINES_RANGE = (1, 4)
 #: How long a cue may stay up into the pause after its words, in seconds.
 LINGER = 0.4
+#: How far past the last word a word boundary's text is looked for in the spoken text.
+SEARCH = 16
 
 # Costs of a break (cue or line) after a word; a cue costs CUE (a short one a little more),
 # a line after a cue's first LINE. A clause break is free, a break before a particle dear.
@@ -151,7 +153,9 @@ def spoken_times(placed: Placed) -> list[Time]:
     """When each character of the chunk's *spoken* text is heard, in seconds of the file.
 
     Word boundaries are found in the spoken text in order, each searched from where the
-    last one ended (one that cannot be found is skipped, never reordered).
+    last one ended, at most :data:`SEARCH` characters further on (a word the service
+    reports differently is skipped, and cannot make a common character such as 的 match
+    far ahead); the characters in between share the time between the words they lie between.
     """
     spoken = placed.chunk.spoken
     times: list[Time | None] = [None] * len(spoken)
@@ -160,7 +164,7 @@ def spoken_times(placed: Placed) -> list[Time]:
         word = b.text.strip()
         if b.kind != "word" or not word:
             continue
-        at = spoken.find(word, cursor)
+        at = spoken.find(word, cursor, cursor + SEARCH + len(word))
         if at < 0:
             continue
         _spread(times, spoken, at, at + len(word), b.offset, b.offset + b.duration)
