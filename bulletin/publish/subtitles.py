@@ -32,17 +32,19 @@ dropped, elsewhere it is collapsed to one space.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bulletin.audio.timeline import Placed
 from bulletin.errors import ConfigError, PublishError
 from bulletin.text.chars import CLAUSE_END, CLOSERS, SENTENCE_END, is_speakable
+
+if TYPE_CHECKING:  # the options read the limits from here: importing us stays light
+    from bulletin.audio.timeline import Placed
 
 #: Characters a line may hold (``--subtitle-chars``): Chinese subtitle practice.
 LINE_CHARS = 16
@@ -186,6 +188,8 @@ def text_times(placed: Placed) -> list[Time]:
     heard = spoken_times(placed)
     if text == spoken:
         return heard
+    import difflib
+
     times: list[Time | None] = [None] * len(text)
     matcher = difflib.SequenceMatcher(None, spoken, text, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
