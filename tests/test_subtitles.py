@@ -9,13 +9,17 @@ text) are checked on small timelines with known timings.
 from __future__ import annotations
 
 import itertools
+import math
 import re
+import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import run_cli as run
 from mp3_duration import probe_duration
 
+from bulletin.audio.ffmpeg import ffmpeg_exe
 from bulletin.audio.timeline import Placed
 from bulletin.engines.base import Boundary
 from bulletin.errors import ConfigError
@@ -92,6 +96,41 @@ def test_sample_fits_on_edge(edge, sample: Path, tmp_path: Path) -> None:
     assert cues[0][2] == ["國際高度關注第二輪六邊會談，", "明天將在北京召開。"]  # clause breaks first
     clean = run("clean", str(sample)).stdout
     assert "".join(line for _, _, body in cues for line in body) == re.sub(r"\s", "", clean)
+
+
+def test_cues_start_when_the_words_are_heard(edge, sample: Path, tmp_path: Path) -> None:
+    """The fake voice pauses after each comma and full stop, as a voice does; cues follow the words."""
+    edge.clause_pause = 0.4
+    out, srt = tmp_path / "b.mp3", tmp_path / "b.srt"
+    result = run("build", str(sample), "--engine", "edge", "-o", str(out), "--subtitles", str(srt))
+    assert result.exit_code == 0, result.output
+    cues = parse(srt.read_text(encoding="utf-8"))
+    assert_fits(cues, probe_duration(out))
+    pcm = decode(out)
+    # every cue is up within 0.1 s of its first word being heard (MP3 decoding shifts speech
+    # ~50 ms after the times the service gives), and no sooner than that before it
+    for start, _, body in cues:
+        assert loudness(pcm, start + 0.1, start + 0.13) > -20, (start, body)
+    # most cues start after a pause, and wait for the voice (spread by character count, they
+    # would drift into the middle of pauses and words)
+    after_pause = [start for start, _, _ in cues if loudness(pcm, start - 0.15, start - 0.06) < -50]
+    assert len(after_pause) >= len(cues) * 3 // 4
+
+
+def decode(mp3: Path) -> np.ndarray:
+    """The MP3 as float samples at 24 kHz, decoded by ffmpeg."""
+    pcm = subprocess.run(
+        [ffmpeg_exe(), "-v", "error", "-i", str(mp3), "-f", "s16le", "-ac", "1", "-ar", "24000", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float64) / 32768
+
+
+def loudness(pcm: np.ndarray, start: float, end: float) -> float:
+    """RMS level in dBFS of ``pcm`` between two times."""
+    part = pcm[max(0, round(start * 24000)) : round(end * 24000)]
+    return 20 * math.log10(max(1e-9, float(np.sqrt(np.mean(part**2))) if part.size else 1e-9))
 
 
 def test_limits_are_options(edge, sample: Path, tmp_path: Path) -> None:
