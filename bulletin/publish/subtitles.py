@@ -307,27 +307,42 @@ def _length(words: Sequence[_Word], a: int, b: int) -> int:
     return words[b - 1].stop - words[a].lo
 
 
-def _fit(words: Sequence[_Word], a: int, b: int, chars: int, lines: int) -> float:
-    """What the cheapest layout of ``words[a:b]`` in at most ``lines`` lines costs (inf: none fits).
+def _fits(words: Sequence[_Word], b: int, layout: Layout) -> dict[int, float]:
+    """For every cue ``words[j:b]`` that may end at ``b``: what its cheapest layout costs.
 
-    Each line after the first costs :data:`LINE` plus its break: one line is preferred,
-    then breaks at clause punctuation. Two lines (the usual case) are tried directly.
+    A cue may be at most ``chars x lines`` long and :attr:`Layout.seconds` long (a single
+    word always may). Its layout is the cheapest way to put it in at most ``lines`` lines:
+    each line after the first costs :data:`LINE` plus the break before it, so one line is
+    preferred, then breaks at clause punctuation. Worked out for all ``j`` at once, from
+    the end backwards (``fit[j]``: ``words[j:b]`` in at most n lines, for n = 1, 2, ...),
+    which keeps the cutting of a sentence linear in its length whatever the limits.
     """
-    if _length(words, a, b) <= chars:
-        return 0.0
-    if lines == 1:
-        return math.inf
-    if lines == 2:
-        return min(
-            (
-                words[p - 1].cost + LINE
-                for p in range(a + 1, b)
-                if _length(words, a, p) <= chars and _length(words, p, b) <= chars
-            ),
-            default=math.inf,
-        )
-    cuts = _arrange(words, a, b, chars, lines, None)
-    return cuts[0] if cuts else math.inf
+    chars, end = layout.chars, words[b - 1]
+    first = b - 1
+    while first > 0 and (
+        end.stop - words[first - 1].lo <= chars * layout.lines + layout.lines
+        and end.end - words[first - 1].start <= layout.seconds
+    ):
+        first -= 1  # adding words in front only makes it longer: stop at the first too long
+    fit = [0.0 if end.stop - words[j].lo <= chars else math.inf for j in range(first, b)]
+    for _ in range(layout.lines - 1):
+        more = list(fit)
+        for j in range(first, b):
+            cheapest, start = more[j - first], words[j].lo
+            for k in range(j + 1, b):  # the first line is words[j:k]
+                if words[k - 1].stop - start > chars:
+                    break
+                rest = fit[k - first]
+                if rest != math.inf and words[k - 1].cost + LINE + rest < cheapest:
+                    cheapest = words[k - 1].cost + LINE + rest
+            more[j - first] = cheapest
+        if more == fit:
+            break
+        fit = more
+    # nearest start first: on a tie the shorter last cue wins, as the cheapest cut is kept
+    return {
+        j: fit[j - first] for j in range(b - 1, first - 1, -1) if fit[j - first] != math.inf or j == b - 1
+    }
 
 
 def _arrange(
@@ -335,7 +350,7 @@ def _arrange(
 ) -> tuple[float, list[int]] | None:
     """The cheapest layout of ``words[a:b]`` in at most ``lines`` lines: (cost, line starts).
 
-    Costs as in :func:`_fit`; with a ``target`` line length, lines far from it cost more
+    Costs as in :func:`_fits`; with a ``target`` line length, lines far from it cost more
     (squared), which balances the lines of a cue.
     """
     best: dict[tuple[int, int], tuple[float, int]] = {(0, a): (0.0, -1)}  # (lines, end) -> (cost, start)
@@ -379,21 +394,12 @@ def _sentence_cues(text: str, times: Sequence[Time], layout: Layout) -> list[Cue
     """Cut one sentence into cues (see module docstring): fewest cues, cheapest breaks."""
     words = _words(text, times, layout.chars)
     n = len(words)
-    most = layout.chars * layout.lines
     best: list[tuple[float, int]] = [(0.0, -1)] + [(math.inf, -1)] * n
     for i in range(1, n + 1):
-        for j in range(i - 1, -1, -1):
-            if i - j > 1 and (
-                _length(words, j, i) > most + layout.lines
-                or words[i - 1].end - words[j].start > layout.seconds
-            ):
-                break  # adding words in front only makes it longer
-            fit = _fit(words, j, i, layout.chars, layout.lines) if i - j > 1 else 0.0
-            if fit == math.inf:
-                continue
+        for j, fit in _fits(words, i, layout).items():
             size = _length(words, j, i)
             short = max(0, layout.chars // 2 - size) if (j, i) != (0, n) else 0
-            cost = best[j][0] + CUE + fit + short + (words[i - 1].cost if i < n else 0.0)
+            cost = best[j][0] + CUE + min(fit, FORCED) + short + (words[i - 1].cost if i < n else 0.0)
             if cost < best[i][0]:
                 best[i] = (cost, j)
     spans, i = [], n
