@@ -291,11 +291,12 @@ def test_a_word_longer_than_a_line_is_the_only_thing_cut() -> None:
     assert all(len(line) <= LINE_CHARS for c in cues for line in c.lines)
 
 
-def test_one_line_of_ten() -> None:
-    layout = Layout(chars=10, lines=1)
+@pytest.mark.parametrize("layout", [Layout(chars=10, lines=1), Layout(chars=12, lines=3), Layout(chars=40)])
+def test_other_limits(layout: Layout) -> None:
     cues = build_cues([placed(LONG, 0.0, 12.0)], DURATION, layout)
-    assert all(len(c.lines) == 1 and len(c.lines[0]) <= 10 for c in cues)
+    assert all(len(c.lines) <= layout.lines and max(map(len, c.lines)) <= layout.chars for c in cues)
     assert "".join(c.text for c in cues) == LONG
+    assert_breaks_between_words([(c.start, c.end, list(c.lines)) for c in cues])
 
 
 @pytest.mark.parametrize("layout", [Layout(chars=3), Layout(lines=0), Layout(lines=9), Layout(seconds=0.5)])
