@@ -24,6 +24,7 @@ import click
 
 from bulletin import __version__
 from bulletin.errors import EXIT_SYNTHESIS, EXIT_USAGE, BulletinError
+from bulletin.publish.subtitles import CHARS_RANGE, LINES_RANGE
 from bulletin.run.options import DEFAULT_PAUSE_MS, DEFAULTS, ENGINES, PREVIEW_SECONDS
 
 EXIT_CODES_HELP = """\b
@@ -294,6 +295,20 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option("--title", help="ID3 title (default: the first sentence).")
 @click.option("--author", help="ID3 artist/publisher.")
 @click.option("--subtitles", type=click.Path(dir_okay=False), metavar="FILE", help="Also write .srt or .vtt.")
+@click.option(
+    "--subtitle-chars",
+    type=click.IntRange(*CHARS_RANGE),
+    default=DEFAULTS.subtitle_chars,
+    show_default=True,
+    help="Characters a subtitle line may hold.",
+)
+@click.option(
+    "--subtitle-lines",
+    type=click.IntRange(*LINES_RANGE),
+    default=DEFAULTS.subtitle_lines,
+    show_default=True,
+    help="Lines a subtitle cue may have.",
+)
 @click.option(
     "--loudness",
     type=click.FloatRange(-40, -5),

@@ -9,14 +9,19 @@ to ``speech.platform.bing.com``:
   message and a ``Path:ssml`` text message holding the SSML;
 * the server answers ``Path:turn.start``, ``Path:audio.metadata`` (one boundary per
   message, ``Offset``/``Duration`` in 100 ns ticks, as edge-tts's ``__parse_metadata``
-  expects), binary ``Path:audio`` frames (2-byte big-endian header length, headers
+  expects; sentence boundaries, or words when the client's ``speech.config`` enables
+  ``wordBoundaryEnabled``, as edge-tts does for ``boundary="WordBoundary"``: see
+  :func:`words`), binary ``Path:audio`` frames (2-byte big-endian header length, headers
   ending in ``\\r\\n``, then MP3 bytes) in several pieces, a final empty audio frame
   without Content-Type (as the real service does), then ``Path:turn.end``;
 * ``GET /voices/list`` serves a voice list with the real fields.
 
 The audio is real MP3 (a sine tone, 24 kHz mono 48 kbps CBR like Edge's
 ``audio-24khz-48kbitrate-mono-mp3``), ``seconds_per_char`` long per spoken character of
-the SSML text, so truncation is measurable and each text has its own length.
+the SSML text, so truncation is measurable and each text has its own length; with
+``clause_pause`` it falls silent that long after each clause or sentence mark, as a voice
+does, and the boundaries are timed accordingly (so timing by them can be told from timing
+by character count).
 
 Faults, set with :meth:`FakeEdgeServer.set_fault`, apply to the next ``times`` requests
 (``None``: every request, i.e. a permanent failure):
@@ -52,6 +57,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from types import TracebackType
 from typing import Literal, get_args
+from xml.sax.saxutils import escape
 
 import lameenc
 from aiohttp import WSMsgType, web
@@ -97,6 +103,32 @@ VOICES: list[dict[str, object]] = [
 
 _SPOKEN = re.compile(r"[\w]")  # letters, digits and CJK ideographs count; punctuation/space do not
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])")
+_PAUSE_MARKS = frozenset("，、：；。！？,;:!?")
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:[.,:'\-][A-Za-z0-9]+)*%?")
+_HAN_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+
+
+def words(text: str) -> list[str]:
+    """The words the service reports for ``text``, in order, as its WordBoundary events do.
+
+    Like the real service: a Latin word or a number (with its inner marks, ``3.5%``) is
+    one word; Chinese is cut into words of one to three characters (here simply pairs,
+    a run's odd character joining its last pair, as a stand-in for Microsoft's
+    segmenter); punctuation and spaces get no boundary at all.
+    """
+    out: list[str] = []
+    for match in re.finditer(rf"{_LATIN_WORD.pattern}|{_HAN_RUN.pattern}", text):
+        word = match.group()
+        if _HAN_RUN.fullmatch(word):
+            pairs = [word[i : i + 2] for i in range(0, len(word), 2)]
+            if len(pairs) > 1 and len(pairs[-1]) == 1:
+                pairs[-2:] = [pairs[-2] + pairs[-1]]
+            out.extend(pairs)
+        else:
+            out.append(word)
+    return out
 
 
 def spoken_chars(text: str) -> int:
@@ -116,6 +148,22 @@ def tone_mp3(seconds: float, freq: int = 440) -> bytes:
     enc.set_channels(1)
     enc.set_quality(7)
     return bytes(enc.encode(samples) + enc.flush())
+
+
+@functools.lru_cache(maxsize=256)
+def speech_mp3(runs: tuple[tuple[float, bool], ...], freq: int = 440) -> bytes:
+    """A real MP3 of tone (speech) and silence (pauses) runs, each ``(seconds, is speech)``."""
+    second = _tone_second(freq)
+    pcm = bytearray()
+    for seconds, speech in runs:
+        n = max(1, round(seconds * SAMPLE_RATE))
+        pcm += (second * (n // SAMPLE_RATE + 1))[: 2 * n] if speech else bytes(2 * n)
+    enc = lameenc.Encoder()
+    enc.set_bit_rate(BITRATE_KBPS)
+    enc.set_in_sample_rate(SAMPLE_RATE)
+    enc.set_channels(1)
+    enc.set_quality(7)
+    return bytes(enc.encode(bytes(pcm)) + enc.flush())
 
 
 @functools.lru_cache(maxsize=64)
@@ -179,6 +227,7 @@ class FakeEdgeServer:
         *,
         latency: float = 0.0,
         seconds_per_char: float = 0.2,
+        clause_pause: float = 0.0,
         frame_bytes: int = 4096,
         date_skew: float = 0.0,
     ) -> None:
@@ -189,6 +238,7 @@ class FakeEdgeServer:
         """
         self.latency = latency
         self.seconds_per_char = seconds_per_char
+        self.clause_pause = clause_pause
         self.frame_bytes = frame_bytes
         self.date_skew = date_skew
         self.lock = threading.Lock()
@@ -256,7 +306,7 @@ class FakeEdgeServer:
 
     def seconds_for(self, text: str) -> float:
         """How long the audio for ``text`` is (before MP3 frame rounding)."""
-        return max(1, spoken_chars(text)) * self.seconds_per_char
+        return sum(seconds for seconds, _ in self._speech(text))
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -419,7 +469,9 @@ class FakeEdgeServer:
         seconds = self.seconds_for(text)
         for meta in [] if fault == "short_audio" else self._boundaries(text, word_boundary):
             await ws.send_str(_text_frame("audio.metadata", json.dumps({"Metadata": [meta]}), rid))
-        mp3 = tone_mp3(round(seconds, 3), 300 + 10 * (spoken_chars(text) % 40))
+        freq = 300 + 10 * (spoken_chars(text) % 40)
+        runs = self._speech(text)
+        mp3 = tone_mp3(round(seconds, 3), freq) if len(runs) == 1 else speech_mp3(tuple(runs), freq)
         pieces = [mp3[i : i + self.frame_bytes] for i in range(0, len(mp3), self.frame_bytes)]
         if fault in ("close_mid_stream", "tcp_cut"):
             pieces = pieces[: max(1, len(pieces) // 2)]
@@ -438,6 +490,40 @@ class FakeEdgeServer:
         await ws.send_bytes(_audio_frame(b"", rid, content_type=False))
         await ws.send_str(_text_frame("turn.end", "{}", rid))
 
+    def _starts(self, text: str) -> list[float | None]:
+        """When each character of ``text`` starts in the audio (None: not spoken).
+
+        Each spoken character lasts ``seconds_per_char``; with ``clause_pause`` a clause or
+        sentence mark followed by more speech adds that much silence, as a real voice pauses.
+        """
+        out: list[float | None] = []
+        at, left = 0.0, spoken_chars(text)
+        for ch in text:
+            if _SPOKEN.match(ch):
+                out.append(at)
+                at, left = at + self.seconds_per_char, left - 1
+            else:
+                out.append(None)
+                if ch in _PAUSE_MARKS and left:
+                    at += self.clause_pause
+        return out
+
+    def _speech(self, text: str) -> list[tuple[float, bool]]:
+        """The audio as (seconds, is speech) runs: tone for spoken characters, silence for pauses."""
+        runs: list[tuple[float, bool]] = []
+        end = 0.0
+        for start in self._starts(text):
+            if start is None:
+                continue
+            if start > end + 1e-9:
+                runs.append((start - end, False))
+            if runs and runs[-1][1]:
+                runs[-1] = (runs[-1][0] + self.seconds_per_char, True)
+            else:
+                runs.append((self.seconds_per_char, True))
+            end = start + self.seconds_per_char
+        return runs or [(self.seconds_per_char, True)]
+
     async def _endless(self, ws: web.WebSocketResponse, rid: str, seconds: int = 3600) -> None:
         """An hour of a one-second tone, sent until the client hangs up (CBR frames concatenate)."""
         second = tone_mp3(1.0, 500)
@@ -451,28 +537,27 @@ class FakeEdgeServer:
             await ws.send_str(_text_frame("turn.end", "{}", rid))
 
     def _boundaries(self, text: str, word_boundary: bool) -> list[dict[str, object]]:
-        """Sentence (or per-character word) boundaries, timed like the audio, in ticks."""
-        per = self.seconds_per_char * TICKS_PER_SECOND
+        """Sentence (or word) boundaries, timed like the audio, in ticks (see :func:`words`)."""
+        per = self.seconds_per_char
         kind = "WordBoundary" if word_boundary else "SentenceBoundary"
-        if word_boundary:
-            units = [c for c in text if _SPOKEN.match(c)]
-        else:
-            units = [s for s in _SENTENCE_END.split(text) if s.strip()]
+        units = words(text) if word_boundary else [s for s in _SENTENCE_END.split(text) if s.strip()]
+        starts = self._starts(text)
         out: list[dict[str, object]] = []
         pos = 0
         for unit in units:
-            n = spoken_chars(unit)
-            if n == 0:
+            at = text.find(unit, pos)
+            pos = at + len(unit)
+            times = [t for t in starts[at:pos] if t is not None]
+            if not times:
                 continue
             out.append(
                 {
                     "Type": kind,
                     "Data": {
-                        "Offset": round(pos * per),
-                        "Duration": round(n * per),
-                        "text": {"Text": unit, "Length": len(unit), "BoundaryType": kind},
+                        "Offset": round(times[0] * TICKS_PER_SECOND),
+                        "Duration": round((times[-1] + per - times[0]) * TICKS_PER_SECOND),
+                        "text": {"Text": escape(unit), "Length": len(unit), "BoundaryType": kind},
                     },
                 }
             )
-            pos += n
         return out

@@ -140,27 +140,6 @@ def test_stdout_output_is_only_mp3(edge, sample):
     assert result.stderr == ""
 
 
-def test_subtitles_one_cue_per_sentence(edge, sample, tmp_path):
-    out = tmp_path / "out.mp3"
-    srt = tmp_path / "out.srt"
-    assert (
-        run("build", str(sample), "--engine", "edge", "-o", str(out), "--subtitles", str(srt)).exit_code == 0
-    )
-    blocks = [b for b in srt.read_text(encoding="utf-8").strip().split("\n\n") if b]
-    sentences = {c["sentence"] for c in plan(sample)}
-    assert len(blocks) == len(sentences)
-
-    def secs(stamp: str) -> float:
-        h, m, s = stamp.replace(",", ".").split(":")
-        return int(h) * 3600 + int(m) * 60 + float(s)
-
-    times = [tuple(secs(t) for t in b.splitlines()[1].split(" --> ")) for b in blocks]
-    duration = probe_duration(out)
-    assert all(0 <= a < b <= duration + 0.05 for a, b in times)
-    assert all(times[i][1] <= times[i + 1][0] for i in range(len(times) - 1))
-    assert blocks[0].splitlines()[2].startswith("國際高度關注")
-
-
 def test_feed_and_templates(edge, sample, tmp_path):
     feed = tmp_path / "site" / "feed.xml"
     template = str(tmp_path / "site" / "{date:%Y%m%d}-{slug}.mp3")

@@ -92,7 +92,9 @@ def test_is_an_engine() -> None:
 
 def test_one_request_per_chunk_in_order(srv: FakeEdgeServer) -> None:
     seen: list[int] = []
-    clips = fast_engine().synthesize(TEXTS, VOICE, on_clip=lambda i, c: seen.append(i))
+    clips = fast_engine(boundary="SentenceBoundary").synthesize(
+        TEXTS, VOICE, on_clip=lambda i, c: seen.append(i)
+    )
     assert srv.requests == len(TEXTS)
     assert sorted(srv.texts) == sorted(TEXTS)
     assert sorted(seen) == list(range(len(TEXTS)))
@@ -108,11 +110,13 @@ def test_one_request_per_chunk_in_order(srv: FakeEdgeServer) -> None:
         )
 
 
-def test_word_boundaries(srv: FakeEdgeServer) -> None:
-    (clip,) = fast_engine(boundary="WordBoundary").synthesize(["你好世界。"], VOICE)
-    assert [b.text for b in clip.boundaries] == list("你好世界")
+def test_word_boundaries_by_default(srv: FakeEdgeServer) -> None:
+    (clip,) = fast_engine().synthesize(["你好世界，A&B 3.5%。"], VOICE)
+    assert '"wordBoundaryEnabled":"true"' in srv.state.configs[-1]
+    assert [b.text for b in clip.boundaries] == ["你好", "世界", "A", "B", "3.5%"]
     assert all(b.kind == "word" for b in clip.boundaries)
-    assert clip.boundaries[1].offset == pytest.approx(0.2)
+    assert clip.boundaries[1].offset == pytest.approx(0.4)
+    assert EdgeEngine().version() != EdgeEngine(boundary="SentenceBoundary").version()
 
 
 def test_concurrency_is_bounded(srv: FakeEdgeServer) -> None:

@@ -129,6 +129,34 @@ def test_subband_split_matches_the_graph(model_base: Path) -> None:
     assert np.abs(whole - subbands).max() < 1e-6
 
 
+def test_syllable_spans_from_predicted_durations() -> None:
+    # sil | n i3 #0 h ao3 #3 m a5 | sil eos: a #0 is the syllable's voiced tail, a #3 a pause
+    symbols = ("n", "i3", "#0", "h", "ao3", "#3", "m", "a5")
+    durations = np.array([10, 2, 6, 3, 2, 7, 20, 3, 5, 8, 1], dtype=np.int32)
+    hop = offline.HOP
+    assert offline.syllable_spans(symbols, durations) == [
+        (10 * hop, 21 * hop),
+        (21 * hop, 30 * hop),
+        (50 * hop, 58 * hop),
+    ]
+
+
+def test_word_boundaries_follow_the_syllables() -> None:
+    rate = offline.SAMPLE_RATE
+    spans = [(0, rate), (rate, 2 * rate), (2 * rate, 3 * rate), (4 * rate, 5 * rate), (6 * rate, 7 * rate)]
+    counts = {"美": 1, "國": 1, "WTO": 2, "說": 1, "Trump": 0}  # WTO said in two syllables here
+    bounds = offline.word_boundaries("美國WTO，Trump說", spans, lambda u: counts.get(u, 0))
+    assert [(b.text, b.offset, b.duration) for b in bounds] == [
+        ("美", 0.0, 1.0),
+        ("國", 1.0, 1.0),
+        ("WTO", 2.0, 3.0),  # two syllables: the first's start to the second's end
+        ("說", 6.0, 1.0),  # Trump is not said: no boundary
+    ]
+    # counts that do not add up: one boundary over everything said, never a wrong order
+    (whole,) = offline.word_boundaries("美國說", spans, lambda u: 1)
+    assert (whole.text, whole.offset, whole.duration) == ("美國說", 0.0, 7.0)
+
+
 @pytest.mark.parametrize("frames", [1, 100, 160, 161, 180, 300, 321, 599, 1228, 2048])
 def test_vocoder_windows_tile_the_phrase(frames: int) -> None:
     window, context = offline.VOCODER_WINDOW, offline.VOCODER_CONTEXT
@@ -204,8 +232,13 @@ def test_engine_satisfies_protocol() -> None:
 @pytest.mark.slow
 def test_deterministic_and_duration_grows(engine: OfflineEngine) -> None:
     short, again, longer = engine.synthesize(["今天天氣很好。", "今天天氣很好。", SENTENCE * 3], VOICE)
-    assert short.format == "wav" and short.boundaries == ()
-    assert short.data == again.data
+    assert short.format == "wav" and short.data == again.data
+    # timed from the model's predicted durations: one word per character, in order, in the audio
+    assert [b.text for b in short.boundaries] == list("今天天氣很好")
+    assert all(b.kind == "word" and b.duration > 0 for b in short.boundaries)
+    ends = [b.offset + b.duration for b in short.boundaries]
+    assert all(e <= b.offset + 1e-6 for e, b in zip(ends, short.boundaries[1:], strict=False))
+    assert ends[-1] <= seconds(short.data)
     assert seconds(longer.data) > 2.5 * seconds(short.data)
     assert np.abs(samples(short.data)).max() > 3000  # actual speech, not silence
 

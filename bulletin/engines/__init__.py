@@ -17,6 +17,10 @@ EDGE_MAX_CHUNK_CHARS = 300
 EDGE_CONCURRENCY = 6
 
 
-def edge_version() -> str:
-    """``edge-tts-<version>``: the client decides the request (voice and prosody are keyed apart)."""
-    return f"edge-tts-{version('edge-tts')}"
+def edge_version(words: bool = True) -> str:
+    """``edge-tts-<version>/words``: the client decides the request (voice and prosody are keyed apart).
+
+    ``/words``: clips are asked for with word boundaries (subtitles are timed by them), so
+    clips cached when only sentence boundaries were asked for are not reused.
+    """
+    return f"edge-tts-{version('edge-tts')}" + ("/words" if words else "")

@@ -27,7 +27,15 @@ class VoiceSettings:
 
 @dataclass(frozen=True)
 class Boundary:
-    """A sentence or word the engine reported, in seconds from the clip's start."""
+    """A sentence or word the engine reported, in seconds from the clip's start.
+
+    ``text`` is a piece of the *spoken* text the clip was made from, and boundaries come
+    in the order they are spoken, so a reader can find each one in that text by searching
+    forward (subtitles time their cues this way). ``"word"`` boundaries are what subtitles
+    need: Edge reports them (the service's own word segmentation, numbers and Latin words
+    whole); the offline engine reports one per character or Latin token it spoke, from the
+    model's predicted durations. Text the engine did not speak has no boundary.
+    """
 
     kind: Literal["sentence", "word"]
     text: str
@@ -37,7 +45,11 @@ class Boundary:
 
 @dataclass(frozen=True)
 class Clip:
-    """One synthesized chunk: encoded audio bytes plus what the engine knows of its timing."""
+    """One synthesized chunk: encoded audio bytes plus what the engine knows of its timing.
+
+    ``boundaries`` is optional: an engine that knows no timing leaves it empty, and
+    subtitles then spread the chunk's time over its characters.
+    """
 
     data: bytes
     format: str  # container/codec ffmpeg can read: "mp3" (edge) or "wav" (offline)

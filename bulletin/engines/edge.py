@@ -313,7 +313,7 @@ class EdgeEngine:
         timeout_base: float = 10.0,
         timeout_per_char: float = 0.1,
         connect_timeout: float = 10.0,
-        boundary: Literal["SentenceBoundary", "WordBoundary"] = "SentenceBoundary",
+        boundary: Literal["SentenceBoundary", "WordBoundary"] = "WordBoundary",
         max_chars_per_second: float = MAX_UNITS_PER_SECOND,
         endpoints: environment.Endpoints | None = None,
     ) -> None:
@@ -325,6 +325,9 @@ class EdgeEngine:
         ``max_chars_per_second``: audio shorter than the text at this speed (times the rate
         factor) counts as truncated; see :data:`MAX_UNITS_PER_SECOND`.
         Endpoints: see :func:`resolve_endpoints` (read now, so a run is self-consistent).
+        ``boundary``: what timing the service is asked for. Words (the default) let subtitles
+        cut a long sentence into short cues timed by the speech; the service sends one or the
+        other, never both, and the word boundaries serve the truncation check just as well.
         """
         if concurrency < 1:
             raise ConfigError("edge: concurrency must be at least 1")
@@ -346,8 +349,8 @@ class EdgeEngine:
     # ---- Engine protocol ---------------------------------------------------------------
 
     def version(self) -> str:
-        """``edge-tts-<version>``: the client decides the request; voice/prosody are keyed apart."""
-        return edge_version()
+        """``edge-tts-<version>[/words]``: the client and the boundaries asked for decide the request."""
+        return edge_version(words=self.boundary == "WordBoundary")
 
     def synthesize(
         self,

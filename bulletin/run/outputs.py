@@ -74,7 +74,9 @@ def settings_fingerprint(options: BuildOptions, preset: Preset) -> dict[str, Any
         "encode": asdict(options.encode),
         "title": options.title,
         "author": options.author,
-        "subtitles": options.subtitles,
+        "subtitles": [options.subtitles, options.subtitle_chars, options.subtitle_lines]
+        if options.subtitles
+        else None,
         "feed": options.feed,
         "base_url": options.base_url,
     }
@@ -109,12 +111,12 @@ def write_tags(
     write(mp3, title=title, author=author, date=when, chapters=chapters)
 
 
-def write_subtitles(dest: Path, name: str, assembly: Assembly) -> None:
+def write_subtitles(dest: Path, name: str, assembly: Assembly, options: BuildOptions) -> None:
     """Subtitles for ``name`` (its suffix picks SRT or VTT), written to the temp file ``dest``."""
     from bulletin.publish.subtitles import write_subtitles as write
 
     fmt = Path(name).suffix.lower().lstrip(".")
-    write(dest, assembly.timeline, fmt=fmt, duration=assembly.duration)
+    write(dest, assembly.timeline, fmt=fmt, duration=assembly.duration, layout=options.subtitle_layout)
 
 
 def digest(path: Path) -> dict[str, Any]:

@@ -36,7 +36,7 @@ class Chunk:
 
     ``text`` is an exact slice of the cleaned paragraph (so the chunks of a story join
     back to it); ``spoken`` is what the engine is given (numbers read out, etc.).
-    Chunks of one long sentence share ``sentence``, so subtitles get one cue per sentence.
+    Chunks of one long sentence share ``sentence``, so subtitles never put two sentences in a cue.
     """
 
     index: int
