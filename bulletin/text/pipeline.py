@@ -110,7 +110,9 @@ def prepare(
     keep_headlines: bool = False,
 ) -> CleanText:
     """Read, repair and deduplicate articles from paths (``-`` for stdin)."""
-    return clean_articles(read_articles(sources, encoding=encoding, stdin=stdin), keep_headlines=keep_headlines)
+    return clean_articles(
+        read_articles(sources, encoding=encoding, stdin=stdin), keep_headlines=keep_headlines
+    )
 
 
 def plan(clean: CleanText, limit: int) -> list[Chunk]:

@@ -197,4 +197,3 @@ def structure(
         origin=origin,
         removed=tuple(strip.removed),
     )
-
