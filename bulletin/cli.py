@@ -344,7 +344,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     show_default=True,
     help="Edge requests at once.",
 )
-@click.option("--title", help="ID3 title (default: the first sentence).")
+@click.option("--title", help="ID3 title (default: the first headline, else the first sentence).")
 @click.option("--author", help="ID3 artist/publisher.")
 @click.option("--subtitles", type=click.Path(dir_okay=False), metavar="FILE", help="Also write .srt or .vtt.")
 @click.option(

@@ -53,6 +53,11 @@ _BYLINE_LINE = re.compile(
     r"^(?:[^，。,\s]{1,10}[，／/]\s*)?(?:記者|记者|文[，／/]|撰文[，／/：:])[^。！？]{1,30}?"
     r"(?:報導|报道|綜合報導|综合报道|即時報導|即时报道)?$"
 )
+#: ``記者王小明／台北報導`` run into the text after it (repair joined a two-line article)
+_BYLINE_PREFIX = re.compile(
+    r"^(?:[^，。\s]{1,10}[，／/]\s*)?(?:記者|记者)[^，。！？]{1,12}[，／/][^，。！？]{1,10}?"
+    r"(?:即時|即时)?(?:報導|报道)\s*[，,：:]?\s*"
+)
 #: ``快訊／``, ``【快訊】``, ``快讯：``
 _FLASH = re.compile(
     r"^(?:【\s*(?:快訊|快讯|獨家|独家|最新|突發|突发|即時|即时)\s*】|"
@@ -127,6 +132,7 @@ class _Strip:
                 (_DATELINE, "dateline"),
                 (_PAPER, "dateline"),
                 (_BRACKETED_BYLINE, "byline"),
+                (_BYLINE_PREFIX, "byline"),
             ):
                 m = pattern.match(paragraph)
                 if m and m.end() > 0:
@@ -141,11 +147,40 @@ class _Strip:
         return paragraph
 
     def _note(self, piece: str, kind: str) -> None:
+        piece = piece.rstrip("，,：: ")
         self.removed.append(piece)
         if kind == "dateline" and self.dateline is None:
             self.dateline = piece
         elif kind == "byline" and self.byline is None:
             self.byline = piece
+
+
+#: Furniture that, found a little way into the first paragraph, ends a headline run into it.
+_RUN_IN = re.compile(
+    "|".join(
+        f"(?:{p.pattern[1:]})"
+        for p in (_BRACKETED_DATELINE, _DATELINE, _PAPER, _BRACKETED_BYLINE, _BYLINE_PREFIX)
+    )
+)
+
+
+def _run_in_headline(body: list[str], strip: _Strip) -> str | None:
+    """A headline joined to the dateline after it (``北市大樓火警（中央社…電）…``): split it off.
+
+    Two-line articles are joined by repair (it cannot tell a headline from a wrapped line
+    there); the dateline or byline right after a title-like start marks where it ended.
+    """
+    probe = _Strip()
+    rest = probe.front(body[0])  # a flash marker may open it; a dateline or byline may not
+    if probe.dateline or probe.byline or not rest:
+        return None
+    m = _RUN_IN.search(rest, 4, HEADLINE_MAX + 60)
+    title = rest[: m.start()].rstrip("，, ") if m else ""
+    if not title or not looks_like_headline(title):
+        return None
+    strip.removed.extend(probe.removed)
+    body[0] = rest[m.start() :]
+    return title
 
 
 def structure(
@@ -177,6 +212,8 @@ def structure(
             headline = first
             strip.removed.extend(probe.removed)
             body.pop(0)
+    if headline is None and body:
+        headline = _run_in_headline(body, strip)
     kept: list[str] = []
     for n, paragraph in enumerate(body):
         if n < 3 and not kept:  # furniture opens the story: the first paragraphs that have text
