@@ -368,3 +368,23 @@ def test_a_folder_is_read_oldest_first_and_a_local_page_without_furniture(tmp_pa
     empty.mkdir()
     result = run("clean", str(empty))
     assert result.exit_code == 2 and "directory" in result.stderr
+
+
+def test_feeds_are_parsed_safely():
+    """No external entity is read, no entity expansion blows up."""
+    from bulletin.sources.feeds import parse_feed
+
+    xxe = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b'<rss version="2.0"><channel><title>t</title><item><title>&x;</title><link>http://h/1</link>'
+        b"<description>&x;</description></item></channel></rss>"
+    )
+    laughs = b"".join(
+        [b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa">']
+        + [f'<!ENTITY {c} "{("&" + p + ";") * 10}">'.encode() for p, c in zip("abcd", "bcde", strict=True)]
+        + [b']><rss version="2.0"><channel><title>t</title><item><title>&e;</title></item></channel></rss>']
+    )
+    for feed in (xxe, laughs):
+        items = parse_feed(feed, "feed.xml")
+        assert all("root:" not in "".join(i.summary) + (i.title or "") for i in items)
+        assert all(len(i.title or "") < 1000 for i in items)

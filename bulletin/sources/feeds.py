@@ -1,9 +1,11 @@
 """Feeds: RSS 2.0, Atom (and RSS 1.0) through feedparser, JSON Feed by hand.
 
 feedparser is the well-kept parser that reads what feeds really look like (wrong dates,
-namespaced content, undeclared encodings); it is parsed safely: feedparser turns off
-external entities and keeps only plain ``<!ENTITY>`` declarations (no entity expansion
-bombs), and the bytes it is handed are bounded by the fetch's size cap. JSON Feed (1.0,
+namespaced content, undeclared encodings). Parsed safely: feedparser turns off external
+entities, but it keeps plain ``<!ENTITY>`` declarations and expat expands them (a 5-level
+"billion laughs" of 1 KB became 100,000 characters), so a feed's DOCTYPE with entity
+declarations is removed before parsing (news feeds have no use for one; its references
+are then left as text); the bytes are bounded by the fetch's size cap. JSON Feed (1.0,
 1.1) is a small JSON document, read here.
 
 An item's text: ``content:encoded`` / Atom ``content`` / JSON ``content_html`` when that
@@ -27,6 +29,7 @@ from bulletin.sources.pages import decode_html, fragment_lines, parse_time
 FULL_SENTENCES = 3
 FULL_CHARS = 120
 _SENTENCE_END = re.compile(r"[。！？!?]")
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>", re.DOTALL | re.IGNORECASE)
 _TEASER_END = re.compile(r"(?:…|\.\.\.|……|閱讀全文|阅读全文|全文|更多|more)\W*$", re.IGNORECASE)
 
 
@@ -73,6 +76,10 @@ def parse_feed(data: bytes, name: str, declared: str | None = None) -> list[Item
         return _json_feed(data, name, declared)
     import feedparser
 
+    if b"<!ENTITY" in data or b"<!entity" in data:
+        data = _DOCTYPE.sub(b"", data, count=1)
+        if b"<!ENTITY" in data or b"<!entity" in data:
+            raise SourceError(f"{name}: malformed feed (entity declarations outside a DOCTYPE)")
     headers = {"content-type": f"application/xml; charset={declared}"} if declared else None
     parsed = feedparser.parse(data, response_headers=headers, sanitize_html=True, resolve_relative_uris=False)
     version = parsed.get("version") or ""

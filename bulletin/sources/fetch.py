@@ -19,13 +19,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import ipaddress
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from bulletin import __version__
+from bulletin import __version__, environment
 from bulletin.errors import SourceError
 from bulletin.files import read_regular, write_bytes_atomic
 
@@ -217,6 +220,24 @@ class Fetcher:
                 url, response, answer.headers.get("ETag"), answer.headers.get("Last-Modified")
             )
             return response
+
+
+def keep_loopback_off_proxies(urls: Iterable[str]) -> None:
+    """The session honours HTTP(S)_PROXY (trust_env, as cron hosts behind a proxy need); a
+    source on this machine (a local gateway, the tests' server) must not go through it."""
+    names = {"localhost", "127.0.0.1", "::1"}
+
+    def loopback(host: str | None) -> bool:
+        if not host or host in names:
+            return bool(host)
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    hosts = {urlsplit(u).hostname for u in urls}
+    if any(loopback(h) for h in hosts):
+        environment.bypass_proxy_for(sorted(names | {h for h in hosts if h and loopback(h)}))
 
 
 class _Retry(Exception):

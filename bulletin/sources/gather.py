@@ -28,7 +28,7 @@ from typing import Any, BinaryIO
 
 from bulletin.errors import ConfigError, InputError, SourceError, SourcesFailed
 from bulletin.sources.feeds import Item, holds_article, looks_like_feed, parse_feed
-from bulletin.sources.fetch import Fetcher, FetchOptions, Response, Validators
+from bulletin.sources.fetch import Fetcher, FetchOptions, Response, Validators, keep_loopback_off_proxies
 from bulletin.sources.pages import Page, extract, parse_time
 from bulletin.text.read import Article, read_article, read_bytes
 
@@ -322,6 +322,7 @@ def _fetch(
     if not urls:
         return {}
     validators = Validators(state, options.max_bytes)
+    keep_loopback_off_proxies(urls)
     try:
         return asyncio.run(_fetch_all(urls, options, validators, since, reports))
     finally:
