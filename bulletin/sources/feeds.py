@@ -69,11 +69,19 @@ def looks_like_feed(data: bytes, content_type: str | None = None) -> bool:
     return bool(re.search(rb"<(?:rss|feed|rdf:rdf)[\s>]", data[:4096], re.IGNORECASE))
 
 
-def parse_feed(data: bytes, name: str, declared: str | None = None) -> list[Item]:
-    """The items of a feed, in the feed's order; :class:`SourceError` when it is not one."""
+def parse_feed(data: bytes, name: str, declared: str | None = None) -> tuple[list[Item], str | None]:
+    """The items of a feed, in the feed's order, and a warning when it was read leniently.
+
+    :class:`SourceError` when it is not a feed, or is malformed with nothing usable in it
+    (a feed cut off in its first item, HTML served as a feed). A malformed feed whose
+    items still carry a link or text is read, with a warning: feedparser's lenient parser
+    is made for the feeds found in the wild.
+    """
     head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
-        return _json_feed(data, name, declared)
+        return _json_feed(data, name, declared), None
+    import xml.sax
+
     import feedparser
 
     if b"<!ENTITY" in data or b"<!entity" in data:
@@ -82,15 +90,16 @@ def parse_feed(data: bytes, name: str, declared: str | None = None) -> list[Item
             raise SourceError(f"{name}: malformed feed (entity declarations outside a DOCTYPE)")
     headers = {"content-type": f"application/xml; charset={declared}"} if declared else None
     parsed = feedparser.parse(data, response_headers=headers, sanitize_html=True, resolve_relative_uris=False)
-    version = parsed.get("version") or ""
-    if not parsed.entries:
-        why = parsed.get("bozo_exception")
-        if why is not None:
-            raise SourceError(f"{name}: malformed feed ({_short(why)})")
-        if not version:
+    why = parsed.get("bozo_exception")
+    broken = f"malformed feed ({_short(why)})" if isinstance(why, xml.sax.SAXException) else None
+    items = [_item(entry) for entry in parsed.entries]
+    usable = [i for i in items if i.link or i.content or i.summary]
+    if not usable:
+        if broken:
+            raise SourceError(f"{name}: {broken}")
+        if not parsed.get("version"):
             raise SourceError(f"{name}: not a feed (no RSS, Atom or JSON Feed found)")
-        return []
-    return [_item(entry) for entry in parsed.entries]
+    return usable, (f"{broken}; {len(usable)} item(s) read leniently" if broken else None)
 
 
 def _short(exc: object) -> str:

@@ -176,7 +176,7 @@ class Fetcher:
                     response = await self._once(url, headers, timeout, kept)
             except asyncio.TimeoutError:
                 raise SourceError(
-                    f"{url}: timed out (no complete answer within {timeout.total:g} s)"
+                    f"{url}: timed out (no complete answer within {round(timeout.total, 1):g} s)"
                 ) from None
             except aiohttp.TooManyRedirects:
                 raise SourceError(f"{url}: too many redirects") from None

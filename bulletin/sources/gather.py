@@ -136,7 +136,9 @@ def _local_page(path: Path, origin: str) -> Article:
 
 def _local_feed(path: Path, since: datetime | None, report: SourceReport) -> list[Article]:
     """A feed saved as a file: items with their own content (no pages are fetched for it)."""
-    items = parse_feed(read_bytes(path), str(path))
+    items, warning = parse_feed(read_bytes(path), str(path))
+    if warning:
+        report.warnings.append(f"{path}: {warning}")
     articles: list[Article] = []
     for n, item in enumerate(items):
         if _older(item.published, since):
@@ -170,9 +172,21 @@ def _read_file(
             report.skipped += 1
             return []
         return [article]
-    if suffix in FEED_SUFFIXES or (suffix not in TEXT_SUFFIXES and looks_like_feed(read_bytes(path)[:4096])):
+    if suffix in FEED_SUFFIXES or (suffix not in TEXT_SUFFIXES and _sniff_feed(path)):
         return _local_feed(path, since, report)
     return [read_article(path, encoding=encoding)]
+
+
+def _sniff_feed(path: Path) -> bool:
+    """Is this file (with no telling suffix) a saved feed? Only regular files are looked at:
+    a FIFO or a device is read once, as text."""
+    try:
+        if not path.is_file():
+            return False
+        with path.open("rb") as handle:
+            return looks_like_feed(handle.read(4096))
+    except OSError:
+        return False  # reading it as text says what is wrong
 
 
 def _folder(
@@ -225,7 +239,9 @@ async def _remote(fetcher: Fetcher, url: str, since: datetime | None, report: So
         report.status = "not-modified"
     if looks_like_feed(response.body, response.content_type):
         report.kind = "feed"
-        items = await asyncio.to_thread(parse_feed, response.body, url, response.charset)
+        items, warning = await asyncio.to_thread(parse_feed, response.body, url, response.charset)
+        if warning:
+            report.warnings.append(f"{url}: {warning}")
         return await _feed_items(fetcher, url, items, since, report, deadline)
     if _is_html(response):
         report.kind = "page"
