@@ -241,6 +241,8 @@ def _read(run: Run, report: RunReport) -> CleanText | None:
     with report.stage("read"):
         gathered = gather(run)
         report.sources = [s.to_dict() for s in gathered.sources]
+        for s in gathered.sources:
+            run.console.detail(f"source {s.source}: {s.kind}, {s.status}, {s.items} read, {s.skipped} older")
         clean = clean_sources(run, gathered)
     if clean is None:
         report.no_new_stories = True

@@ -322,6 +322,11 @@ async def _fetch_all(
                 report.status, report.error = "failed", f"{url}: timed out after {options.timeout:g} s"
             except SourceError as exc:
                 report.status, report.error = "failed", str(exc)
+            except Exception as exc:  # what a hostile answer does to a parser: this source only
+                report.status, report.error = (
+                    "failed",
+                    f"{url}: could not be read ({type(exc).__name__}: {exc})",
+                )
             return []
 
         results = await asyncio.gather(*(bounded(u) for u in urls))
