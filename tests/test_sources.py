@@ -395,3 +395,18 @@ def test_feeds_are_parsed_safely():
             continue
         assert all("root:" not in "".join(i.summary) + (i.title or "") for i in items)
         assert all(len(i.title or "") < 1000 for i in items)
+
+
+def test_since_takes_durations_dates_and_times():
+    from bulletin.errors import ConfigError
+    from bulletin.sources.gather import parse_since
+
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+    assert parse_since("12h", now) == now - timedelta(hours=12)
+    assert parse_since("1h30m", now) == now - timedelta(minutes=90)
+    assert parse_since("2d", now) == now - timedelta(days=2)
+    assert parse_since("2026-11-26T08:00+08:00", now) == datetime(2026, 11, 26, 0, 0, tzinfo=timezone.utc)
+    assert parse_since("2026-11-26", now).hour == 0  # a date alone: its start, local time
+    for bad in ("yesterday", "12", "h12", "2026-13-40"):
+        with pytest.raises(ConfigError):
+            parse_since(bad, now)
