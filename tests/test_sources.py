@@ -410,3 +410,12 @@ def test_since_takes_durations_dates_and_times():
     for bad in ("yesterday", "12", "h12", "2026-13-40"):
         with pytest.raises(ConfigError):
             parse_since(bad, now)
+
+
+def test_a_malformed_feed_with_usable_items_is_read_with_a_warning():
+    from bulletin.sources.feeds import parse_feed
+
+    feed = rss([{"title": "降准", "link": "http://h/1", "date": ago(1), "content": FULL_STORY}])
+    items, warning = parse_feed(feed.replace("</channel></rss>", "<item><title>半").encode(), "f.xml")
+    assert [i.link for i in items] == ["http://h/1"]
+    assert warning and "malformed feed" in warning
