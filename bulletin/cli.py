@@ -33,8 +33,11 @@ Exit codes:
   1   synthesis (after retries) or writing failed;
       nothing was published
   2   bad input or usage
-  75  temporary: output locked by another run, or
-      --engine edge and the service is unreachable"""
+  75  temporary: output locked by another run,
+      --engine edge and the service is unreachable,
+      or every source (feed, page) failed
+  A run with no new story (--since) exits 0 and
+  publishes nothing."""
 
 
 def _fail(message: str, code: int) -> NoReturn:
@@ -155,6 +158,35 @@ ENGINE = click.option(
 )
 
 
+def SOURCES(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--since, --max-stories, --keep-headlines, --source-timeout: what is read from the sources."""
+    for option in reversed(
+        [
+            click.option(
+                "--since",
+                metavar="DURATION|DATETIME",
+                help="Skip feed items and pages published before this (12h, 90m, 2d, 2026-11-26T08:00).",
+            ),
+            click.option(
+                "--max-stories", type=click.IntRange(1, 1000), metavar="N", help="Read at most N stories."
+            ),
+            click.option(
+                "--keep-headlines", is_flag=True, help="Read each headline as its story's first sentence."
+            ),
+            click.option(
+                "--source-timeout",
+                type=click.FloatRange(0, 600, min_open=True),
+                default=DEFAULTS.source_timeout,
+                show_default=True,
+                metavar="SECONDS",
+                help="Give up on a feed or page (its item pages included) after this long.",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 def VOICE(command: Callable[..., Any]) -> Callable[..., Any]:
     """--voice, --rate, --volume, --pitch: who speaks, and how (build and preview alike)."""
     for option in reversed(
@@ -220,24 +252,43 @@ def main() -> None:
 @main.command()
 @ARTICLES
 @ENCODING
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: text, stories, inputs, removed counts.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON: text, stories, articles, sources, removed."
+)
+@SOURCES
 @VERBOSE
-def clean(articles: tuple[str, ...], encoding: str | None, as_json: bool, verbose: int) -> None:
+def clean(
+    articles: tuple[str, ...], encoding: str | None, as_json: bool, verbose: int, **sources: Any
+) -> None:
     """Print the repaired, deduplicated text, one paragraph per line.
 
     Hard wraps are joined (no spaces between Chinese characters), repeated
-    sentences and pasted fragments removed, stories separated by a blank line.
-    ARTICLE may be - for stdin.
+    sentences and pasted fragments removed, headlines, datelines and bylines
+    kept out of the text, stories separated by a blank line. ARTICLE may be a
+    file, - for stdin, a folder, or the http(s) URL of a feed or article page.
 
     \b
     Examples:
       bulletin clean examples/six-party-talks.txt
       cat story.txt | bulletin clean - --json
+      bulletin clean https://example.org/rss.xml --since 6h
     """
-    from bulletin.text.pipeline import prepare
+    from bulletin.run.build import Run, clean_sources, gather
+    from bulletin.run.options import BuildOptions
 
     def action() -> None:
-        result = prepare(articles, encoding=encoding)
+        options = BuildOptions.from_cli(articles=articles, encoding=encoding, **sources)
+        run = Run.make(options, Console(verbose=verbose), None, None, None)
+        gathered = gather(run)
+        result = clean_sources(run, gathered)
+        if result is None:
+            click.echo("bulletin: no new stories", err=True)
+            if as_json:
+                found = [s.to_dict() for s in gathered.sources]
+                click.echo(
+                    json.dumps({"no_new_stories": True, "sources": found}, ensure_ascii=False, indent=2)
+                )
+            return
         if verbose:
             r = result.removed
             click.echo(
@@ -256,6 +307,8 @@ def clean(articles: tuple[str, ...], encoding: str | None, as_json: bool, verbos
                             {"path": a.source, "encoding": a.encoding, "sha256": a.sha256, "bytes": a.size}
                             for a in result.articles
                         ],
+                        "articles": [s.to_dict() for s in result.structures],
+                        "sources": [s.to_dict() for s in gathered.sources],
                         "removed": result.removed.to_dict(),
                     },
                     ensure_ascii=False,
@@ -292,7 +345,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     show_default=True,
     help="Edge requests at once.",
 )
-@click.option("--title", help="ID3 title (default: the first sentence).")
+@click.option("--title", help="ID3 title (default: the first headline, else the first sentence).")
 @click.option("--author", help="ID3 artist/publisher.")
 @click.option("--subtitles", type=click.Path(dir_okay=False), metavar="FILE", help="Also write .srt or .vtt.")
 @click.option(
@@ -343,6 +396,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     show_default=True,
     help="Feed items kept.",
 )
+@SOURCES
 @ENCODING
 @QUIET
 @VERBOSE
@@ -351,6 +405,11 @@ def build(
 ) -> None:
     """Build an MP3 bulletin from one or more articles (in order, one story each).
 
+    ARTICLE is a text file, - for stdin, an .html page, a folder (its .txt, .html
+    and feed files, oldest first), or the http(s) URL of an RSS, Atom or JSON feed
+    (every item a story) or of an article page. A source that fails is reported
+    and the bulletin is made from the rest.
+
     \b
     Examples:
       bulletin build examples/six-party-talks.txt --dry-run
@@ -358,6 +417,7 @@ def build(
       bulletin build a.txt b.txt -o 'out/{date:%Y%m%d-%H%M}-{slug}.mp3' \\
           --feed out/feed.xml --base-url https://example.org/news -q
       bulletin build story.txt --engine edge --voice cn-news --rate +5% -o - > b.mp3
+      bulletin build https://example.org/rss.xml in/ --since 12h --max-stories 10 -o news.mp3
     """
     from bulletin.run.build import dry_run_plan, run_build
     from bulletin.run.options import BuildOptions
@@ -404,6 +464,9 @@ def _report_early_failure(
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
+    if plan.get("no_new_stories"):
+        click.echo("no new stories")
+        return
     click.echo(f"engine: {plan['engine']}  voice: {plan['voice']}  chunk limit: {plan['limit']} characters")
     click.echo(f"{'#':>4} {'chars':>5}  {'pause':<9} text → spoken")
     for i, chunk in enumerate(plan["chunks"]):
@@ -428,6 +491,7 @@ def _print_plan(plan: dict[str, Any]) -> None:
 )
 @ENGINE
 @VOICE
+@SOURCES
 @ENCODING
 @QUIET
 @VERBOSE

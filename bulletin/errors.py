@@ -73,3 +73,19 @@ class PublishError(BulletinError):
     """Writing the output, the feed or the report failed; what was there before is kept."""
 
     exit_code = EXIT_SYNTHESIS
+
+
+class SourceError(BulletinError):
+    """One source (a feed, a page, a file in a folder) could not be read: reported, not fatal.
+
+    The run warns, lists it in the report and the dry run, and makes the bulletin from the
+    other sources; only when every source fails does the run end (:class:`SourcesFailed`).
+    """
+
+    exit_code = EXIT_TEMPFAIL
+
+
+class SourcesFailed(BulletinError):
+    """Every source failed (network down, every feed broken): nothing published, try again later."""
+
+    exit_code = EXIT_TEMPFAIL

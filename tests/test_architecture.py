@@ -48,3 +48,16 @@ def test_only_the_environment_module_reads_the_environment() -> None:
         if any(token in path.read_text(encoding="utf-8") for token in ("os.environ", "os.getenv"))
     ]
     assert readers == ["bulletin/environment.py"]
+
+
+def test_sources_sit_between_run_and_text(tmp_path: Path) -> None:
+    """Sources may import text (``Article``, detection), not the run above nor the engines beside text."""
+    shutil.copytree(REPO / "bulletin", tmp_path / "bulletin", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    pages = tmp_path / "bulletin" / "sources" / "pages.py"
+    extra = "\nimport bulletin.run.build  # noqa\nimport bulletin.engines.base  # noqa\n"
+    pages.write_text(pages.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    result = _lint(tmp_path)
+    assert result.returncode != 0
+    assert "bulletin.sources.pages -> bulletin.run.build" in result.stdout
+    assert "bulletin.sources.pages -> bulletin.engines.base" in result.stdout

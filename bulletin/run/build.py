@@ -2,8 +2,9 @@
 
 :func:`run_build` is the sequence; each step is one call:
 
-    read → voice → lock → unchanged? → engine → plan → clips (cache / engine, streamed)
-         → assemble → tags → publish (MP3, subtitles, feed: one set) → state → report
+    read (sources → articles) → voice → lock → unchanged? → engine → plan
+         → clips (cache / engine, streamed) → assemble → tags
+         → publish (MP3, subtitles, feed: one set) → state → report
 
 A caller may hand in the engine, the folders and the clock (tests use an in-memory
 engine and a fixed time); by default the environment is read once, here, through
@@ -47,7 +48,8 @@ from bulletin.run.presets import Preset, resolve
 from bulletin.run.report import InputInfo, RunReport
 from bulletin.run.reuse import assemble_or_reuse
 from bulletin.run.speak import Plan, Planner, clips_in_order
-from bulletin.text.pipeline import CleanText, estimate_seconds, prepare
+from bulletin.sources.gather import Gathered, read_sources
+from bulletin.text.pipeline import CleanText, clean_articles, estimate_seconds, limit_stories
 
 if TYPE_CHECKING:
     from bulletin.publish.state import RunState
@@ -190,6 +192,8 @@ def _build(run: Run, report: RunReport) -> None:
     options, console = run.options, run.console
     when = run.clock()
     clean = _read(run, report)
+    if clean is None:
+        return
     preset = _resolve(options, clean)
     title = options.title or outputs.default_title(clean)
     with outputs.locked(options):
@@ -229,10 +233,22 @@ def _build(run: Run, report: RunReport) -> None:
 # --------------------------------------------------------------------------- the steps
 
 
-def _read(run: Run, report: RunReport) -> CleanText:
-    """Read, repair and deduplicate the articles; the report lists what was read and removed."""
+def _read(run: Run, report: RunReport) -> CleanText | None:
+    """Read the sources, repair and deduplicate the articles; None when there is no new story.
+
+    The report lists every source (failed ones too) and what was read and removed.
+    """
     with report.stage("read"):
-        clean = prepare(run.options.articles, encoding=run.options.encoding)
+        gathered = gather(run)
+        report.sources = [s.to_dict() for s in gathered.sources]
+        for s in gathered.sources:
+            run.console.detail(f"source {s.source}: {s.kind}, {s.status}, {s.items} read, {s.skipped} older")
+        clean = clean_sources(run, gathered)
+    if clean is None:
+        report.no_new_stories = True
+        since = f" since {run.options.since}" if run.options.since else ""
+        run.console.info(f"no new stories{since}; nothing published (the last bulletin stays)")
+        return None
     report.inputs = [InputInfo(a.source, a.encoding, a.sha256, a.size) for a in clean.articles]
     report.removed_duplicates = clean.removed.to_dict()
     r = clean.removed
@@ -241,6 +257,31 @@ def _read(run: Run, report: RunReport) -> CleanText:
         f"repeated sentences, {r.fragments} fragments, {r.stories} repeated stories"
     )
     return clean
+
+
+def gather(run: Run) -> Gathered:
+    """Every source read into articles (feeds and pages fetched at once), in the order given."""
+    options = run.options
+    return read_sources(
+        options.articles,
+        encoding=options.encoding,
+        since=options.since_time(run.clock()),
+        state=run.dirs.state,
+        fetch=options.fetch,
+        warn=lambda message: run.console.info(f"warning: {message}"),
+    )
+
+
+def clean_sources(run: Run, gathered: Gathered) -> CleanText | None:
+    """The articles cleaned (``--keep-headlines``, ``--max-stories``); None if there are none.
+
+    Raises :class:`~bulletin.errors.SourcesFailed` (exit 75) when every source failed.
+    """
+    gathered.check()
+    if not gathered.articles:
+        return None
+    clean = clean_articles(gathered.articles, keep_headlines=run.options.keep_headlines)
+    return limit_stories(clean, run.options.max_stories)
 
 
 def _resolve(options: BuildOptions, clean: CleanText) -> Preset:
@@ -432,7 +473,11 @@ def dry_run_plan(
 ) -> dict[str, Any]:
     """The chunk plan and estimated duration, without synthesizing (or contacting) anything."""
     run = Run.make(options, console, engine, None, None)
-    clean = prepare(options.articles, encoding=options.encoding)
+    gathered = gather(run)
+    sources = [s.to_dict() for s in gathered.sources]
+    clean = clean_sources(run, gathered)
+    if clean is None:
+        return {"no_new_stories": True, "sources": sources, "articles": [], "chunks": [], "text": ""}
     choice = choose(options.engine, _resolve(options, clean), run.factory, probe=False, given=engine)
     plan: Plan = Planner(clean)(choice.engine, choice.voice)
     return {
@@ -441,6 +486,8 @@ def dry_run_plan(
         "voice": choice.voice.voice,
         "limit": choice.engine.max_chunk_chars,
         "removed": clean.removed.to_dict(),
+        "sources": sources,
+        "articles": [s.to_dict() for s in clean.structures],
         "chunks": [_chunk_dict(c) for c in plan.chunks],
         "estimated_seconds": estimate_seconds(plan.chunks, options.pauses.table(), choice.voice.rate),
     }

@@ -25,12 +25,17 @@ from bulletin.errors import ConfigError, InputError
 from bulletin.files import longest_name
 from bulletin.publish.names import render_output_path, widest_output_path
 from bulletin.publish.subtitles import CUE_LINES, LINE_CHARS, Layout
+from bulletin.sources.fetch import FetchOptions
 
 ENGINES = ("auto", "edge", "offline")
 #: Podcast feed items kept (``--feed-keep``).
 FEED_KEEP = 20
 #: How much of the start ``bulletin preview`` plays by default, in seconds.
 PREVIEW_SECONDS = 20.0
+#: All requests of one feed or page (its item pages included) end within this, in seconds.
+SOURCE_TIMEOUT = 20.0
+#: One request (connect, headers and body) ends within this, in seconds.
+REQUEST_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,12 @@ class BuildOptions:
     feed: str | None = None
     base_url: str | None = None
     feed_keep: int = FEED_KEEP
+    #: ``--since``: a duration (12h) or a date and time; older feed items and pages are skipped.
+    since: str | None = None
+    max_stories: int | None = None
+    #: Read each headline as its story's first sentence (the behaviour before issue 9).
+    keep_headlines: bool = False
+    source_timeout: float = SOURCE_TIMEOUT
 
     @classmethod
     def from_cli(cls, *, articles: Sequence[str], **opts: Any) -> BuildOptions:
@@ -102,7 +113,20 @@ class BuildOptions:
         if self.output:
             return self.output
         first = self.articles[0] if self.articles else "-"
-        return "bulletin.mp3" if first == "-" else Path(first).with_suffix(".mp3").name
+        return "bulletin.mp3" if first == "-" or _is_url(first) else Path(first).with_suffix(".mp3").name
+
+    def since_time(self, now: datetime) -> datetime | None:
+        """``--since`` as a time, counted back from ``now`` when it is a duration."""
+        from bulletin.sources.gather import parse_since
+
+        return parse_since(self.since, now) if self.since else None
+
+    @property
+    def fetch(self) -> FetchOptions:
+        """How feeds and pages are fetched."""
+        return FetchOptions(
+            timeout=self.source_timeout, request_timeout=min(REQUEST_TIMEOUT, self.source_timeout)
+        )
 
     def check(self) -> None:
         """Refuse bad combinations, output names and folders before any work is done."""
@@ -117,6 +141,13 @@ class BuildOptions:
         if self.subtitles and Path(self.subtitles).suffix.lower() not in (".srt", ".vtt"):
             raise ConfigError(f"--subtitles {self.subtitles}: the name must end in .srt or .vtt")
         self.subtitle_layout.check()
+        if self.max_stories is not None and self.max_stories < 1:
+            raise ConfigError(f"--max-stories {self.max_stories}: give 1 or more")
+        if not (0 < self.source_timeout <= 600):
+            raise ConfigError(
+                f"--source-timeout {self.source_timeout:g}: give seconds, more than 0 and at most 600"
+            )
+        self.since_time(datetime.now().astimezone())  # a bad --since is refused before any work
         self._check_outputs()
 
     def _check_outputs(self) -> None:
@@ -158,7 +189,7 @@ class BuildOptions:
 #: Options whose None is meaningful rather than "use the default".
 _NULLABLE = frozenset(
     {"output", "voice", "rate", "volume", "pitch", "encoding", "title", "author", "subtitles"}
-    | {"cache_dir", "report", "feed", "base_url"}
+    | {"cache_dir", "report", "feed", "base_url", "since", "max_stories"}
 )
 
 #: The defaults, for the CLI to show and use (``DEFAULTS.concurrency``, ...).

@@ -83,9 +83,12 @@ def settings_fingerprint(options: BuildOptions, preset: Preset) -> dict[str, Any
 
 
 def default_title(clean: CleanText) -> str:
-    """The first sentence of the first story (ID3 title, slug, feed item)."""
+    """The first article's headline, else the first sentence of the first story (ID3 title,
+    slug, feed item): a headline is what a title is, now that it is no longer spoken."""
     from bulletin.publish.tags import default_title as first_sentence
 
+    if clean.structures and clean.structures[0].headline:
+        return first_sentence(clean.structures[0].headline)
     return first_sentence(clean.stories[0][0])
 
 

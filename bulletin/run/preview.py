@@ -6,13 +6,13 @@ import tempfile
 from pathlib import Path
 
 from bulletin.engines.base import Engine
-from bulletin.run.build import Console, Run, _resolve
+from bulletin.run.build import Console, Run, _resolve, clean_sources, gather
 from bulletin.run.choose import announce_model_install, choose
 from bulletin.run.options import PREVIEW_SECONDS, BuildOptions
 from bulletin.run.report import ChunkStats
 from bulletin.run.speak import Plan, Planner, clips_in_order
 from bulletin.text.chunk import Chunk
-from bulletin.text.pipeline import CHARS_PER_SECOND, prepare, rate_factor
+from bulletin.text.pipeline import CHARS_PER_SECOND, rate_factor
 
 
 def run_preview(
@@ -33,7 +33,10 @@ def run_preview(
 
     run = Run.make(options, console, engine, None, None)
     sweep_temp_dirs()
-    clean = prepare(options.articles, encoding=options.encoding)
+    clean = clean_sources(run, gather(run))
+    if clean is None:
+        run.console.info("no new stories; nothing to preview")
+        return None
     choice = choose(options.engine, _resolve(options, clean), run.factory, given=run.engine)
     run.console.info(f"engine: {choice.engine.name} ({choice.why}); voice: {choice.voice.voice}")
     announce_model_install(choice.engine, run.console, run.dirs.data)

@@ -78,6 +78,10 @@ class RunReport:
     output: OutputInfo = field(default_factory=OutputInfo)
     #: Set when the run was skipped because nothing changed (the earlier output's path).
     skipped_unchanged: str | None = None
+    #: How each source went: {"source", "kind", "status", "error", "items", "skipped", "warnings"}.
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    #: True when the sources held no new story (since ``--since``): nothing was published.
+    no_new_stories: bool = False
     errors: list[str] = field(default_factory=list)
 
     @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""The text half of the pipeline as one library call: read → repair → dedupe → (normalize → chunk).
+"""The text half of the pipeline as one library call:
+read → repair → structure → dedupe → (normalize → chunk).
 
 ``prepare`` gives the cleaned stories (what ``bulletin clean`` prints); ``plan`` cuts
 them into chunks for a given engine limit, each with its spoken form.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -19,6 +20,7 @@ from bulletin.text.dedupe import DedupeStats, dedupe
 from bulletin.text.normalize import detect_script, to_spoken
 from bulletin.text.read import Article, read_articles
 from bulletin.text.repair import repair
+from bulletin.text.structure import Structure, structure
 
 #: Mandarin newsreading at rate +0%: about 4–6 characters a second (the estimate uses 5).
 CHARS_PER_SECOND = 5.0
@@ -32,6 +34,8 @@ class CleanText:
     stories: tuple[tuple[str, ...], ...]
     removed: DedupeStats
     script: str  # "hant" (Traditional) or "hans" (Simplified)
+    #: Each article's parts (headline, dateline, byline, body), in the order read.
+    structures: tuple[Structure, ...] = ()
 
     @property
     def text(self) -> str:
@@ -47,12 +51,22 @@ def _display(source: str) -> str:
     return "<stdin>" if source == "-" else source
 
 
-def clean_articles(articles: Iterable[Article]) -> CleanText:
-    """Repair and deduplicate already-read articles (pure)."""
+def clean_articles(articles: Iterable[Article], *, keep_headlines: bool = False) -> CleanText:
+    """Repair, take apart and deduplicate already-read articles (pure).
+
+    Datelines, bylines and flash markers are never spoken; the headline is not read as the
+    story's first sentence unless ``keep_headlines`` (the behaviour before headlines were
+    told apart).
+    """
     articles = tuple(articles)
     stories: list[list[str]] = []
+    structures: list[Structure] = []
     for article in articles:
-        paragraphs = repair(article.text)
+        parts = _structure(article)
+        structures.append(parts)
+        paragraphs = list(parts.paragraphs)
+        if keep_headlines and parts.headline:
+            paragraphs.insert(0, parts.headline)
         joined = "".join(paragraphs)
         if not is_speakable(joined):
             raise InputError(f"{_display(article.source)}: nothing to speak (punctuation or symbols only)")
@@ -64,14 +78,41 @@ def clean_articles(articles: Iterable[Article]) -> CleanText:
     if not kept:  # pragma: no cover - dedupe always keeps the first occurrence
         raise InputError("nothing left to speak after removing repeats")
     text = "".join("".join(s) for s in kept)
-    return CleanText(articles, tuple(tuple(s) for s in kept), removed, detect_script(text))
+    return CleanText(
+        articles, tuple(tuple(s) for s in kept), removed, detect_script(text), structures=tuple(structures)
+    )
+
+
+def _structure(article: Article) -> Structure:
+    headline = "".join(repair(article.headline)) if article.headline else None
+    return structure(
+        repair(article.text),
+        source=article.source,
+        headline=headline or None,
+        url=article.url,
+        published=article.published,
+        origin=article.origin,
+    )
+
+
+def limit_stories(clean: CleanText, count: int | None) -> CleanText:
+    """The first ``count`` stories (``--max-stories``); every article read stays listed."""
+    if count is None or len(clean.stories) <= count:
+        return clean
+    return replace(clean, stories=clean.stories[:count])
 
 
 def prepare(
-    sources: Iterable[str | Path], *, encoding: str | None = None, stdin: BinaryIO | None = None
+    sources: Iterable[str | Path],
+    *,
+    encoding: str | None = None,
+    stdin: BinaryIO | None = None,
+    keep_headlines: bool = False,
 ) -> CleanText:
     """Read, repair and deduplicate articles from paths (``-`` for stdin)."""
-    return clean_articles(read_articles(sources, encoding=encoding, stdin=stdin))
+    return clean_articles(
+        read_articles(sources, encoding=encoding, stdin=stdin), keep_headlines=keep_headlines
+    )
 
 
 def plan(clean: CleanText, limit: int) -> list[Chunk]:

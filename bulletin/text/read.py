@@ -16,6 +16,7 @@ import sys
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -48,13 +49,23 @@ _BINARY_MAGIC = (
 
 @dataclass(frozen=True)
 class Article:
-    """One input article, decoded but otherwise untouched."""
+    """One input article, decoded but otherwise untouched.
 
-    source: str  # the path as given, or "-" for stdin
+    Articles from feeds and web pages (:mod:`bulletin.sources`) also carry what the page or
+    feed said about them: the headline (kept apart from the body, so that it is not read as
+    the first sentence), the article's URL, its publication time and the source it came from
+    (the feed or folder named on the command line).
+    """
+
+    source: str  # the path or URL as given, or "-" for stdin
     text: str
     encoding: str
     sha256: str
     size: int
+    headline: str | None = None
+    url: str | None = None
+    published: datetime | None = None
+    origin: str | None = None  # the feed, page or folder argument this article came from
 
 
 def _display(source: str) -> str:

@@ -1,0 +1,408 @@
+"""Every source of a run read into articles, in the order given: :func:`read_sources`.
+
+A source is a file (``.txt``, an ``.html`` page, a feed file), ``-`` for stdin, a folder
+(its text, HTML and feed files, oldest first), or an ``http(s)://`` URL of a feed or an
+article page. A file named on the command line that cannot be read is the user's mistake
+(:class:`~bulletin.errors.InputError`, exit 2), as before; a feed, a page or a file in a
+folder that fails is *reported, not fatal*: one warning naming it, a failed
+:class:`SourceReport`, and the bulletin is made from the rest. Only when every source
+fails does :meth:`Gathered.check` raise :class:`~bulletin.errors.SourcesFailed` (exit 75,
+try again later). No article at all, with sources that worked, is "no new stories", a
+success the run reports without publishing.
+
+``since``: feed items, pages and files in folders published (or, for files, modified)
+before it are skipped; files named on the command line are always read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from bulletin.errors import ConfigError, InputError, SourceError, SourcesFailed
+from bulletin.sources.feeds import Item, holds_article, looks_like_feed, parse_feed
+from bulletin.sources.fetch import Fetcher, FetchOptions, Response, Validators, keep_loopback_off_proxies
+from bulletin.sources.pages import Page, extract, parse_time
+from bulletin.text.read import Article, read_article, read_bytes
+
+#: Files a folder source reads (others, such as images or notes, are left alone).
+PAGE_SUFFIXES = (".html", ".htm")
+FEED_SUFFIXES = (".xml", ".rss", ".atom", ".json")
+TEXT_SUFFIXES = (".txt",)
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
+    "text/html;q=0.8, */*;q=0.5"
+)
+_DURATION = re.compile(r"^(?:\s*\d+(?:\.\d+)?\s*[smhdw])+\s*$", re.IGNORECASE)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+@dataclass
+class SourceReport:
+    """How one source went (the run report's and the dry run's ``sources``)."""
+
+    source: str
+    kind: str  # file, stdin, folder, feed, page
+    status: str = "ok"  # ok, failed, not-modified (a 304: what was kept last time was used)
+    error: str | None = None
+    items: int = 0  # articles taken from it
+    skipped: int = 0  # older than --since
+    warnings: list[str] = field(default_factory=list)  # e.g. item pages that failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """The articles read, in order, and how each source went."""
+
+    articles: tuple[Article, ...]
+    sources: tuple[SourceReport, ...]
+
+    def check(self) -> None:
+        """Raise :class:`SourcesFailed` when every source failed (nothing to make a bulletin from)."""
+        if self.sources and all(s.status == "failed" for s in self.sources):
+            why = "; ".join(s.error or s.source for s in self.sources)
+            raise SourcesFailed(f"every source failed ({why}); nothing was published")
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://"))
+
+
+def parse_since(value: str, now: datetime) -> datetime:
+    """``--since``: a duration back from ``now`` (``12h``, ``90m``, ``1h30m``, ``2d``) or a
+    date and time (``2026-11-26T08:00``, ``2026-11-26 08:00+08:00``; a date alone is its start)."""
+    text = value.strip()
+    if _DURATION.match(text):
+        seconds = sum(
+            float(n) * _UNITS[u.lower()] for n, u in re.findall(r"(\d+(?:\.\d+)?)\s*([a-zA-Z])", text)
+        )
+        return now - timedelta(seconds=seconds)
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
+        try:
+            return datetime.fromisoformat("-".join(f"{int(p):02d}" for p in text.split("-"))).astimezone()
+        except ValueError:
+            pass
+    when = parse_time(text) if re.match(r"^\d{4}-\d{1,2}-\d{1,2}[T\s]\d", text) else None
+    if when is None:
+        raise ConfigError(
+            f"--since {value!r}: give a duration (12h, 30m, 2d) or a date and time (2026-11-26T08:00)"
+        )
+    return when
+
+
+def _sha(text: str) -> tuple[str, int]:
+    data = text.encode("utf-8")
+    return hashlib.sha256(data).hexdigest(), len(data)
+
+
+def _article(text: str, *, source: str, encoding: str, **meta: Any) -> Article:
+    digest, size = _sha(text)
+    return Article(source=source, text=text, encoding=encoding, sha256=digest, size=size, **meta)
+
+
+def _older(when: datetime | None, since: datetime | None) -> bool:
+    return since is not None and when is not None and when < since
+
+
+def _page_article(page: Page, source: str, origin: str, url: str | None) -> Article:
+    return _article(
+        page.text,
+        source=source,
+        encoding=page.encoding,
+        headline=page.headline,
+        url=url,
+        published=page.published,
+        origin=origin,
+    )
+
+
+# --------------------------------------------------------------------------- local sources
+
+
+def _local_page(path: Path, origin: str) -> Article:
+    page = extract(read_bytes(path), url=None, declared=None, name=str(path))
+    return _page_article(page, str(path), origin, None)
+
+
+def _local_feed(path: Path, since: datetime | None, report: SourceReport) -> list[Article]:
+    """A feed saved as a file: items with their own content (no pages are fetched for it)."""
+    items, warning = parse_feed(read_bytes(path), str(path))
+    if warning:
+        report.warnings.append(f"{path}: {warning}")
+    articles: list[Article] = []
+    for n, item in enumerate(items):
+        if _older(item.published, since):
+            report.skipped += 1
+            continue
+        paragraphs = item.content or item.summary
+        if paragraphs:
+            articles.append(_item_article(item, paragraphs, f"{path}#{n + 1}", str(path), "utf-8"))
+    return articles
+
+
+def _item_article(item: Item, paragraphs: Iterable[str], source: str, origin: str, encoding: str) -> Article:
+    return _article(
+        "\n\n".join(paragraphs),
+        source=item.link or source,
+        encoding=encoding,
+        headline=item.title,
+        url=item.link,
+        published=item.published,
+        origin=origin,
+    )
+
+
+def _read_file(
+    path: Path, *, encoding: str | None, since: datetime | None, report: SourceReport
+) -> list[Article]:
+    suffix = path.suffix.lower()
+    if suffix in PAGE_SUFFIXES:
+        article = _local_page(path, report.source)
+        if report.kind == "folder" and _older(article.published, since):
+            report.skipped += 1
+            return []
+        return [article]
+    if suffix in FEED_SUFFIXES or (suffix not in TEXT_SUFFIXES and _sniff_feed(path)):
+        return _local_feed(path, since, report)
+    return [read_article(path, encoding=encoding)]
+
+
+def _sniff_feed(path: Path) -> bool:
+    """Is this file (with no telling suffix) a saved feed? Only regular files are looked at:
+    a FIFO or a device is read once, as text."""
+    try:
+        if not path.is_file():
+            return False
+        with path.open("rb") as handle:
+            return looks_like_feed(handle.read(4096))
+    except OSError:
+        return False  # reading it as text says what is wrong
+
+
+def _folder(
+    path: Path,
+    *,
+    encoding: str | None,
+    since: datetime | None,
+    report: SourceReport,
+    warn: Callable[[str], None],
+) -> list[Article]:
+    suffixes = TEXT_SUFFIXES + PAGE_SUFFIXES + FEED_SUFFIXES
+    try:
+        entries = [
+            p
+            for p in path.iterdir()
+            if p.suffix.lower() in suffixes and p.is_file() and not p.name.startswith(".")
+        ]
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not entries:
+        raise InputError(f"{path}: is a directory with no .txt, .html or feed files")
+    entries.sort(key=lambda p: (p.stat().st_mtime, p.name))  # oldest first
+    articles: list[Article] = []
+    failed = 0
+    for entry in entries:
+        if entry.suffix.lower() in TEXT_SUFFIXES and since is not None:
+            modified = datetime.fromtimestamp(entry.stat().st_mtime).astimezone()
+            if modified < since:
+                report.skipped += 1
+                continue
+        try:
+            articles += _read_file(entry, encoding=encoding, since=since, report=report)
+        except (InputError, SourceError) as exc:
+            failed += 1
+            report.warnings.append(str(exc))
+            warn(f"skipped {exc}")
+    if failed and not articles and failed == len(entries) - report.skipped:
+        report.status, report.error = "failed", f"{path}: none of its {failed} files could be read"
+    return articles
+
+
+# --------------------------------------------------------------------------- remote sources
+
+
+async def _remote(fetcher: Fetcher, url: str, since: datetime | None, report: SourceReport) -> list[Article]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + fetcher.options.timeout
+    response = await fetcher.get(url, deadline, _ACCEPT)
+    if response.not_modified:
+        report.status = "not-modified"
+    if looks_like_feed(response.body, response.content_type):
+        report.kind = "feed"
+        items, warning = await asyncio.to_thread(parse_feed, response.body, url, response.charset)
+        if warning:
+            report.warnings.append(f"{url}: {warning}")
+        return await _feed_items(fetcher, url, items, since, report, deadline)
+    if _is_html(response):
+        report.kind = "page"
+        page = await asyncio.to_thread(
+            extract, response.body, url=response.url, declared=response.charset, name=url
+        )
+        if _older(page.published, since):
+            report.skipped += 1
+            return []
+        return [_page_article(page, url, url, response.url)]
+    shown = response.content_type or "unknown content"
+    raise SourceError(f"{url}: not a feed or an article page ({shown})")
+
+
+def _is_html(response: Response) -> bool:
+    if response.content_type and "html" in response.content_type:
+        return True
+    head = response.body[:1024].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<body" in response.body[:8192].lower()
+
+
+async def _feed_items(
+    fetcher: Fetcher,
+    url: str,
+    items: list[Item],
+    since: datetime | None,
+    report: SourceReport,
+    deadline: float,
+) -> list[Article]:
+    """Each item's text: its content when that is the article, else its page (fetched at once)."""
+    fresh = []
+    for n, item in enumerate(items):
+        if _older(item.published, since):
+            report.skipped += 1
+        else:
+            fresh.append((n, item))
+
+    async def one(n: int, item: Item) -> Article | None:
+        if holds_article(item.content) or not item.link:
+            paragraphs = item.content or item.summary
+        else:
+            paragraphs = item.content or item.summary
+            try:
+                response = await fetcher.get(item.link, deadline, "text/html, */*;q=0.5")
+                page = await asyncio.to_thread(
+                    extract, response.body, url=response.url, declared=response.charset, name=item.link
+                )
+                if len(page.text) > len("".join(paragraphs)):
+                    item = Item(
+                        item.title or page.headline, item.link, item.published or page.published, (), ()
+                    )
+                    paragraphs = page.paragraphs
+            except SourceError as exc:
+                what = "its summary was read instead" if paragraphs else "the item was left out"
+                report.warnings.append(f"{exc} ({what})")
+        if not paragraphs:
+            return None
+        return _item_article(item, paragraphs, f"{url}#{n + 1}", url, "utf-8")
+
+    found = await asyncio.gather(*(one(n, item) for n, item in fresh))
+    return [a for a in found if a is not None]
+
+
+async def _fetch_all(
+    urls: list[str],
+    options: FetchOptions,
+    validators: Validators,
+    since: datetime | None,
+    reports: dict[str, SourceReport],
+) -> dict[str, list[Article]]:
+    async with Fetcher(options, validators) as fetcher:
+
+        async def bounded(url: str) -> list[Article]:
+            report = reports[url]
+            try:  # the source's deadline, parsing included (+ a moment for the last answer)
+                return await asyncio.wait_for(_remote(fetcher, url, since, report), options.timeout + 1)
+            except asyncio.TimeoutError:
+                report.status, report.error = "failed", f"{url}: timed out after {options.timeout:g} s"
+            except SourceError as exc:
+                report.status, report.error = "failed", str(exc)
+            except Exception as exc:  # what a hostile answer does to a parser: this source only
+                report.status, report.error = (
+                    "failed",
+                    f"{url}: could not be read ({type(exc).__name__}: {exc})",
+                )
+            return []
+
+        results = await asyncio.gather(*(bounded(u) for u in urls))
+    return dict(zip(urls, results, strict=True))
+
+
+def _fetch(
+    urls: list[str],
+    options: FetchOptions,
+    state: Path | None,
+    since: datetime | None,
+    reports: dict[str, SourceReport],
+) -> dict[str, list[Article]]:
+    if not urls:
+        return {}
+    validators = Validators(state, options.max_bytes)
+    keep_loopback_off_proxies(urls)
+    try:
+        return asyncio.run(_fetch_all(urls, options, validators, since, reports))
+    finally:
+        validators.prune()
+
+
+# --------------------------------------------------------------------------- the entry
+
+
+def read_sources(
+    sources: Iterable[str | Path],
+    *,
+    encoding: str | None = None,
+    stdin: BinaryIO | None = None,
+    since: datetime | None = None,
+    state: Path | None = None,
+    fetch: FetchOptions = FetchOptions(),
+    warn: Callable[[str], None] | None = None,
+) -> Gathered:
+    """Read every source, in order: the articles, and a :class:`SourceReport` for each source.
+
+    ``state``: the folder where conditional-request validators are kept (None: none kept).
+    ``warn``: told once about each source that failed (default: the ``bulletin`` logger).
+    """
+    say = warn or logging.getLogger("bulletin").warning
+    names = [str(s) for s in sources]
+    if not names:
+        raise InputError("no article given (name files, folders or feed URLs, or - for stdin)")
+    if names.count("-") > 1:
+        raise InputError("stdin (-) can be read only once")
+    reports = {n: SourceReport(n, _kind(n)) for n in dict.fromkeys(names)}
+    fetched = _fetch([n for n in reports if is_url(n)], fetch, state, since, reports)
+    articles: list[Article] = []
+    for name in names:
+        report = reports[name]
+        if is_url(name):
+            found = fetched.get(name, [])
+        elif name == "-":
+            found = [read_article(name, encoding=encoding, stdin=stdin)]
+        elif Path(name).is_dir():
+            found = _folder(Path(name), encoding=encoding, since=since, report=report, warn=say)
+        else:
+            try:
+                found = _read_file(Path(name), encoding=encoding, since=since, report=report)
+            except SourceError as exc:  # a file the user named: their mistake, as before
+                raise InputError(str(exc)) from None
+        report.items += len(found)
+        articles += found
+    for report in reports.values():
+        if report.status == "failed":
+            say(f"source failed: {report.error}")
+        for warning in report.warnings if report.kind != "folder" else []:
+            say(f"warning: {warning}")
+    return Gathered(tuple(articles), tuple(reports[n] for n in dict.fromkeys(names)))
+
+
+def _kind(name: str) -> str:
+    if is_url(name):
+        return "url"
+    if name == "-":
+        return "stdin"
+    return "folder" if Path(name).is_dir() else "file"
