@@ -143,6 +143,13 @@ ARTICLES = click.argument("articles", nargs=-1, required=True, metavar="ARTICLE.
 ENCODING = click.option(
     "--encoding", metavar="NAME", help="Force the input encoding (utf-8, gb18030, big5, ...)."
 )
+FOLD = click.option(
+    "--fold/--no-fold",
+    "same_story",
+    default=DEFAULTS.same_story,
+    show_default=True,
+    help="Read articles about the same event once (the fullest version is kept).",
+)
 VERBOSE = click.option("-v", "--verbose", count=True, help="Say more on stderr (-vv: tracebacks).")
 QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (for cron).")
 ENGINE = click.option(
@@ -219,9 +226,14 @@ def main() -> None:
 @main.command()
 @ARTICLES
 @ENCODING
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: text, stories, inputs, removed counts.")
+@FOLD
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON: text, stories, inputs, folded, removed counts."
+)
 @VERBOSE
-def clean(articles: tuple[str, ...], encoding: str | None, as_json: bool, verbose: int) -> None:
+def clean(
+    articles: tuple[str, ...], encoding: str | None, same_story: bool, as_json: bool, verbose: int
+) -> None:
     """Print the repaired, deduplicated text, one paragraph per line.
 
     Hard wraps are joined (no spaces between Chinese characters), repeated
@@ -236,8 +248,10 @@ def clean(articles: tuple[str, ...], encoding: str | None, as_json: bool, verbos
     from bulletin.text.pipeline import prepare
 
     def action() -> None:
-        result = prepare(articles, encoding=encoding)
+        result = prepare(articles, encoding=encoding, same_story=same_story)
         if verbose:
+            for line in result.fold_lines():
+                click.echo(line, err=True)
             r = result.removed
             click.echo(
                 f"removed {r.sentences} repeated sentences, {r.fragments} fragments, "
@@ -255,6 +269,7 @@ def clean(articles: tuple[str, ...], encoding: str | None, as_json: bool, verbos
                             {"path": a.source, "encoding": a.encoding, "sha256": a.sha256, "bytes": a.size}
                             for a in result.articles
                         ],
+                        "folded": result.folds(),
                         "removed": result.removed.to_dict(),
                     },
                     ensure_ascii=False,
@@ -329,6 +344,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     help="Feed items kept.",
 )
 @ENCODING
+@FOLD
 @QUIET
 @VERBOSE
 def build(

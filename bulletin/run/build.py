@@ -232,9 +232,13 @@ def _build(run: Run, report: RunReport) -> None:
 def _read(run: Run, report: RunReport) -> CleanText:
     """Read, repair and deduplicate the articles; the report lists what was read and removed."""
     with report.stage("read"):
-        clean = prepare(run.options.articles, encoding=run.options.encoding)
+        options = run.options
+        clean = prepare(options.articles, encoding=options.encoding, same_story=options.same_story)
     report.inputs = [InputInfo(a.source, a.encoding, a.sha256, a.size) for a in clean.articles]
     report.removed_duplicates = clean.removed.to_dict()
+    report.folded = clean.folds()
+    for line in clean.fold_lines():
+        run.console.detail(line)
     r = clean.removed
     run.console.detail(
         f"read {len(clean.articles)} article(s): {clean.characters} characters kept; removed {r.sentences} "
@@ -430,7 +434,7 @@ def dry_run_plan(
 ) -> dict[str, Any]:
     """The chunk plan and estimated duration, without synthesizing (or contacting) anything."""
     run = Run.make(options, console, engine, None, None)
-    clean = prepare(options.articles, encoding=options.encoding)
+    clean = prepare(options.articles, encoding=options.encoding, same_story=options.same_story)
     choice = choose(options.engine, _resolve(options, clean), run.factory, probe=False, given=engine)
     plan: Plan = Planner(clean)(choice.engine, choice.voice)
     return {
@@ -438,6 +442,7 @@ def dry_run_plan(
         "engine": choice.engine.name,
         "voice": choice.voice.voice,
         "limit": choice.engine.max_chunk_chars,
+        "folded": clean.folds(),
         "removed": clean.removed.to_dict(),
         "chunks": [_chunk_dict(c) for c in plan.chunks],
         "estimated_seconds": estimate_seconds(plan.chunks, options.pauses.table(), choice.voice.rate),

@@ -1,4 +1,4 @@
-"""The text half of the pipeline as one library call: read → repair → dedupe → (normalize → chunk).
+"""The text half of the pipeline as one library call: read → repair → fold → dedupe → (normalize → chunk).
 
 ``prepare`` gives the cleaned stories (what ``bulletin clean`` prints); ``plan`` cuts
 them into chunks for a given engine limit, each with its spoken form.
@@ -16,6 +16,7 @@ from bulletin.errors import InputError
 from bulletin.text.chars import has_han, is_speakable
 from bulletin.text.chunk import Chunk, plan_chunks
 from bulletin.text.dedupe import DedupeStats, dedupe
+from bulletin.text.fold import Fold, fold
 from bulletin.text.normalize import detect_script, to_spoken
 from bulletin.text.read import Article, read_articles
 from bulletin.text.repair import repair
@@ -26,12 +27,32 @@ CHARS_PER_SECOND = 5.0
 
 @dataclass(frozen=True)
 class CleanText:
-    """Repaired, deduplicated stories (one per input article that had anything new)."""
+    """Repaired, deduplicated stories (one per event told by an article that had anything new)."""
 
     articles: tuple[Article, ...]
     stories: tuple[tuple[str, ...], ...]
     removed: DedupeStats
     script: str  # "hant" (Traditional) or "hans" (Simplified)
+    #: Articles read as one story (same event): which was kept, which were folded into it.
+    folded: tuple[Fold, ...] = ()
+
+    def folds(self) -> list[dict[str, object]]:
+        """The folds for JSON (``clean --json``, the dry run, the report)."""
+        sources = [a.source for a in self.articles]
+        return [f.to_dict(sources) for f in self.folded]
+
+    def fold_lines(self) -> list[str]:
+        """One line per folded article, for ``-v``."""
+        sources = [_display(a.source) for a in self.articles]
+        lines = []
+        for story in self.folded:
+            for f in story.folded:
+                via = "" if f.matched == story.kept else f" with {sources[f.matched]}"
+                lines.append(
+                    f"folded {sources[f.index]} into {sources[story.kept]}: same event "
+                    f"(similarity {f.similarity:.2f}{via})"
+                )
+        return lines
 
     @property
     def text(self) -> str:
@@ -47,8 +68,11 @@ def _display(source: str) -> str:
     return "<stdin>" if source == "-" else source
 
 
-def clean_articles(articles: Iterable[Article]) -> CleanText:
-    """Repair and deduplicate already-read articles (pure)."""
+def clean_articles(articles: Iterable[Article], *, same_story: bool = True) -> CleanText:
+    """Repair, fold (``same_story``: articles about one event) and deduplicate read articles (pure).
+
+    Folding comes before sentence dedupe, so the version kept of an event is read whole.
+    """
     articles = tuple(articles)
     stories: list[list[str]] = []
     for article in articles:
@@ -60,18 +84,26 @@ def clean_articles(articles: Iterable[Article]) -> CleanText:
             raise InputError(f"{_display(article.source)}: no Chinese text to speak")
         # separator lines (——, ＊＊＊) say nothing, and Edge answers them with no audio
         stories.append([p for p in paragraphs if is_speakable(p)])
+    folds: tuple[Fold, ...] = ()
+    if same_story and len(stories) > 1:
+        order, folds = fold(stories, detect_script("".join("".join(s) for s in stories)))
+        stories = [stories[i] for i in order]
     kept, removed = dedupe(stories)
     if not kept:  # pragma: no cover - dedupe always keeps the first occurrence
         raise InputError("nothing left to speak after removing repeats")
     text = "".join("".join(s) for s in kept)
-    return CleanText(articles, tuple(tuple(s) for s in kept), removed, detect_script(text))
+    return CleanText(articles, tuple(tuple(s) for s in kept), removed, detect_script(text), folds)
 
 
 def prepare(
-    sources: Iterable[str | Path], *, encoding: str | None = None, stdin: BinaryIO | None = None
+    sources: Iterable[str | Path],
+    *,
+    encoding: str | None = None,
+    stdin: BinaryIO | None = None,
+    same_story: bool = True,
 ) -> CleanText:
-    """Read, repair and deduplicate articles from paths (``-`` for stdin)."""
-    return clean_articles(read_articles(sources, encoding=encoding, stdin=stdin))
+    """Read, repair, fold and deduplicate articles from paths (``-`` for stdin)."""
+    return clean_articles(read_articles(sources, encoding=encoding, stdin=stdin), same_story=same_story)
 
 
 def plan(clean: CleanText, limit: int) -> list[Chunk]:
