@@ -52,8 +52,8 @@ from bulletin.text.chars import HAN
 from bulletin.text.common_chars import COMMON, VERY_COMMON
 from bulletin.text.normalize import detect_script
 
-#: Two articles scoring this or more tell one event (the middle of the range that
-#: separates every event of the same-story set: 0.24–0.44).
+#: Two articles scoring this or more tell one event: about the middle of the thresholds
+#: that give exactly the events of the same-story set (0.24–0.49; bench/README.md).
 THRESHOLD = 0.34
 #: Added for each number both articles give, for at most :data:`MAX_NUMBERS` of them.
 NUMBER_BONUS = 0.05
@@ -65,7 +65,7 @@ MIN_CHARS = 30
 #: Versions within this share of the longest are "as full"; the bulletin's script decides.
 SIMILAR_LENGTH = 0.85
 #: Only pairs sharing this many rare keys are scored: on the same-story sets every pair
-#: that tells one event and scores over the threshold shares 5 or more, other pairs 1.5 on average.
+#: that tells one event and scores over the threshold shares 2 to 19, other pairs 0.25–0.7 on average.
 MIN_SHARED_KEYS = 2
 #: Keys carried by more articles than this say little about one event and are not indexed.
 MAX_POSTINGS = 100
