@@ -107,6 +107,7 @@ def test_a_story_is_at_the_place_of_its_earliest_article_in_the_input_order():
         ("quake-hualien/cna-flash", "quake-hualien/cna"),
         ("typhoon-fungwong/cna-flash", "typhoon-fungwong/cna"),
         ("hk-fire/xinhua-flash", "hk-fire/xinhua"),  # 3 dead, then 13: the update replaces the flash
+        ("hk-fire/cna-flash", "hk-fire/cna"),  # two early figures (4 dead, 10 hurt), both updated
         ("train-odisha/cna-flash", "train-odisha/cna"),
     ],
 )
@@ -121,6 +122,9 @@ def test_the_full_story_replaces_its_flash_in_either_order(flash, full):
     ("one", "other"),
     [
         ("quake-hualien/cna", "quake-miyagi/cna"),  # two earthquakes, one agency, one day
+        ("quake-hualien/cna", "quake-hualien-pm/cna"),  # and in the same county, in the same words
+        ("quake-hualien/xinhua", "quake-hualien-pm/xinhua"),
+        ("quake-hualien/cna-flash", "quake-hualien-pm/xinhua"),
         ("quake-hualien/xinhua", "quake-miyagi/xinhua"),
         ("fed/cna", "boj/cna"),  # two central banks' decisions
         ("fed/xinhua", "boj/xinhua"),
