@@ -130,13 +130,23 @@ def _minhash(texts: Sequence[str], fold_script: bool) -> list[list[float]] | Non
     return [[a.jaccard(b) for b in sketches] for a in sketches]
 
 
+def _without_disagreement(texts: Sequence[str]) -> list[list[float]]:
+    """The chosen score without the penalty for figures that disagree."""
+    saved, fold_module.DISAGREE_PENALTY = fold_module.DISAGREE_PENALTY, 0.0
+    try:
+        return fold_module.score_texts(texts)
+    finally:
+        fold_module.DISAGREE_PENALTY = saved
+
+
 METHODS: list[tuple[str, Callable[[Sequence[str]], list[list[float]] | None]]] = [
     ("MinHash 3-grams, as written (datasketch)", lambda t: _minhash(t, False)),
     ("MinHash 3-grams, folded (datasketch)", lambda t: _minhash(t, True)),
     ("bigram containment, as written", _containment),
     ("bigram containment, folded, no furniture", lambda t: _containment([comparable(x) for x in t])),
     ("+ rare characters weigh more", _weighted_only),
-    ("+ numbers (chosen: bulletin.text.fold)", fold_module.score_texts),
+    ("+ numbers: shared ones, different decimals", _without_disagreement),
+    ("+ figures that disagree (chosen: bulletin.text.fold)", fold_module.score_texts),
 ]
 
 
