@@ -210,6 +210,8 @@ def test_dry_run_json_and_report_list_the_folds(tmp_path):
     assert [f["kept"]["source"] for f in plan["folded"]] == [paths[2]]
     assert max(c["story"] for c in plan["chunks"]) == 1
     assert plan["text"].startswith("香港大埔宏福苑五級火警")
+    verbose = run("build", *paths, "--dry-run", "-v")
+    assert f"folded {paths[0]} into {paths[2]}: same event (similarity" in verbose.stderr
     options = BuildOptions(
         articles=tuple(paths),
         output=str(tmp_path / "out.mp3"),

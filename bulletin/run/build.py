@@ -435,6 +435,8 @@ def dry_run_plan(
     """The chunk plan and estimated duration, without synthesizing (or contacting) anything."""
     run = Run.make(options, console, engine, None, None)
     clean = prepare(options.articles, encoding=options.encoding, same_story=options.same_story)
+    for line in clean.fold_lines():
+        run.console.detail(line)
     choice = choose(options.engine, _resolve(options, clean), run.factory, probe=False, given=engine)
     plan: Plan = Planner(clean)(choice.engine, choice.voice)
     return {
