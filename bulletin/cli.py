@@ -147,6 +147,13 @@ ARTICLES = click.argument("articles", nargs=-1, required=True, metavar="ARTICLE.
 ENCODING = click.option(
     "--encoding", metavar="NAME", help="Force the input encoding (utf-8, gb18030, big5, ...)."
 )
+FOLD = click.option(
+    "--fold/--no-fold",
+    "same_story",
+    default=DEFAULTS.same_story,
+    show_default=True,
+    help="Read articles about the same event once (the fullest version is kept).",
+)
 VERBOSE = click.option("-v", "--verbose", count=True, help="Say more on stderr (-vv: tracebacks).")
 QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (for cron).")
 ENGINE = click.option(
@@ -252,13 +259,19 @@ def main() -> None:
 @main.command()
 @ARTICLES
 @ENCODING
+@FOLD
 @click.option(
-    "--json", "as_json", is_flag=True, help="Print JSON: text, stories, articles, sources, removed."
+    "--json", "as_json", is_flag=True, help="Print JSON: text, stories, articles, sources, folded, removed."
 )
 @SOURCES
 @VERBOSE
 def clean(
-    articles: tuple[str, ...], encoding: str | None, as_json: bool, verbose: int, **sources: Any
+    articles: tuple[str, ...],
+    encoding: str | None,
+    same_story: bool,
+    as_json: bool,
+    verbose: int,
+    **sources: Any,
 ) -> None:
     """Print the repaired, deduplicated text, one paragraph per line.
 
@@ -277,7 +290,9 @@ def clean(
     from bulletin.run.options import BuildOptions
 
     def action() -> None:
-        options = BuildOptions.from_cli(articles=articles, encoding=encoding, **sources)
+        options = BuildOptions.from_cli(
+            articles=articles, encoding=encoding, same_story=same_story, **sources
+        )
         run = Run.make(options, Console(verbose=verbose), None, None, None)
         gathered = gather(run)
         result = clean_sources(run, gathered)
@@ -290,6 +305,8 @@ def clean(
                 )
             return
         if verbose:
+            for line in result.fold_lines():
+                click.echo(line, err=True)
             r = result.removed
             click.echo(
                 f"removed {r.sentences} repeated sentences, {r.fragments} fragments, "
@@ -309,6 +326,7 @@ def clean(
                         ],
                         "articles": [s.to_dict() for s in result.structures],
                         "sources": [s.to_dict() for s in gathered.sources],
+                        "folded": result.folds(),
                         "removed": result.removed.to_dict(),
                     },
                     ensure_ascii=False,
@@ -398,6 +416,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 )
 @SOURCES
 @ENCODING
+@FOLD
 @QUIET
 @VERBOSE
 def build(

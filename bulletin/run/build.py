@@ -251,6 +251,9 @@ def _read(run: Run, report: RunReport) -> CleanText | None:
         return None
     report.inputs = [InputInfo(a.source, a.encoding, a.sha256, a.size) for a in clean.articles]
     report.removed_duplicates = clean.removed.to_dict()
+    report.folded = clean.folds()
+    for line in clean.fold_lines():
+        run.console.detail(line)
     r = clean.removed
     run.console.detail(
         f"read {len(clean.articles)} article(s): {clean.characters} characters kept; removed {r.sentences} "
@@ -280,8 +283,11 @@ def clean_sources(run: Run, gathered: Gathered) -> CleanText | None:
     gathered.check()
     if not gathered.articles:
         return None
-    clean = clean_articles(gathered.articles, keep_headlines=run.options.keep_headlines)
-    return limit_stories(clean, run.options.max_stories)
+    options = run.options
+    clean = clean_articles(
+        gathered.articles, keep_headlines=options.keep_headlines, same_story=options.same_story
+    )
+    return limit_stories(clean, options.max_stories)
 
 
 def _resolve(options: BuildOptions, clean: CleanText) -> Preset:
@@ -478,6 +484,8 @@ def dry_run_plan(
     clean = clean_sources(run, gathered)
     if clean is None:
         return {"no_new_stories": True, "sources": sources, "articles": [], "chunks": [], "text": ""}
+    for line in clean.fold_lines():
+        run.console.detail(line)
     choice = choose(options.engine, _resolve(options, clean), run.factory, probe=False, given=engine)
     plan: Plan = Planner(clean)(choice.engine, choice.voice)
     return {
@@ -485,6 +493,7 @@ def dry_run_plan(
         "engine": choice.engine.name,
         "voice": choice.voice.voice,
         "limit": choice.engine.max_chunk_chars,
+        "folded": clean.folds(),
         "removed": clean.removed.to_dict(),
         "sources": sources,
         "articles": [s.to_dict() for s in clean.structures],

@@ -51,6 +51,8 @@ class BuildOptions:
     pitch: str | None = None
     concurrency: int = EDGE_CONCURRENCY
     encoding: str | None = None
+    #: Read articles about the same event once (``--no-fold``: one story per article).
+    same_story: bool = True
     title: str | None = None
     author: str | None = None
     subtitles: str | None = None

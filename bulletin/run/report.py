@@ -65,6 +65,9 @@ class RunReport:
     inputs: list[InputInfo] = field(default_factory=list)
     #: e.g. {"paragraphs": 2, "stories": 1} — what dedupe removed.
     removed_duplicates: dict[str, int] = field(default_factory=dict)
+    #: Articles about the same event read as one story: the one kept, the others and their
+    #: similarity (``bulletin.text.fold.Fold.to_dict``).
+    folded: list[dict[str, Any]] = field(default_factory=list)
     engine_requested: str | None = None
     engine_used: str | None = None
     fallback_reason: str | None = None

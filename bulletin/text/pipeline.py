@@ -1,5 +1,5 @@
 """The text half of the pipeline as one library call:
-read → repair → structure → dedupe → (normalize → chunk).
+read → repair → structure → fold → dedupe → (normalize → chunk).
 
 ``prepare`` gives the cleaned stories (what ``bulletin clean`` prints); ``plan`` cuts
 them into chunks for a given engine limit, each with its spoken form.
@@ -17,6 +17,7 @@ from bulletin.errors import InputError
 from bulletin.text.chars import has_han, is_speakable
 from bulletin.text.chunk import Chunk, plan_chunks
 from bulletin.text.dedupe import DedupeStats, dedupe
+from bulletin.text.fold import Fold, fold
 from bulletin.text.normalize import detect_script, to_spoken
 from bulletin.text.read import Article, read_articles
 from bulletin.text.repair import repair
@@ -28,7 +29,7 @@ CHARS_PER_SECOND = 5.0
 
 @dataclass(frozen=True)
 class CleanText:
-    """Repaired, deduplicated stories (one per input article that had anything new)."""
+    """Repaired, deduplicated stories (one per event told by an article that had anything new)."""
 
     articles: tuple[Article, ...]
     stories: tuple[tuple[str, ...], ...]
@@ -36,6 +37,26 @@ class CleanText:
     script: str  # "hant" (Traditional) or "hans" (Simplified)
     #: Each article's parts (headline, dateline, byline, body), in the order read.
     structures: tuple[Structure, ...] = ()
+    #: Articles read as one story (same event): which was kept, which were folded into it.
+    folded: tuple[Fold, ...] = ()
+
+    def folds(self) -> list[dict[str, object]]:
+        """The folds for JSON (``clean --json``, the dry run, the report)."""
+        sources = [a.source for a in self.articles]
+        return [f.to_dict(sources) for f in self.folded]
+
+    def fold_lines(self) -> list[str]:
+        """One line per folded article, for ``-v``."""
+        sources = [_display(a.source) for a in self.articles]
+        lines = []
+        for story in self.folded:
+            for f in story.folded:
+                via = "" if f.matched == story.kept else f" with {sources[f.matched]}"
+                lines.append(
+                    f"folded {sources[f.index]} into {sources[story.kept]}: same event "
+                    f"(similarity {f.similarity:.2f}{via})"
+                )
+        return lines
 
     @property
     def text(self) -> str:
@@ -51,12 +72,15 @@ def _display(source: str) -> str:
     return "<stdin>" if source == "-" else source
 
 
-def clean_articles(articles: Iterable[Article], *, keep_headlines: bool = False) -> CleanText:
-    """Repair, take apart and deduplicate already-read articles (pure).
+def clean_articles(
+    articles: Iterable[Article], *, keep_headlines: bool = False, same_story: bool = True
+) -> CleanText:
+    """Repair, take apart, fold and deduplicate already-read articles (pure).
 
     Datelines, bylines and flash markers are never spoken; the headline is not read as the
     story's first sentence unless ``keep_headlines`` (the behaviour before headlines were
-    told apart).
+    told apart). ``same_story``: articles about one event become one story; folding comes
+    before sentence dedupe, so the version kept of an event is read whole.
     """
     articles = tuple(articles)
     stories: list[list[str]] = []
@@ -74,12 +98,21 @@ def clean_articles(articles: Iterable[Article], *, keep_headlines: bool = False)
             raise InputError(f"{_display(article.source)}: no Chinese text to speak")
         # separator lines (——, ＊＊＊) say nothing, and Edge answers them with no audio
         stories.append([p for p in paragraphs if is_speakable(p)])
+    folds: tuple[Fold, ...] = ()
+    if same_story and len(stories) > 1:
+        order, folds = fold(stories, detect_script("".join("".join(s) for s in stories)))
+        stories = [stories[i] for i in order]
     kept, removed = dedupe(stories)
     if not kept:  # pragma: no cover - dedupe always keeps the first occurrence
         raise InputError("nothing left to speak after removing repeats")
     text = "".join("".join(s) for s in kept)
     return CleanText(
-        articles, tuple(tuple(s) for s in kept), removed, detect_script(text), structures=tuple(structures)
+        articles,
+        tuple(tuple(s) for s in kept),
+        removed,
+        detect_script(text),
+        structures=tuple(structures),
+        folded=folds,
     )
 
 
@@ -108,10 +141,13 @@ def prepare(
     encoding: str | None = None,
     stdin: BinaryIO | None = None,
     keep_headlines: bool = False,
+    same_story: bool = True,
 ) -> CleanText:
-    """Read, repair and deduplicate articles from paths (``-`` for stdin)."""
+    """Read, repair, fold and deduplicate articles from paths (``-`` for stdin)."""
     return clean_articles(
-        read_articles(sources, encoding=encoding, stdin=stdin), keep_headlines=keep_headlines
+        read_articles(sources, encoding=encoding, stdin=stdin),
+        keep_headlines=keep_headlines,
+        same_story=same_story,
     )
 
 

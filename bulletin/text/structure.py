@@ -32,7 +32,9 @@ _NUM = "0-9一二三四五六七八九十〇○"
 _OPEN = "（(【〔［\\["
 _CLOSE = "）)】〕］\\]"
 #: ``（中央社記者張茂森台北26日電）``, ``（法新社巴黎26日綜合外電）``
-_BRACKETED_DATELINE = re.compile(rf"^[（(]\s*(?:{_AGENCIES})[^（()）]{{0,40}}?(?:[電电]|外[電电])\s*[）)]\s*")
+_BRACKETED_DATELINE = re.compile(
+    rf"^[（(]\s*(?:{_AGENCIES})[^（()）]{{0,40}}?(?:[電电]|外[電电])(?:報導|报道)?\s*[）)]\s*"
+)
 #: ``新华社北京11月26日电（记者 王小明）``, ``中央社記者張茂森台北26日專電``
 _DATELINE = re.compile(
     rf"^(?:{_AGENCIES})[^，。,；;\s（(]{{0,30}}?[{_NUM}]+日\s*(?:專|专|綜合|综合)?\s*(?:[電电]|外[電电]|消息|[讯訊])"
@@ -62,6 +64,12 @@ _BYLINE_PREFIX = re.compile(
 _FLASH = re.compile(
     r"^(?:【\s*(?:快訊|快讯|獨家|独家|最新|突發|突发|即時|即时)\s*】|"
     r"(?:快訊|快讯|獨家|独家|最新消息|突發|突发|即時|即时)\s*[，／/：:｜|])\s*"
+)
+#: An editor's credit run onto the end of the last paragraph, with CNA's serial number
+#: (``…濺落印度洋。（編輯：林克倫）1151126``); repair drops such credits on lines of their own.
+_CREDIT_TAIL = re.compile(
+    r"\s*[（(]\s*(?:責任編輯|责任编辑|編輯|编辑|譯者|译者|核稿|審校|审校)\s*[：:][^（()）]{1,20}[）)]"
+    r"(?:\s*[（(]?\s*[0-9]{4,8}\s*[）)]?)?\s*$"
 )
 #: The longest headline taken as one (longer first lines are the lede).
 HEADLINE_MAX = 60
@@ -223,6 +231,11 @@ def structure(
             paragraph = ""
         if paragraph:
             kept.append(paragraph)
+    if kept and (credit := _CREDIT_TAIL.search(kept[-1])):
+        strip.removed.append(credit.group().strip())
+        kept[-1] = kept[-1][: credit.start()]
+        if not kept[-1]:
+            kept.pop()
     return Structure(
         headline=headline or None,
         dateline=strip.dateline,

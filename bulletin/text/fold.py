@@ -1,0 +1,299 @@
+"""Read each event once: fold articles about the same event into one story (stage: fold).
+
+A newsroom's input holds the same event several times: the Central News Agency's
+Traditional story and Xinhua's Simplified one, a flash (``快訊／…``) and the full story
+that followed it, one wire story carried by two feeds under two headlines. Sentence
+dedupe cannot see these (the sentences differ), so articles are compared as wholes first,
+and each group about one event becomes one story: the fullest version, preferring the
+bulletin's script when two are about as long, at the place of the group's earliest
+article. What was folded into what, and how similar it was, is returned for ``-v``, the
+report and the dry-run JSON.
+
+Telling one event from another that only shares its topic (two earthquakes on one day,
+two central banks' decisions) is the hard part: such decoys share a lot of wording. The
+method was chosen on ``tests/data/same_story`` (36 articles, 15 events, decoys in pairs;
+``bench/fold_bench.py``, figures in ``bench/README.md``). There, plain shingle overlap
+(MinHash Jaccard on 3-grams, exact containment of bigrams) scored some decoy pairs
+*higher* than some true pairs whatever the threshold; what separates them is:
+
+* **one script, no furniture.** Articles are compared after NFKC and Traditional →
+  Simplified folding character by character (OpenCC's character table; its phrase
+  conversion costs 0.18 s per 70,000 characters in pure Python, and characters are all a
+  comparison needs), with datelines, editor credits and flash markers taken out: they make
+  any two stories of one agency look alike.
+* **rare characters weigh more.** The evidence is the character bigrams (Han characters
+  and digits), each weighing 1, 2 or 3 as its rarer character is among the 1,000 most
+  common characters, the 3,500 most common, or rarer (digits 2): place and person names
+  and figures count, 表示 and 今天 little. The weight of what two articles share is
+  divided by the weight of the *smaller* one (containment), so a flash inside its full
+  story scores high. The weights come from a fixed table, not from the batch (as IDF
+  would), so the decision on two articles does not depend on what else came in.
+* **facts.** Every number both give (5.8, 10, 589.3, 2%) adds :data:`NUMBER_BONUS` (three
+  at most); two articles that both give decimals (magnitudes, rates, amounts) and share
+  none lose :data:`CONFLICT_PENALTY`, and two that both give three figures or more but
+  agree on fewer than half of them lose :data:`DISAGREE_PENALTY`: a second earthquake in
+  the same county is told in the same words, with another time, magnitude and depth (a
+  flash's one or two early figures, 4 dead where the full story says 13, do not count).
+
+Two articles are about one event at :data:`THRESHOLD` or more, and a story is a connected
+group (a flash joins its full story even when it shares little with another agency's
+rewrite). Only pairs that share two rare keys (bigrams with a less common character, or
+numbers) are compared, through an inverted index, and a pair already in one story is not
+compared again, so the stage stays near-linear for hundreds of articles. Pure functions.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bulletin.text.chars import HAN
+from bulletin.text.common_chars import COMMON, VERY_COMMON
+from bulletin.text.normalize import detect_script
+
+#: Two articles scoring this or more tell one event: the middle of the thresholds that
+#: give exactly the events of the same-story set (0.26–0.39; bench/README.md).
+THRESHOLD = 0.33
+#: Added for each number both articles give, for at most :data:`MAX_NUMBERS` of them.
+NUMBER_BONUS = 0.05
+MAX_NUMBERS = 3
+#: Taken off when both articles give decimals and share none (5.8 vs 6.1 on the Richter scale).
+CONFLICT_PENALTY = 0.15
+#: Taken off when both give :data:`MIN_FIGURES` or more figures (any number but dates) and
+#: share fewer than half of the smaller set: a second earthquake in the same county, told
+#: in the same words at another time, with another magnitude and depth. A flash's one or
+#: two early figures (4 dead; the full story says 13) are not held against it.
+DISAGREE_PENALTY = 0.25
+MIN_FIGURES = 3
+#: Articles with fewer comparable characters (after furniture) say too little to be folded.
+MIN_CHARS = 30
+#: Versions within this share of the longest are "as full"; the bulletin's script decides.
+SIMILAR_LENGTH = 0.85
+#: Only pairs sharing this many rare keys are scored: on the same-story sets every pair
+#: that tells one event and scores over the threshold shares 2 to 19, other pairs 0.25–0.7 on average.
+MIN_SHARED_KEYS = 2
+#: Keys carried by more articles than this say little about one event and are not indexed.
+MAX_POSTINGS = 100
+
+# After NFKC (full-width brackets and colons are ASCII) and folding to Simplified.
+_FURNITURE = re.compile(
+    r"\([^()]{0,40}?(?:电|报导|报道)\)"  # （中央社記者汪淑芬台北26日電）
+    r"|\(编辑[:：][^()]{0,20}\)\d{0,8}"  # （編輯：陳俊華）1151126
+    r"|新华社[^\s,。]{0,12}?\d+月\d+日电(?:\(记者[^()]{0,12}\))?"  # 新华社北京11月26日电（记者…）
+    r"|(?:快讯|快报|突发)/"
+)
+_COMPARABLE = re.compile(f"[{HAN}0-9.]+")
+_NUMBER = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.])(%?)")
+_DATE_UNITS = "日月年"
+_DIGITS = re.compile(r"[0-9.]")
+_VERY_COMMON = frozenset(VERY_COMMON)
+_COMMON = frozenset(COMMON)
+
+
+@dataclass(frozen=True)
+class Folded:
+    """One article read as part of another's story."""
+
+    index: int  # the article folded away (its place in the input)
+    matched: int  # the article it was found to tell the same event as
+    similarity: float  # their score (see the module docstring)
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One story told by several articles: the one kept, and the others."""
+
+    kept: int
+    folded: tuple[Folded, ...]
+
+    def to_dict(self, sources: Sequence[str]) -> dict[str, object]:
+        """For JSON: articles named by their index and source."""
+        return {
+            "kept": {"index": self.kept, "source": sources[self.kept]},
+            "folded": [
+                {
+                    "index": f.index,
+                    "source": sources[f.index],
+                    "matched": sources[f.matched],
+                    "similarity": round(f.similarity, 3),
+                }
+                for f in self.folded
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class _Features:
+    grams: frozenset[str]
+    weight: float
+    numbers: frozenset[str]
+    decimals: frozenset[str]
+    figures: frozenset[str]
+    keys: frozenset[str]
+    length: int
+
+
+@functools.cache
+def _to_simplified() -> dict[int, str]:
+    """OpenCC's Traditional → Simplified character table, as a ``str.translate`` table."""
+    path = importlib.resources.files("opencc") / "dictionary" / "TSCharacters.txt"
+    table: dict[int, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, _, values = line.partition("\t")
+        if len(key) == 1 and values:
+            table[ord(key)] = values.split(" ")[0]
+    return table
+
+
+def comparable(text: str) -> str:
+    """``text`` as compared: NFKC, Simplified characters, wire furniture taken out."""
+    folded = unicodedata.normalize("NFKC", text).translate(_to_simplified())
+    return _FURNITURE.sub("", folded)
+
+
+def _char_weight(ch: str) -> int:
+    if ch in _VERY_COMMON:
+        return 1
+    return 2 if ch in _COMMON or ch.isdigit() or ch == "." else 3
+
+
+def _features(text: str, weights: dict[str, int]) -> _Features:
+    body = comparable(text)
+    kept = "".join(_COMPARABLE.findall(body))
+    grams = frozenset(kept[i : i + 2] for i in range(len(kept) - 1))
+    for gram in grams:
+        if gram not in weights:
+            weights[gram] = max(_char_weight(gram[0]), _char_weight(gram[1]))
+    numbers: set[str] = set()
+    decimals: set[str] = set()
+    figures: set[str] = set()
+    for match in _NUMBER.finditer(body):
+        value, percent = match.groups()
+        after = body[match.end() : match.end() + 1]
+        if after and after in _DATE_UNITS:
+            continue  # 26日, 11月: every story of the day has them
+        figures.add(value + percent)
+        if percent:
+            numbers.add(value + "%")
+        if "." in value:
+            decimals.add(value)
+        if "." in value or len(value) >= 2:
+            numbers.add(value)
+    # digit bigrams (the 12 of 12时 and of 2012) would make every article a candidate: numbers are keys whole
+    keys = frozenset(g for g in grams if weights[g] > 1 and not _DIGITS.search(g)) | {
+        "#" + n for n in numbers
+    }
+    return _Features(
+        grams,
+        float(sum(weights[g] for g in grams)),
+        frozenset(numbers),
+        frozenset(decimals),
+        frozenset(figures),
+        keys,
+        len(kept),
+    )
+
+
+def similarity(a: _Features, b: _Features, weights: dict[str, int]) -> float:
+    """How surely ``a`` and ``b`` tell one event (see the module docstring); 0 without text."""
+    smaller = min(a.weight, b.weight)
+    if not smaller:
+        return 0.0
+    text = sum(weights[g] for g in a.grams & b.grams) / smaller
+    agree = min(len(a.numbers & b.numbers), MAX_NUMBERS)
+    conflict = bool(a.decimals and b.decimals and not a.decimals & b.decimals)
+    fewer = min(len(a.figures), len(b.figures))
+    disagree = fewer >= MIN_FIGURES and 2 * len(a.figures & b.figures) < fewer
+    return text + NUMBER_BONUS * agree - CONFLICT_PENALTY * conflict - DISAGREE_PENALTY * disagree
+
+
+def score_texts(texts: Sequence[str]) -> list[list[float]]:
+    """Every pair's score, for the benchmark and the tests (quadratic: not used to fold)."""
+    weights: dict[str, int] = {}
+    features = [_features(t, weights) for t in texts]
+    return [[similarity(a, b, weights) for b in features] for a in features]
+
+
+def fold(stories: Sequence[Sequence[str]], script: str) -> tuple[list[int], tuple[Fold, ...]]:
+    """Group the stories (each a list of paragraphs) by event.
+
+    Returns which stories to keep, in bulletin order (each at the place of its group's
+    earliest story), and the folds (kept story, the others and their similarity).
+    ``script`` is the bulletin's (``"hant"`` or ``"hans"``): of two versions about as
+    full, the one in it is kept.
+    """
+    weights: dict[str, int] = {}
+    texts = ["".join(story) for story in stories]
+    features = [_features(t, weights) for t in texts]
+    parent = list(range(len(texts)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    best: dict[int, tuple[float, int]] = {}  # article → (its strongest link, to whom)
+    postings: dict[str, list[int]] = {}
+    for i, mine in enumerate(features):
+        if mine.length < MIN_CHARS:
+            continue
+        shared: dict[int, int] = {}
+        for key in mine.keys:
+            earlier = postings.setdefault(key, [])
+            if len(earlier) < MAX_POSTINGS:
+                for j in earlier:
+                    shared[j] = shared.get(j, 0) + 1
+                earlier.append(i)
+        for j in sorted(
+            (j for j, n in shared.items() if n >= MIN_SHARED_KEYS), key=shared.__getitem__, reverse=True
+        ):
+            if root(j) == root(i):
+                continue  # already one story: a further link changes nothing
+            score = similarity(mine, features[j], weights)
+            if score < THRESHOLD:
+                continue
+            parent[root(j)] = root(i)
+            for a, b in ((i, j), (j, i)):
+                if a not in best or score > best[a][0]:
+                    best[a] = (score, b)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(texts)):
+        groups.setdefault(root(i), []).append(i)
+    kept_at: dict[int, int] = {}  # the group's earliest article → the article kept
+    folds: list[Fold] = []
+    for members in groups.values():
+        keep = _fullest(members, features, texts, script)
+        kept_at[members[0]] = keep
+        if len(members) > 1:
+            folded = tuple(Folded(m, *_link(m, keep, best, features, weights)) for m in members if m != keep)
+            folds.append(Fold(keep, folded))
+    order = [kept_at[i] for i in range(len(texts)) if i in kept_at]
+    place = {kept: n for n, kept in enumerate(order)}
+    folds.sort(key=lambda f: place[f.kept])
+    return order, tuple(folds)
+
+
+def _link(
+    member: int,
+    keep: int,
+    best: dict[int, tuple[float, int]],
+    features: list[_Features],
+    weights: dict[str, int],
+) -> tuple[int, float]:
+    """Whom ``member`` was matched with and how closely: the kept article if it is a link."""
+    direct = similarity(features[member], features[keep], weights)
+    score, other = best[member]
+    return (keep, direct) if direct >= THRESHOLD or other == keep else (other, score)
+
+
+def _fullest(members: list[int], features: list[_Features], texts: list[str], script: str) -> int:
+    """The version to read: the fullest; of those about as full, one in the bulletin's script."""
+    longest = max(features[m].length for m in members)
+    full = [m for m in members if features[m].length >= SIMILAR_LENGTH * longest]
+    in_script = [m for m in full if detect_script(texts[m]) == script] or full
+    return max(in_script, key=lambda m: (features[m].length, -m))
