@@ -1,0 +1,87 @@
+"""Polyphones in context: the offline frontend's accuracy on CPP dev, and its speed.
+
+CPP (Chinese Polyphones with Pinyin, from the g2pM paper) marks one polyphonic
+character per sentence (``▁了▁``) and gives its dictionary reading. This reads every
+sentence with :class:`bulletin.engines.pinyin_frontend.Reader` (dictionary tones, no
+sandhi, as the labels are) and counts the marked characters read right: on the
+Simplified sentences as given, and on the same sentences converted to Traditional
+(OpenCC ``s2t``; sentences whose length changes are left out, so positions still match).
+Then it times the frontend (without sandhi and with it) over the whole set: characters
+per second in one thread, model already loaded.
+
+    python bench/g2p_cpp.py [--data ../shared/data/cpp] [--limit N] [--errors FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bulletin.engines.pinyin_frontend import Reader  # noqa: E402
+
+MARK = "\u2581"
+
+
+def load(folder: Path, limit: int | None) -> list[tuple[str, int, str]]:
+    sentences = (folder / "dev.sent").read_text(encoding="utf-8").splitlines()
+    labels = (folder / "dev.lb").read_text(encoding="utf-8").splitlines()
+    items = []
+    for sentence, label in zip(sentences, labels):
+        at = sentence.index(MARK)
+        items.append((sentence.replace(MARK, ""), at, label.strip().replace("u:", "v")))
+    return items[:limit] if limit else items
+
+
+def accuracy(reader: Reader, items: list[tuple[str, int, str]], errors: list[str] | None) -> float:
+    right = 0
+    for text, at, label in items:
+        reading = reader.read(text, sandhi=False)[at]
+        got = reading.syllables[0] if reading.syllables else None
+        right += got == label
+        if errors is not None and got != label:
+            errors.append(f"{text[:at]}[{text[at]}]{text[at + 1 :]}\t{label}\t{got}")
+    return right / len(items)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cpp")
+    parser.add_argument("--limit", type=int, help="only the first N sentences")
+    parser.add_argument("--errors", type=Path, help="write the misread characters here")
+    args = parser.parse_args()
+    import opencc
+
+    simplified = load(args.data, args.limit)
+    s2t = opencc.OpenCC("s2t")
+    traditional = []
+    for text, at, label in simplified:
+        converted = s2t.convert(text)
+        if len(converted) == len(text):
+            traditional.append((converted, at, label))
+    reader = Reader()
+    reader.read("预热一下模型。")  # load the network before timing anything
+    errors: list[str] | None = [] if args.errors else None
+    simp = accuracy(reader, simplified, errors)
+    trad = accuracy(reader, traditional, errors)
+    if args.errors and errors is not None:
+        args.errors.write_text("\n".join(errors) + "\n", encoding="utf-8")
+    chars = sum(len(t) for t, _, _ in simplified)
+    rates = []
+    for sandhi in (False, True):
+        started = time.perf_counter()
+        for text, _, _ in simplified:
+            reader.read(text, sandhi=sandhi)
+        rates.append(chars / (time.perf_counter() - started))
+    print(f"CPP dev, {len(simplified)} sentences ({len(traditional)} in Traditional), {chars} characters")
+    print(f"Simplified  accuracy {simp:.2%}")
+    print(f"Traditional accuracy {trad:.2%}")
+    print(f"speed: {rates[0]:,.0f} chars/s (dictionary tones), {rates[1]:,.0f} chars/s (with sandhi), one thread")
+
+
+if __name__ == "__main__":
+    main()
