@@ -31,7 +31,7 @@ def load(folder: Path, limit: int | None) -> list[tuple[str, int, str]]:
     sentences = (folder / "dev.sent").read_text(encoding="utf-8").splitlines()
     labels = (folder / "dev.lb").read_text(encoding="utf-8").splitlines()
     items = []
-    for sentence, label in zip(sentences, labels):
+    for sentence, label in zip(sentences, labels, strict=True):
         at = sentence.index(MARK)
         items.append((sentence.replace(MARK, ""), at, label.strip().replace("u:", "v")))
     return items[:limit] if limit else items
@@ -49,7 +49,9 @@ def accuracy(reader: Reader, items: list[tuple[str, int, str]], errors: list[str
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cpp")
     parser.add_argument("--limit", type=int, help="only the first N sentences")
     parser.add_argument("--errors", type=Path, help="write the misread characters here")
@@ -80,7 +82,7 @@ def main() -> None:
     print(f"CPP dev, {len(simplified)} sentences ({len(traditional)} in Traditional), {chars} characters")
     print(f"Simplified  accuracy {simp:.2%}")
     print(f"Traditional accuracy {trad:.2%}")
-    print(f"speed: {rates[0]:,.0f} chars/s (dictionary tones), {rates[1]:,.0f} chars/s (with sandhi), one thread")
+    print(f"speed: {rates[0]:,.0f} chars/s (dictionary tones), {rates[1]:,.0f} chars/s (with sandhi)")
 
 
 if __name__ == "__main__":

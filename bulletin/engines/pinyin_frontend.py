@@ -224,17 +224,16 @@ class Reader:
                 if len(syllables) != len(word):  # a converted character pypinyin cannot read
                     originals = folded[pos : pos + len(word)]
                     syllables = [
-                        (char_readings(ch) or char_readings(o) or ("",))[0] for ch, o in zip(word, originals)
+                        (char_readings(ch) or char_readings(o) or ("",))[0]
+                        for ch, o in zip(word, originals, strict=True)
                     ]
                 words.append((pos, word, syllables))
                 pos += len(word)
         if not self.lookup_simplified:
             simplified = to_simplified(folded)
         model = self.polyphones
-        positions = [
-            i for start, end in runs for i in range(start, end) if simplified[i] in model.candidates
-        ]
-        decided = dict(zip(positions, model.predict(simplified, positions)))
+        positions = [i for start, end in runs for i in range(start, end) if simplified[i] in model.candidates]
+        decided = dict(zip(positions, model.predict(simplified, positions), strict=True))
         for start, word, syllables in words:
             in_phrase = len(word) > 1 and word in PHRASES_DICT
             for k, ch in enumerate(folded[start : start + len(word)]):
@@ -328,7 +327,7 @@ class PinyinFrontend:
                 items.extend(reading.syllables)
         return items
 
-# -------------------------------------------------------------- phrases
+    # -------------------------------------------------------------- phrases
 
     def phrases(self, text: str, max_syllables: int) -> list[Phrase]:
         """Split text into model calls of at most ``max_syllables`` syllables each.

@@ -39,7 +39,7 @@ _HIDDEN = 32
 def _load(folder: Path, name: str) -> object:
     # The pickles are g2pM's own, from its installed wheel (checked by pip like any package file).
     with (folder / name).open("rb") as f:
-        return pickle.load(f)  # noqa: S301
+        return pickle.load(f)
 
 
 class PolyphoneModel:
@@ -109,7 +109,7 @@ class PolyphoneModel:
         states = np.concatenate([hidden[0, rows], hidden[1, rows]], axis=1)
         logits = np.maximum(states @ self._fc0[0] + self._fc0[1], 0.0) @ self._fc1[0] + self._fc1[1]
         result = []
-        for row, p in zip(logits, positions):
+        for row, p in zip(logits, positions, strict=True):
             ids_, readings = self.candidates[simplified[p]]
             scores = row[ids_]
             probs = np.exp(scores - scores.max())
