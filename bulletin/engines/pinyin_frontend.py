@@ -95,6 +95,9 @@ LETTER_PINYIN: dict[str, tuple[str, ...]] = {
 #: Longest all-capital token spelled out; longer ones are more likely words than acronyms.
 MAX_ACRONYM = 6
 
+#: Characters of numbers (一 next to them is a digit, read yi1) and of dates (一月, 一號).
+_NUMERALS = frozenset("零〇○一二三四五六七八九十兩两")
+_DATES = frozenset("月日號号點点")
 _DIGIT_PINYIN = ("ling2", "yi1", "er4", "san1", "si4", "wu3", "liu4", "qi1", "ba1", "jiu3")
 _TAG = re.compile(r"<[^<>]{0,200}>")
 _LATIN = re.compile(r"[A-Za-z]+")
@@ -175,12 +178,16 @@ class Reader:
             self._polyphones = polyphone_model()
         return self._polyphones
 
-    def read(self, text: str, *, sandhi: bool = True) -> list[Reading]:
-        """What the voice says for each character of ``text`` (same length as ``text``)."""
+    def read(self, text: str, *, sandhi: bool = True, polyphones: bool = True) -> list[Reading]:
+        """What the voice says for each character of ``text`` (same length as ``text``).
+
+        ``polyphones=False`` skips the network (dictionary readings only): enough to know
+        what will be skipped, at a fraction of the cost.
+        """
         text = _TAG.sub(lambda m: " " * len(m.group()), text)  # markup is not read
         folded = "".join(_fold(ch) for ch in text)
         readings: list[Reading | None] = [None] * len(text)
-        self._read_han(text, folded, readings, sandhi)
+        self._read_han(text, folded, readings, sandhi, polyphones)
         for m in _LATIN.finditer(folded):
             token = m.group()
             if len(token) <= MAX_ACRONYM and (token.isupper() or len(token) == 1):
@@ -206,7 +213,9 @@ class Reader:
             result.append(reading)
         return result
 
-    def _read_han(self, text: str, folded: str, out: list[Reading | None], sandhi: bool) -> None:
+    def _read_han(
+        self, text: str, folded: str, out: list[Reading | None], sandhi: bool, polyphones: bool
+    ) -> None:
         """Fill in the Chinese characters: dictionary, then polyphones in context, then sandhi."""
         runs = list(_han_runs(folded))
         if not runs:
@@ -231,9 +240,11 @@ class Reader:
                 pos += len(word)
         if not self.lookup_simplified:
             simplified = to_simplified(folded)
-        model = self.polyphones
-        positions = [i for start, end in runs for i in range(start, end) if simplified[i] in model.candidates]
-        decided = dict(zip(positions, model.predict(simplified, positions), strict=True))
+        decided: dict[int, tuple[str, float]] = {}
+        if polyphones:
+            model = self.polyphones
+            positions = [i for a, b in runs for i in range(a, b) if simplified[i] in model.candidates]
+            decided = dict(zip(positions, model.predict(simplified, positions), strict=True))
         for start, word, syllables in words:
             in_phrase = len(word) > 1 and word in PHRASES_DICT
             for k, ch in enumerate(folded[start : start + len(word)]):
@@ -252,6 +263,34 @@ class Reader:
                 syllables = self._apply_sandhi(word, syllables)
             for k, syllable in enumerate(syllables):
                 out[start + k] = Reading(text[start + k], (syllable,) if syllable else (), "han")
+        if sandhi:
+            for start, word, _ in words:
+                if word in ("一", "不"):
+                    self._yi_bu(folded, out, start)
+
+    @staticmethod
+    def _yi_bu(folded: str, out: list[Reading | None], at: int) -> None:
+        """一 and 不 standing alone before another word (pypinyin's rules work within words).
+
+        不 before a fourth tone is bu2; 一 before a fourth tone yi2, before others yi4,
+        but not in numbers, dates and ordinals (十一, 一九九七, 一月, 第一), where it stays yi1.
+        """
+        here, after = out[at], out[at + 1] if at + 1 < len(out) else None
+        if here is None or after is None or after.kind != "han" or not after.syllables:
+            return
+        tone = after.syllables[0][-1]
+        if folded[at] == "不" and here.syllables == ("bu4",) and tone == "4":
+            out[at] = Reading(here.char, ("bu2",), "han")
+        elif folded[at] == "一" and here.syllables == ("yi1",):
+            before = folded[at - 1] if at else ""
+            if (
+                before in _NUMERALS
+                or before == "第"
+                or folded[at + 1] in _NUMERALS
+                or folded[at + 1] in _DATES
+            ):
+                return
+            out[at] = Reading(here.char, ("yi2" if tone == "4" else "yi4",), "han")
 
     def _apply_sandhi(self, word: str, syllables: list[str]) -> list[str]:
         marked = [[to_tone(s)] for s in syllables]

@@ -1,0 +1,93 @@
+"""What the offline voice says, character by character (``bulletin pronounce``).
+
+Each text goes the way a chunk goes to the offline voice: lexicon words replaced,
+numbers read out (:func:`bulletin.text.normalize.spoken_spans`), then read by the
+offline frontend (:class:`bulletin.engines.pinyin_frontend.Reader`, polyphones in
+context). The readings are then put back on the characters of the text as written:
+a replaced word or number of the same length gets one reading per character (重慶 →
+崇慶 gives chong2 on 重); otherwise its first character carries every syllable of it
+(``24`` → ``er4 shi2 si4`` on ``2``, ``null`` on ``4``). The lexicon is applied to the
+gaps between lexicon words; numbers are read within those gaps, as in a chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from bulletin.engines.pinyin_frontend import Reader
+from bulletin.text.chars import has_han
+from bulletin.text.lexicon import Lexicon
+from bulletin.text.normalize import detect_script, spoken_spans
+
+
+@dataclass(frozen=True)
+class Said:
+    """One input character and the syllables said for it (None: nothing, or said with its word)."""
+
+    char: str
+    pinyin: str | None
+
+
+def _pieces(text: str, lexicon: Lexicon | None, script: str) -> list[tuple[int, int, str]]:
+    """``(start, end, spoken)`` for every part of ``text`` that is not said as written."""
+    pieces: list[tuple[int, int, str]] = []
+    at = 0
+    for start, end, entry in lexicon.matches(text) if lexicon else []:
+        pieces += [(at + s, at + e, spoken) for s, e, spoken in spoken_spans(text[at:start], script)]  # type: ignore[arg-type]
+        pieces.append((start, end, entry.spoken(script)))
+        at = end
+    pieces += [(at + s, at + e, spoken) for s, e, spoken in spoken_spans(text[at:], script)]  # type: ignore[arg-type]
+    return pieces
+
+
+def pronounce_line(text: str, reader: Reader, *, lexicon: Lexicon | None, sandhi: bool) -> list[Said]:
+    """One :class:`Said` per character of ``text``."""
+    script = detect_script(text) if has_han(text) else "hans"
+    spoken_parts: list[str] = []
+    owners: list[tuple[int, int, int, int]] = []  # (text start, text end, spoken start, spoken end)
+    at = length = 0
+    for start, end, spoken in _pieces(text, lexicon, script):
+        spoken_parts.append(text[at:start])
+        length += start - at
+        spoken_parts.append(spoken)
+        owners.append((start, end, length, length + len(spoken)))
+        length += len(spoken)
+        at = end
+    spoken_parts.append(text[at:])
+    readings = reader.read("".join(spoken_parts), sandhi=sandhi)
+    result: list[Said] = []
+    position = 0  # in the spoken text
+    i = 0
+    owner = iter(owners)
+    current = next(owner, None)
+    while i < len(text):
+        if current is not None and i == current[0]:
+            start, end, s_start, s_end = current
+            said = readings[s_start:s_end]
+            if end - start == s_end - s_start:
+                result += [Said(text[start + k], _syllables([r])) for k, r in enumerate(said)]
+            else:
+                result.append(Said(text[start], _syllables(said)))
+                result += [Said(ch, None) for ch in text[start + 1 : end]]
+            i, position = end, s_end
+            current = next(owner, None)
+            continue
+        result.append(Said(text[i], _syllables([readings[position]])))
+        i += 1
+        position += 1
+    return result
+
+
+def _syllables(readings: Iterable[object]) -> str | None:
+    found = [s for r in readings for s in r.syllables]  # type: ignore[attr-defined]
+    return " ".join(found) if found else None
+
+
+def pronounce(
+    lines: Iterable[str], *, lexicon: Lexicon | None = None, sandhi: bool = False
+) -> Iterator[list[Said]]:
+    """Each line's characters with their readings, in order, as each line is done."""
+    reader = Reader()
+    for line in lines:
+        yield pronounce_line(line, reader, lexicon=lexicon, sandhi=sandhi)

@@ -1,0 +1,345 @@
+"""Words and how to say them: the pronunciation lexicon (stage: before normalize).
+
+A lexicon is a TOML file of words, each with what to say instead::
+
+    "曾國城" = "增國城"                     # a respelling: what every engine is sent
+    "重慶" = { pinyin = "chong2 qing4" }    # a reading, in pinyin with tone numbers
+    "NVIDIA" = "輝達"                       # a Latin word the offline voice cannot say
+
+Why respellings and not markup: Edge takes no phoneme markup (the SSML ``<phoneme>``
+tag is refused), so the only way to steer it is the text it is sent. A pinyin entry is
+therefore turned into a respelling too, with characters that have that one reading only
+in pypinyin's dictionary (重慶 → 崇慶; a character whose usual reading is the wanted one is
+kept), chosen among the commonest characters of the article's script (GB2312 level 1
+for Simplified, Big5 level 1 for Traditional, characters in both preferred). The offline
+voice reads such characters with their only reading, so both engines say the pinyin
+(``bulletin pronounce`` shows it). Where no such character exists (neutral tones mostly)
+the original character is kept, and ``bulletin lexicon check`` says so.
+
+Where lexicons come from, the more specific winning for the same word: the small
+reviewed news lexicon shipped with bulletin (``news_lexicon.toml`` here; place names,
+surnames in safe contexts), then the user's (``lexicon.toml`` in the config folder, see
+:func:`bulletin.environment.config_dir`), then ``--lexicon FILE`` in the order given.
+Every word also matches in the other script (a Traditional entry fixes Simplified text).
+
+Only the spoken form changes (``Chunk.spoken``): the cleaned text, subtitles, tags and
+the feed keep the article's words. Pure functions, apart from reading the files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+
+from bulletin.errors import InputError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+#: The lexicon shipped with bulletin (applied unless turned off).
+DEFAULT_LEXICON = Path(__file__).with_name("news_lexicon.toml")
+_SYLLABLE = re.compile(r"^[a-zü:]+[1-5]$")
+_LATIN_EDGE = re.compile(r"[A-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One word: a respelling, or a reading in pinyin (then ``respelling`` is computed per script)."""
+
+    word: str
+    respelling: str | None = None
+    pinyin: tuple[str, ...] | None = None
+    source: str = ""
+
+    def spoken(self, script: str) -> str:
+        """What the engines are sent for this word in text of ``script`` (``hant``/``hans``)."""
+        if self.respelling is not None:
+            return self.respelling
+        assert self.pinyin is not None
+        return respell(self.word, self.pinyin, script)
+
+
+class Lexicon:
+    """Merged entries, matched leftmost-longest; immutable after construction."""
+
+    def __init__(self, entries: Mapping[str, Entry] | None = None) -> None:
+        self.entries: Mapping[str, Entry] = MappingProxyType(dict(entries or {}))
+        variants: dict[str, Entry] = {}
+        for word, entry in self.entries.items():  # the other script's spelling, where different
+            for other in _other_scripts(word):
+                if other not in self.entries and other not in variants:
+                    variants[other] = _converted(entry, other)
+        self._all = {**variants, **self.entries}
+        self._pattern = _pattern(self._all)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __bool__(self) -> bool:
+        return bool(self.entries)
+
+    def matches(self, text: str) -> list[tuple[int, int, Entry]]:
+        """``(start, end, entry)`` for every word of the lexicon in ``text``, left to right."""
+        if self._pattern is None:
+            return []
+        return [(m.start(), m.end(), self._all[m.group()]) for m in self._pattern.finditer(text)]
+
+    def apply(self, text: str, script: str) -> str:
+        """``text`` with every lexicon word replaced by what the engines should be sent."""
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda m: self._all[m.group()].spoken(script), text)
+
+    def digest(self) -> str:
+        """Changes whenever any entry changes (part of the skip-unchanged fingerprint)."""
+        data = sorted((w, e.respelling, e.pinyin) for w, e in self.entries.items())
+        return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def _pattern(entries: Mapping[str, Entry]) -> re.Pattern[str] | None:
+    if not entries:
+        return None
+    parts = []
+    for word in sorted(entries, key=lambda w: (-len(w), w)):  # longest first: leftmost-longest
+        part = re.escape(word)
+        if _LATIN_EDGE.match(word[0]):
+            part = r"(?<![A-Za-z0-9])" + part  # NVIDIA, not the middle of a longer word
+        if _LATIN_EDGE.match(word[-1]):
+            part += r"(?![A-Za-z0-9])"
+        parts.append(part)
+    return re.compile("|".join(parts))
+
+
+# --------------------------------------------------------------------------- files
+
+
+def parse(text: str, source: str) -> dict[str, Entry]:
+    """Entries from TOML text; :class:`InputError` (one line, naming ``source``) if malformed."""
+    entries, problems = _parse(text, source)
+    if problems:
+        raise InputError(problems[0])
+    return entries
+
+
+def _parse(text: str, source: str) -> tuple[dict[str, Entry], list[str]]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        return {}, [f"{source}: not valid TOML: {exc}"]
+    entries: dict[str, Entry] = {}
+    problems: list[str] = []
+    for word, value in data.items():
+        where = f"{source}: {word!r}"
+        if not word.strip():
+            problems.append(f"{source}: an empty word")
+            continue
+        if isinstance(value, str):
+            if not value.strip():
+                problems.append(f"{where}: empty respelling")
+                continue
+            entries[word] = Entry(word, respelling=value.strip(), source=source)
+        elif isinstance(value, dict) and set(value) == {"pinyin"} and isinstance(value["pinyin"], str):
+            syllables = tuple(value["pinyin"].lower().replace("ü", "v").replace("u:", "v").split())
+            bad = [s for s in syllables if s not in valid_syllables()]
+            if not syllables:
+                problems.append(f"{where}: empty pinyin")
+            elif bad:
+                problems.append(f"{where}: unknown syllable {bad[0]!r} (pinyin with tone numbers 1-5)")
+            elif _is_han_word(word) and len(syllables) != len(word):
+                problems.append(f"{where}: {len(syllables)} syllables for {len(word)} characters")
+            else:
+                entries[word] = Entry(word, pinyin=syllables, source=source)
+        else:
+            problems.append(f'{where}: give a respelling ("...") or {{ pinyin = "..." }}')
+    return entries, problems
+
+
+def check(path: Path) -> list[str]:
+    """Every problem in a lexicon file, one line each (empty when it is fine).
+
+    Also says where a pinyin entry cannot be respelled exactly for Edge (no character
+    has that reading only), though the file is still usable then.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}"]
+    entries, problems = _parse(text, str(path))
+    for entry in entries.values():
+        if entry.pinyin is not None and _is_han_word(entry.word):
+            for script in ("hant", "hans"):
+                spelled = respell(entry.word, entry.pinyin, script)
+                loose = [
+                    f"{ch} ({syl})"
+                    for ch, syl in zip(spelled, entry.pinyin, strict=True)
+                    if char_readings(ch)[0] != syl
+                ]
+                if loose:
+                    problems.append(
+                        f"{path}: {entry.word!r}: no character reads only {', '.join(loose)}; "
+                        "Edge may read it otherwise"
+                    )
+                    break
+    return problems
+
+
+def load(path: Path) -> dict[str, Entry]:
+    """The entries of one lexicon file; :class:`InputError` if it cannot be read or is malformed."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError(f"--lexicon {path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"--lexicon {path}: not UTF-8 text") from None
+    return parse(text, str(path))
+
+
+def merged(files: Iterable[str | Path] = (), *, user: Path | None = None, default: bool = True) -> Lexicon:
+    """The lexicon of a run: shipped default, then the user's file (if there), then ``files``."""
+    entries: dict[str, Entry] = {}
+    if default:
+        entries.update(_default_entries())
+    if user is not None and user.is_file():
+        entries.update(load(user))
+    for path in files:
+        entries.update(load(Path(path)))
+    return Lexicon(entries)
+
+
+@cache
+def _default_entries() -> Mapping[str, Entry]:
+    return MappingProxyType(parse(DEFAULT_LEXICON.read_text(encoding="utf-8"), DEFAULT_LEXICON.name))
+
+
+# --------------------------------------------------------------------------- readings
+
+
+@cache
+def _dictionary() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
+    """Every character's readings (TONE3, 5 = neutral) and the set of valid syllables."""
+    from pypinyin.constants import PINYIN_DICT
+    from pypinyin.contrib.tone_convert import to_tone3
+
+    readings: dict[str, tuple[str, ...]] = {}
+    for code, value in PINYIN_DICT.items():
+        found = tuple(dict.fromkeys(to_tone3(v, neutral_tone_with_five=True) for v in value.split(",")))
+        readings[chr(code)] = found
+    syllables = {s for found in readings.values() for s in found if re.fullmatch(r"[a-zv]+[1-5]", s)}
+    syllables |= {s[:-1] + t for s in syllables for t in "12345"}  # every tone of a known syllable
+    return readings, frozenset(syllables)
+
+
+def char_readings(ch: str) -> tuple[str, ...]:
+    """pypinyin's readings of a character (empty if it has none)."""
+    return _dictionary()[0].get(ch, ())
+
+
+def valid_syllables() -> frozenset[str]:
+    """Pinyin syllables with tone numbers that Mandarin has (from pypinyin's dictionary)."""
+    return _dictionary()[1]
+
+
+def _common(ch: str, codec: str, first: int, last: int) -> bool:
+    try:
+        code = int.from_bytes(ch.encode(codec), "big")
+    except UnicodeEncodeError:
+        return False
+    return first <= code <= last
+
+
+@cache
+def _single_reading_chars(script: str) -> Mapping[str, str]:
+    """syllable → a common character whose only reading it is, for ``script``.
+
+    Common: GB2312 level 1 (Simplified) or Big5 level 1 (Traditional), the characters
+    every reader and every voice knows; characters common in both scripts first, then
+    those in the most dictionary words.
+    """
+    readings, _ = _dictionary()
+    gb = {ch for ch in readings if _common(ch, "gb2312", 0xB0A1, 0xD7FE)}
+    big5 = {ch for ch in readings if _common(ch, "big5", 0xA440, 0xC67E)}
+    home = big5 if script == "hant" else gb
+    uses = _phrase_counts()
+    best: dict[str, str] = {}
+    for ch in sorted(home, key=lambda c: (c not in (gb & big5), -uses.get(c, 0), ord(c))):
+        found = readings[ch]
+        if len(found) == 1:
+            best.setdefault(found[0], ch)
+    return MappingProxyType(best)
+
+
+@cache
+def _phrase_counts() -> Mapping[str, int]:
+    """How many of pypinyin's phrases each character is in: the commoner first (路, not 戮)."""
+    from collections import Counter
+
+    from pypinyin.constants import PHRASES_DICT
+
+    return Counter(ch for phrase in PHRASES_DICT for ch in phrase)
+
+
+@cache
+def respell(word: str, pinyin: tuple[str, ...], script: str) -> str:
+    """``word`` written with characters that can only be read as ``pinyin`` (重慶 → 崇慶).
+
+    A character whose usual (first) reading is already the wanted one stays; a word that
+    is not all Chinese characters becomes one character per syllable.
+    """
+    chars = list(word) if _is_han_word(word) and len(word) == len(pinyin) else [""] * len(pinyin)
+    home = _single_reading_chars(script)
+    other = _single_reading_chars("hans" if script == "hant" else "hant")
+    out = []
+    for ch, syllable in zip(chars, pinyin, strict=True):
+        if ch and char_readings(ch)[0] == syllable:
+            out.append(ch)  # its usual reading already (市 shi4, though it has a rare fu2)
+        elif syllable in home or syllable in other:
+            out.append(home.get(syllable) or other[syllable])
+        else:  # no character has only this reading (neutral tones): keep the word's own
+            out.append(ch or _any_reading(syllable, script))
+    return "".join(out)
+
+
+def _any_reading(syllable: str, script: str) -> str:
+    readings, _ = _dictionary()
+    table = _single_reading_chars(script)
+    for ch in sorted(readings, key=lambda c: (c not in table.values(), ord(c))):
+        if readings[ch] and readings[ch][0] == syllable:
+            return ch
+    return ""
+
+
+def _is_han_word(word: str) -> bool:
+    return all(char_readings(ch) for ch in word)
+
+
+@cache
+def _converters() -> tuple[object, object]:
+    import opencc
+
+    return opencc.OpenCC("t2s"), opencc.OpenCC("s2t")
+
+
+def _other_scripts(word: str) -> set[str]:
+    t2s, s2t = _converters()
+    found = {t2s.convert(word), s2t.convert(word)}  # type: ignore[attr-defined]
+    found.discard(word)
+    return {w for w in found if len(w) == len(word)}
+
+
+def _converted(entry: Entry, word: str) -> Entry:
+    """The entry for ``word``, the same word in the other script."""
+    respelling = entry.respelling
+    if respelling is not None and _is_han_word(entry.word):
+        t2s, s2t = _converters()
+        to_other = t2s if t2s.convert(entry.word) == word else s2t  # type: ignore[attr-defined]
+        respelling = to_other.convert(respelling)  # type: ignore[attr-defined]
+    return Entry(word, respelling, entry.pinyin, entry.source)
