@@ -39,9 +39,9 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -53,7 +53,7 @@ from pypinyin.contrib.tone_sandhi import ToneSandhiMixin
 from pypinyin.converter import DefaultConverter
 from pypinyin.core import Pinyin
 
-from bulletin.engines.polyphones import TRUST, PolyphoneModel, polyphone_model, to_simplified
+from bulletin.engines.polyphones import LEXICAL, TRUST, PolyphoneModel, polyphone_model, to_simplified
 
 #: Bump whenever the same text would produce different symbols (part of the cache key).
 FRONTEND_VERSION = 2  # 2: polyphones in context (g2pM), unreadable characters skipped
@@ -159,6 +159,43 @@ def _is_han(ch: str) -> bool:
     return bool(RE_HANS.match(ch)) and ord(ch) in PINYIN_DICT
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """A text prepared for reading: folded, in Simplified, cut into pypinyin's words."""
+
+    text: str  # as given, markup blanked out
+    folded: str  # NFKC-folded character by character
+    simplified: str  # for the lookups (same length)
+    words: tuple[tuple[int, str, tuple[str, ...]], ...]  # (start, word, dictionary readings)
+    runs: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def of(cls, text: str, words_of: Callable[[str], tuple[tuple[str, tuple[str, ...]], ...]]) -> _Draft:
+        text = _TAG.sub(lambda m: " " * len(m.group()), text)  # markup is not read
+        folded = "".join(_fold(ch) for ch in text)
+        runs = tuple(_han_runs(folded))
+        # pypinyin's words and phrase readings are looked up in Simplified, where its phrase
+        # dictionary has its words (銀行行長 is 银行 + 行长 there, unknown words in
+        # Traditional); the characters' own readings are still checked on the original.
+        simplified = to_simplified(folded) if runs else folded
+        words = []
+        for start, end in runs:
+            pos = start
+            for word, syllables in words_of(simplified[start:end]):
+                words.append((pos, word, syllables))
+                pos += len(word)
+        return cls(text, folded, simplified, tuple(words), runs)
+
+    def for_network(self, candidates: Mapping[str, object]) -> tuple[str, list[int]]:
+        """The text the network reads (Simplified), and the positions of the characters it decides.
+
+        Always the Simplified form, even for a character the network also knows as it is:
+        on Traditional text, 於 left as 於 came out wu1 (as 于 it is yu2).
+        """
+        text = self.simplified
+        return text, [i for a, b in self.runs for i in range(a, b) if text[i] in candidates]
+
+
 class Reader:
     """Text → one :class:`Reading` per character; immutable after construction, thread-safe.
 
@@ -167,10 +204,10 @@ class Reader:
     """
 
     def __init__(self, polyphones: PolyphoneModel | None = None) -> None:
-        self._pinyin = Pinyin(_Dictionary())
+        self._converter = _Dictionary()
+        self._pinyin = Pinyin(self._converter)
         self._sandhi = _Sandhi()
         self._polyphones = polyphones
-        self.lookup_simplified = True
 
     @property
     def polyphones(self) -> PolyphoneModel:
@@ -184,10 +221,62 @@ class Reader:
         ``polyphones=False`` skips the network (dictionary readings only): enough to know
         what will be skipped, at a fraction of the cost.
         """
-        text = _TAG.sub(lambda m: " " * len(m.group()), text)  # markup is not read
-        folded = "".join(_fold(ch) for ch in text)
+        return self.read_many([text], sandhi=sandhi, polyphones=polyphones)[0]
+
+    def read_many(
+        self, texts: Sequence[str], *, sandhi: bool = True, polyphones: bool = True
+    ) -> list[list[Reading]]:
+        """:meth:`read` for several texts at once (the network runs them as one batch)."""
+        drafts = [_Draft.of(text, self._words) for text in texts]
+        decided: list[dict[int, tuple[str, float]]] = [{} for _ in drafts]
+        if polyphones:
+            model = self.polyphones
+            asked = [d.for_network(model.candidates) for d in drafts]
+            for found, (_, positions), guesses in zip(decided, asked, model.predict_many(asked), strict=True):
+                found.update(zip(positions, guesses, strict=True))
+        return [self._finish(d, found, sandhi) for d, found in zip(drafts, decided, strict=True)]
+
+    def _words(self, run: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """A run of Chinese characters as pypinyin's words, each with its dictionary readings."""
+        return tuple((word, self._word(word)) for word in self._pinyin.seg(run))
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - one Reader per process; words repeat a lot
+    def _word(self, word: str) -> tuple[str, ...]:
+        items = self._converter.convert(word, Style.TONE3, False, "ignore", False)
+        syllables = tuple(item[0] for item in items)
+        if len(syllables) != len(word):  # a character pypinyin cannot read after all
+            syllables = tuple((char_readings(ch) or ("",))[0] for ch in word)
+        return syllables
+
+    def _finish(self, draft: _Draft, decided: dict[int, tuple[str, float]], sandhi: bool) -> list[Reading]:
+        text, folded, simplified = draft.text, draft.folded, draft.simplified
         readings: list[Reading | None] = [None] * len(text)
-        self._read_han(text, folded, readings, sandhi, polyphones)
+        for start, word, dictionary in draft.words:
+            syllables = list(dictionary)
+            in_phrase = len(word) > 1 and word in PHRASES_DICT
+            for k, ch in enumerate(folded[start : start + len(word)]):
+                own = char_readings(ch)
+                if not syllables[k] or (own and syllables[k] not in own):
+                    syllables[k] = (own or ("",))[0]  # the converted character read otherwise (閤 → 合)
+                guess = decided.get(start + k)
+                if guess is None:
+                    continue
+                reading, probability = guess
+                # a character converted for the lookup (乾 → 干) keeps to its own readings
+                converted = ch != simplified[start + k]
+                if reading == syllables[k] or (converted and own and reading not in own):
+                    continue  # agrees, or a reading this (Traditional) character cannot have
+                if in_phrase and (probability < TRUST or simplified[start + k] in LEXICAL):
+                    continue  # a dictionary word with its own reading, and the network unsure
+                syllables[k] = reading
+            if sandhi:
+                syllables = self._apply_sandhi(word, syllables)
+            for k, syllable in enumerate(syllables):
+                readings[start + k] = Reading(text[start + k], (syllable,) if syllable else (), "han")
+        if sandhi:
+            for start, word, _ in draft.words:
+                if word in ("一", "不"):
+                    self._yi_bu(folded, readings, start)
         for m in _LATIN.finditer(folded):
             token = m.group()
             if len(token) <= MAX_ACRONYM and (token.isupper() or len(token) == 1):
@@ -212,61 +301,6 @@ class Reader:
                     reading = Reading(text[i], (), "silent")
             result.append(reading)
         return result
-
-    def _read_han(
-        self, text: str, folded: str, out: list[Reading | None], sandhi: bool, polyphones: bool
-    ) -> None:
-        """Fill in the Chinese characters: dictionary, then polyphones in context, then sandhi."""
-        runs = list(_han_runs(folded))
-        if not runs:
-            return
-        # pypinyin's words and phrase readings are looked up in Simplified, where its phrase
-        # dictionary has its words (銀行行長 is 银行 + 行长 there, four unknown characters in
-        # Traditional); the characters' own readings are still checked on the original.
-        simplified = to_simplified(folded) if self.lookup_simplified else folded
-        words: list[tuple[int, str, list[str]]] = []  # (start, word, readings)
-        for start, end in runs:
-            pos = start
-            for word in self._pinyin.seg(simplified[start:end]):
-                items = self._pinyin.pinyin(word, style=Style.TONE3, strict=False, errors="ignore")
-                syllables = [item[0] for item in items]
-                if len(syllables) != len(word):  # a converted character pypinyin cannot read
-                    originals = folded[pos : pos + len(word)]
-                    syllables = [
-                        (char_readings(ch) or char_readings(o) or ("",))[0]
-                        for ch, o in zip(word, originals, strict=True)
-                    ]
-                words.append((pos, word, syllables))
-                pos += len(word)
-        if not self.lookup_simplified:
-            simplified = to_simplified(folded)
-        decided: dict[int, tuple[str, float]] = {}
-        if polyphones:
-            model = self.polyphones
-            positions = [i for a, b in runs for i in range(a, b) if simplified[i] in model.candidates]
-            decided = dict(zip(positions, model.predict(simplified, positions), strict=True))
-        for start, word, syllables in words:
-            in_phrase = len(word) > 1 and word in PHRASES_DICT
-            for k, ch in enumerate(folded[start : start + len(word)]):
-                guess = decided.get(start + k)
-                if guess is None:
-                    continue
-                reading, probability = guess
-                # a character converted for the lookup (乾 → 干) keeps to its own readings
-                allowed = char_readings(ch) if ch != simplified[start + k] else ()
-                if reading == syllables[k] or (allowed and reading not in allowed):
-                    continue  # agrees, or a reading this (Traditional) character cannot have
-                if in_phrase and probability < TRUST:
-                    continue  # a dictionary word with its own reading, and the network unsure
-                syllables[k] = reading
-            if sandhi:
-                syllables = self._apply_sandhi(word, syllables)
-            for k, syllable in enumerate(syllables):
-                out[start + k] = Reading(text[start + k], (syllable,) if syllable else (), "han")
-        if sandhi:
-            for start, word, _ in words:
-                if word in ("一", "不"):
-                    self._yi_bu(folded, out, start)
 
     @staticmethod
     def _yi_bu(folded: str, out: list[Reading | None], at: int) -> None:

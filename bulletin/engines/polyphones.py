@@ -13,7 +13,8 @@ character cannot have; here only the character's own readings compete).
 The two are combined by a measured rule (``bench/g2p_cpp.py``, figures in bench/README.md):
 the network decides, except where pypinyin's phrase dictionary puts the character inside
 a word of two or more characters with another reading and the network is not sure
-(probability below :data:`TRUST`). Chosen on CPP dev: 97.4 % → 97.8 %.
+(probability below :data:`TRUST`), or the character is one of :data:`LEXICAL`, whose
+readings are bound to words. Chosen on CPP dev: 97.4 % → 97.8 %.
 
 Traditional text is converted to Simplified for the lookup only (OpenCC's ``t2s``
 tables, pure Python), one character for one, and the readings are mapped back by
@@ -33,6 +34,12 @@ from bulletin.errors import ModelError
 
 #: Below this network probability a phrase-dictionary word with another reading wins.
 TRUST = 0.999
+#: Characters whose dictionary word always wins over the network: their other readings are
+#: bound to words (了解 liǎo, 为了 wèi, 次长 zhǎng, 目的 dì, 首都 dū) and the network, trained
+#: on CPP where those words are rare, reads them le, wéi, cháng with near certainty. On CPP
+#: dev the two never disagree on them inside a dictionary word, so the rule costs nothing
+#: there (bench/g2p_cpp.py). Not 行: pypinyin cuts 进行会谈 as 进 + 行会 (guild, háng).
+LEXICAL = frozenset("了为為长長的都")
 _HIDDEN = 32
 
 
@@ -88,25 +95,58 @@ class PolyphoneModel:
         ``simplified`` is the whole sentence or chunk in Simplified characters; every
         position must hold a character in :attr:`candidates`.
         """
-        if not positions:
-            return []
-        ids = [self._bos, *(self._char_ids.get(ch, self._unk) for ch in simplified), self._eos]
-        steps = len(ids)
-        x = self._embedding[np.asarray(ids)] @ self._w_in + self._b  # [T, 2 x 128]
-        fw, bw = x[:, :128], x[::-1, 128:]
-        h = np.zeros((2, _HIDDEN), np.float32)
-        c = np.zeros((2, _HIDDEN), np.float32)
-        hidden = np.empty((2, steps, _HIDDEN), np.float32)
+        return self.predict_many([(simplified, positions)])[0]
+
+    def predict_many(
+        self, items: Sequence[tuple[str, Sequence[int]]], batch: int = 64
+    ) -> list[list[tuple[str, float]]]:
+        """:meth:`predict` for several texts: up to ``batch`` of them share each network step."""
+        results: list[list[tuple[str, float]]] = [[] for _ in items]
+        todo = [i for i, (_, positions) in enumerate(items) if positions]
+        todo.sort(key=lambda i: len(items[i][0]))  # similar lengths together: little padding
+        for at in range(0, len(todo), batch):
+            group = todo[at : at + batch]
+            states = self._states([items[i][0] for i in group], [items[i][1] for i in group])
+            for i, rows in zip(group, states, strict=True):
+                results[i] = self._decide(items[i][0], items[i][1], rows)
+        return results
+
+    def _states(self, texts: list[str], positions: list[Sequence[int]]) -> list[np.ndarray]:
+        """The BiLSTM's output at the given positions of each text, run as one padded batch."""
+        seqs = [[self._bos, *(self._char_ids.get(ch, self._unk) for ch in t), self._eos] for t in texts]
+        lengths = [len(q) for q in seqs]
+        steps, count = max(lengths), len(seqs)
+        ids = np.zeros((count, steps), np.int64)
+        rev = np.zeros((count, steps), np.int64)
+        for n, q in enumerate(seqs):
+            ids[n, : len(q)] = q
+            rev[n, : len(q)] = q[::-1]  # each text reversed on its own, padding after it
+        pre_fw = self._embedding[ids] @ self._w_in[:, :128] + self._b[:128]  # [B, T, 128]
+        pre_bw = self._embedding[rev] @ self._w_in[:, 128:] + self._b[128:]
+        pre = np.stack([pre_fw, pre_bw], axis=1)  # [B, 2, T, 128]
+        recurrent = np.stack([self._w_fw, self._w_bw])  # [2, 32, 128]
+        h = np.zeros((count, 2, 1, _HIDDEN), np.float32)
+        c = np.zeros((count, 2, _HIDDEN), np.float32)
+        hidden = np.empty((steps, count, 2, _HIDDEN), np.float32)
         for t in range(steps):
-            z = np.stack([fw[t] + h[0] @ self._w_fw, bw[t] + h[1] @ self._w_bw])
+            z = pre[:, :, t] + (h @ recurrent)[:, :, 0]  # [B, 2, 128]
             gates = 1.0 / (1.0 + np.exp(-z))
-            c = gates[:, _HIDDEN : 2 * _HIDDEN] * c + gates[:, :_HIDDEN] * np.tanh(
-                z[:, 2 * _HIDDEN : 3 * _HIDDEN]
+            c = gates[..., _HIDDEN : 2 * _HIDDEN] * c + gates[..., :_HIDDEN] * np.tanh(
+                z[..., 2 * _HIDDEN : 3 * _HIDDEN]
             )
-            h = gates[:, 3 * _HIDDEN :] * np.tanh(c)
-            hidden[0, t], hidden[1, steps - 1 - t] = h[0], h[1]
-        rows = [p + 1 for p in positions]  # +1: the start marker
-        states = np.concatenate([hidden[0, rows], hidden[1, rows]], axis=1)
+            out = gates[..., 3 * _HIDDEN :] * np.tanh(c)
+            hidden[t] = out
+            h = out[:, :, None, :]
+        result = []
+        for n, wanted in enumerate(positions):
+            rows = [p + 1 for p in wanted]  # +1: the start marker
+            back = [lengths[n] - 1 - r for r in rows]  # where the reversed pass saw that character
+            result.append(np.concatenate([hidden[rows, n, 0], hidden[back, n, 1]], axis=1))
+        return result
+
+    def _decide(
+        self, simplified: str, positions: Sequence[int], states: np.ndarray
+    ) -> list[tuple[str, float]]:
         logits = np.maximum(states @ self._fc0[0] + self._fc0[1], 0.0) @ self._fc1[0] + self._fc1[1]
         result = []
         for row, p in zip(logits, positions, strict=True):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from bulletin.engines.pinyin_frontend import Reader
+from bulletin.engines.pinyin_frontend import Reader, Reading
 from bulletin.text.chars import has_han
 from bulletin.text.lexicon import Lexicon
 from bulletin.text.normalize import detect_script, spoken_spans
@@ -41,8 +41,19 @@ def _pieces(text: str, lexicon: Lexicon | None, script: str) -> list[tuple[int, 
     return pieces
 
 
-def pronounce_line(text: str, reader: Reader, *, lexicon: Lexicon | None, sandhi: bool) -> list[Said]:
-    """One :class:`Said` per character of ``text``."""
+def pronounce_lines(
+    texts: list[str], reader: Reader, *, lexicon: Lexicon | None, sandhi: bool
+) -> list[list[Said]]:
+    """One :class:`Said` per character of each text."""
+    prepared = [_spoken(text, lexicon) for text in texts]
+    readings = reader.read_many([spoken for spoken, _ in prepared], sandhi=sandhi)
+    return [
+        _said(text, owners, found) for text, (_, owners), found in zip(texts, prepared, readings, strict=True)
+    ]
+
+
+def _spoken(text: str, lexicon: Lexicon | None) -> tuple[str, list[tuple[int, int, int, int]]]:
+    """The spoken form of ``text``, and which parts of it stand for which written parts."""
     script = detect_script(text) if has_han(text) else "hans"
     spoken_parts: list[str] = []
     owners: list[tuple[int, int, int, int]] = []  # (text start, text end, spoken start, spoken end)
@@ -55,7 +66,10 @@ def pronounce_line(text: str, reader: Reader, *, lexicon: Lexicon | None, sandhi
         length += len(spoken)
         at = end
     spoken_parts.append(text[at:])
-    readings = reader.read("".join(spoken_parts), sandhi=sandhi)
+    return "".join(spoken_parts), owners
+
+
+def _said(text: str, owners: list[tuple[int, int, int, int]], readings: list[Reading]) -> list[Said]:
     result: list[Said] = []
     position = 0  # in the spoken text
     i = 0
@@ -85,9 +99,19 @@ def _syllables(readings: Iterable[object]) -> str | None:
 
 
 def pronounce(
-    lines: Iterable[str], *, lexicon: Lexicon | None = None, sandhi: bool = False
+    lines: Iterable[str], *, lexicon: Lexicon | None = None, sandhi: bool = False, batch: int = 256
 ) -> Iterator[list[Said]]:
-    """Each line's characters with their readings, in order, as each line is done."""
+    """Each line's characters with their readings, in order, ``batch`` lines at a time.
+
+    Lines are read in batches so that the polyphone network runs them together (a
+    10,000-line file takes seconds, not minutes); memory holds one batch.
+    """
     reader = Reader()
+    pending: list[str] = []
     for line in lines:
-        yield pronounce_line(line, reader, lexicon=lexicon, sandhi=sandhi)
+        pending.append(line)
+        if len(pending) >= batch:
+            yield from pronounce_lines(pending, reader, lexicon=lexicon, sandhi=sandhi)
+            pending = []
+    if pending:
+        yield from pronounce_lines(pending, reader, lexicon=lexicon, sandhi=sandhi)
