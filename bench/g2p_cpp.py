@@ -6,15 +6,18 @@ sentence with :class:`bulletin.engines.pinyin_frontend.Reader` (dictionary tones
 sandhi, as the labels are) and counts the marked characters read right: on the
 Simplified sentences as given, and on the same sentences converted to Traditional
 (OpenCC ``s2t``; sentences whose length changes are left out, so positions still match).
-Then it times the frontend (without sandhi and with it) over the whole set: characters
-per second in one thread, model already loaded.
+Then it times the frontend over the whole set, model already loaded, one thread:
+characters per second read one sentence at a time (as the offline engine reads its
+chunks; dictionary tones, then with sandhi), and all sentences as one batch (as
+``bulletin pronounce`` reads lines; the network runs 64 texts per step).
 
-    python bench/g2p_cpp.py [--data ../shared/data/cpp] [--limit N] [--errors FILE]
+    python bench/g2p_cpp.py [--data ../shared/data/cpp] [--limit N] [--errors FILE] [--baseline]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -37,10 +40,12 @@ def load(folder: Path, limit: int | None) -> list[tuple[str, int, str]]:
     return items[:limit] if limit else items
 
 
-def accuracy(reader: Reader, items: list[tuple[str, int, str]], errors: list[str] | None) -> float:
+def accuracy(
+    reader: Reader, items: list[tuple[str, int, str]], errors: list[str] | None, polyphones: bool = True
+) -> float:
     right = 0
     for text, at, label in items:
-        reading = reader.read(text, sandhi=False)[at]
+        reading = reader.read(text, sandhi=False, polyphones=polyphones)[at]
         got = reading.syllables[0] if reading.syllables else None
         right += got == label
         if errors is not None and got != label:
@@ -55,6 +60,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "cpp")
     parser.add_argument("--limit", type=int, help="only the first N sentences")
     parser.add_argument("--errors", type=Path, help="write the misread characters here")
+    parser.add_argument("--baseline", action="store_true", help="also pypinyin alone (no network)")
     args = parser.parse_args()
     import opencc
 
@@ -74,15 +80,25 @@ def main() -> None:
         args.errors.write_text("\n".join(errors) + "\n", encoding="utf-8")
     chars = sum(len(t) for t, _, _ in simplified)
     rates = []
-    for sandhi in (False, True):
+    for sandhi in (False, True):  # one text at a time, as the offline engine reads its chunks
         started = time.perf_counter()
         for text, _, _ in simplified:
             reader.read(text, sandhi=sandhi)
         rates.append(chars / (time.perf_counter() - started))
+    started = time.perf_counter()  # in batches, as bulletin pronounce reads lines
+    reader.read_many([t for t, _, _ in simplified], sandhi=True)
+    rates.append(chars / (time.perf_counter() - started))
     print(f"CPP dev, {len(simplified)} sentences ({len(traditional)} in Traditional), {chars} characters")
     print(f"Simplified  accuracy {simp:.2%}")
     print(f"Traditional accuracy {trad:.2%}")
-    print(f"speed: {rates[0]:,.0f} chars/s (dictionary tones), {rates[1]:,.0f} chars/s (with sandhi)")
+    if args.baseline:
+        plain = [accuracy(reader, items, None, polyphones=False) for items in (simplified, traditional)]
+        print(
+            f"pypinyin alone (its words, no network): Simplified {plain[0]:.2%}, Traditional {plain[1]:.2%}"
+        )
+    print(f"speed, one text at a time: {rates[0]:,.0f} chars/s (dictionary tones), {rates[1]:,.0f} (sandhi)")
+    print(f"speed, all texts as one batch (sandhi): {rates[2]:,.0f} chars/s")
+    print(f"one thread; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -327,6 +327,8 @@ class Reader:
             out[at] = Reading(here.char, ("yi2" if tone == "4" else "yi4",), "han")
 
     def _apply_sandhi(self, word: str, syllables: list[str]) -> list[str]:
+        if "一" not in word and "不" not in word and sum(s.endswith("3") for s in syllables) < 2:
+            return syllables  # nothing for the rules to change (most words): skip the conversions
         marked = [[to_tone(s)] for s in syllables]
         marked = self._sandhi.post_pinyin(word, False, marked) or marked
         return [to_tone3(item[0], neutral_tone_with_five=True) for item in marked]
