@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bulletin.engines.pinyin_frontend import Reader, Reading
 from bulletin.text.chars import has_han
-from bulletin.text.lexicon import Lexicon
+from bulletin.text.lexicon import Lexicon, say
 from bulletin.text.normalize import detect_script, spoken_spans
 
 
@@ -35,7 +35,7 @@ def _pieces(text: str, lexicon: Lexicon | None, script: str) -> list[tuple[int, 
     at = 0
     for start, end, entry in lexicon.matches(text) if lexicon else []:
         pieces += [(at + s, at + e, spoken) for s, e, spoken in spoken_spans(text[at:start], script)]  # type: ignore[arg-type]
-        pieces.append((start, end, entry.spoken(script)))
+        pieces.append((start, end, say(text[start:end], entry, script)))
         at = end
     pieces += [(at + s, at + e, spoken) for s, e, spoken in spoken_spans(text[at:], script)]  # type: ignore[arg-type]
     return pieces

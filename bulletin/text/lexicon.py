@@ -73,13 +73,14 @@ class Lexicon:
 
     def __init__(self, entries: Mapping[str, Entry] | None = None) -> None:
         self.entries: Mapping[str, Entry] = MappingProxyType(dict(entries or {}))
-        variants: dict[str, Entry] = {}
-        for word, entry in self.entries.items():  # the other script's spelling, where different
-            for other in _other_scripts(word):
-                if other not in self.entries and other not in variants:
-                    variants[other] = _converted(entry, other)
-        self._all = {**variants, **self.entries}
-        self._pattern = _pattern(self._all)
+        # Words are matched in Simplified (text and words both converted, one character for
+        # one), so a word matches in either script with one converter loaded, not two.
+        self._keys: dict[str, Entry] = {}
+        for word, entry in self.entries.items():
+            key = simplified(word)
+            if key not in self._keys or word == key:  # the word as written wins over a variant
+                self._keys[key] = entry
+        self._pattern = _pattern(self._keys)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -91,18 +92,32 @@ class Lexicon:
         """``(start, end, entry)`` for every word of the lexicon in ``text``, left to right."""
         if self._pattern is None:
             return []
-        return [(m.start(), m.end(), self._all[m.group()]) for m in self._pattern.finditer(text)]
+        return [(m.start(), m.end(), self._keys[m.group()]) for m in self._pattern.finditer(simplified(text))]
 
     def apply(self, text: str, script: str) -> str:
         """``text`` with every lexicon word replaced by what the engines should be sent."""
         if self._pattern is None:
             return text
-        return self._pattern.sub(lambda m: self._all[m.group()].spoken(script), text)
+        out, at = [], 0
+        for start, end, entry in self.matches(text):
+            out += [text[at:start], say(text[start:end], entry, script)]
+            at = end
+        out.append(text[at:])
+        return "".join(out)
 
     def digest(self) -> str:
         """Changes whenever any entry changes (part of the skip-unchanged fingerprint)."""
         data = sorted((w, e.respelling, e.pinyin) for w, e in self.entries.items())
         return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:16]
+
+
+def say(written: str, entry: Entry, script: str) -> str:
+    """What the engines are sent for ``written``, a match of ``entry`` in text of ``script``."""
+    if entry.pinyin is not None:  # respelled from the word as written here, in its script
+        return respell(written, entry.pinyin, script)
+    if script == "hans":
+        return simplified(entry.spoken(script))  # 增國城 in Simplified text: 增国城
+    return entry.spoken(script)
 
 
 def _pattern(entries: Mapping[str, Entry]) -> re.Pattern[str] | None:
@@ -224,28 +239,26 @@ def _default_entries() -> Mapping[str, Entry]:
 
 
 @cache
-def _dictionary() -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
-    """Every character's readings (TONE3, 5 = neutral) and the set of valid syllables."""
+def char_readings(ch: str) -> tuple[str, ...]:
+    """pypinyin's readings of a character (empty if it has none), TONE3 with 5 for neutral."""
     from pypinyin.constants import PINYIN_DICT
     from pypinyin.contrib.tone_convert import to_tone3
 
-    readings: dict[str, tuple[str, ...]] = {}
-    for code, value in PINYIN_DICT.items():
-        found = tuple(dict.fromkeys(to_tone3(v, neutral_tone_with_five=True) for v in value.split(",")))
-        readings[chr(code)] = found
-    syllables = {s for found in readings.values() for s in found if re.fullmatch(r"[a-zv]+[1-5]", s)}
-    syllables |= {s[:-1] + t for s in syllables for t in "12345"}  # every tone of a known syllable
-    return readings, frozenset(syllables)
+    value = PINYIN_DICT.get(ord(ch))
+    if not value:
+        return ()
+    return tuple(dict.fromkeys(to_tone3(v, neutral_tone_with_five=True) for v in value.split(",")))
 
 
-def char_readings(ch: str) -> tuple[str, ...]:
-    """pypinyin's readings of a character (empty if it has none)."""
-    return _dictionary()[0].get(ch, ())
-
-
+@cache
 def valid_syllables() -> frozenset[str]:
     """Pinyin syllables with tone numbers that Mandarin has (from pypinyin's dictionary)."""
-    return _dictionary()[1]
+    from pypinyin.constants import PINYIN_DICT
+    from pypinyin.contrib.tone_convert import to_tone3
+
+    marked = {v for value in PINYIN_DICT.values() for v in value.split(",")}
+    bases = {re.sub(r"[1-5]$", "", to_tone3(v, neutral_tone_with_five=True)) for v in marked}
+    return frozenset(b + t for b in bases if re.fullmatch(r"[a-zv]+", b) for t in "12345")
 
 
 def _common(ch: str, codec: str, first: int, last: int) -> bool:
@@ -264,14 +277,16 @@ def _single_reading_chars(script: str) -> Mapping[str, str]:
     every reader and every voice knows; characters common in both scripts first, then
     those in the most dictionary words.
     """
-    readings, _ = _dictionary()
-    gb = {ch for ch in readings if _common(ch, "gb2312", 0xB0A1, 0xD7FE)}
-    big5 = {ch for ch in readings if _common(ch, "big5", 0xA440, 0xC67E)}
+    from pypinyin.constants import PINYIN_DICT
+
+    known = [chr(code) for code in PINYIN_DICT if 0x4E00 <= code <= 0x9FFF]
+    gb = {ch for ch in known if _common(ch, "gb2312", 0xB0A1, 0xD7FE)}
+    big5 = {ch for ch in known if _common(ch, "big5", 0xA440, 0xC67E)}
     home = big5 if script == "hant" else gb
     uses = _phrase_counts()
     best: dict[str, str] = {}
     for ch in sorted(home, key=lambda c: (c not in (gb & big5), -uses.get(c, 0), ord(c))):
-        found = readings[ch]
+        found = char_readings(ch)
         if len(found) == 1:
             best.setdefault(found[0], ch)
     return MappingProxyType(best)
@@ -309,10 +324,9 @@ def respell(word: str, pinyin: tuple[str, ...], script: str) -> str:
 
 
 def _any_reading(syllable: str, script: str) -> str:
-    readings, _ = _dictionary()
-    table = _single_reading_chars(script)
-    for ch in sorted(readings, key=lambda c: (c not in table.values(), ord(c))):
-        if readings[ch] and readings[ch][0] == syllable:
+    """A common character whose usual reading is ``syllable`` (the last resort of :func:`respell`)."""
+    for ch in sorted(_single_reading_chars(script).values()) + [chr(c) for c in range(0x4E00, 0xA000)]:
+        if char_readings(ch)[:1] == (syllable,):
             return ch
     return ""
 
@@ -322,24 +336,19 @@ def _is_han_word(word: str) -> bool:
 
 
 @cache
-def _converters() -> tuple[object, object]:
+def _t2s() -> object:
     import opencc
 
-    return opencc.OpenCC("t2s"), opencc.OpenCC("s2t")
+    return opencc.OpenCC("t2s")
 
 
-def _other_scripts(word: str) -> set[str]:
-    t2s, s2t = _converters()
-    found = {t2s.convert(word), s2t.convert(word)}  # type: ignore[attr-defined]
-    found.discard(word)
-    return {w for w in found if len(w) == len(word)}
-
-
-def _converted(entry: Entry, word: str) -> Entry:
-    """The entry for ``word``, the same word in the other script."""
-    respelling = entry.respelling
-    if respelling is not None and _is_han_word(entry.word):
-        t2s, s2t = _converters()
-        to_other = t2s if t2s.convert(entry.word) == word else s2t  # type: ignore[attr-defined]
-        respelling = to_other.convert(respelling)  # type: ignore[attr-defined]
-    return Entry(word, respelling, entry.pinyin, entry.source)
+def simplified(text: str) -> str:
+    """``text`` in Simplified characters, one character for one (OpenCC's t2s tables)."""
+    converted: str = _t2s().convert(text)  # type: ignore[attr-defined]
+    if len(converted) == len(text):
+        return converted
+    out = []
+    for ch in text:  # a phrase conversion changed the length: one character at a time
+        one: str = _t2s().convert(ch)  # type: ignore[attr-defined]
+        out.append(one if len(one) == 1 else ch)
+    return "".join(out)
