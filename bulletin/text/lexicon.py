@@ -34,11 +34,12 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from types import MappingProxyType
 
 from bulletin.errors import InputError
+from bulletin.text.chars import HAN_RE
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -73,14 +74,22 @@ class Lexicon:
 
     def __init__(self, entries: Mapping[str, Entry] | None = None) -> None:
         self.entries: Mapping[str, Entry] = MappingProxyType(dict(entries or {}))
-        # Words are matched in Simplified (text and words both converted, one character for
-        # one), so a word matches in either script with one converter loaded, not two.
-        self._keys: dict[str, Entry] = {}
+
+    @cached_property
+    def _keys(self) -> dict[str, Entry]:
+        """Words are matched in Simplified (text and words both converted, one character for
+        one), so a word matches in either script with one converter loaded, not two. Made on
+        first use: a run that finds its bulletin unchanged needs only :meth:`digest`."""
+        keys: dict[str, Entry] = {}
         for word, entry in self.entries.items():
             key = simplified(word)
-            if key not in self._keys or word == key:  # the word as written wins over a variant
-                self._keys[key] = entry
-        self._pattern = _pattern(self._keys)
+            if key not in keys or word == key:  # the word as written wins over a variant
+                keys[key] = entry
+        return keys
+
+    @cached_property
+    def _pattern(self) -> re.Pattern[str] | None:
+        return _pattern(self._keys)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -250,15 +259,36 @@ def char_readings(ch: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(to_tone3(v, neutral_tone_with_five=True) for v in value.split(",")))
 
 
+#: Every toneless syllable pypinyin's dictionary uses (425), written out so that reading a
+#: lexicon never loads pypinyin's 55 MB of dictionaries (a cron run that finds its bulletin
+#: unchanged only needs the lexicon's digest).
+_BASES = (
+    "a ai an ang ao ba bai ban bang bao bei ben beng bi bian biang biao bie bin bing bo bong bu ca cai "
+    "can cang cao ce cei cen ceng cha chai chan chang chao che chen cheng chi chong chou chu chua chuai "
+    "chuan chuang chui chun chuo ci cong cou cu cuan cui cun cuo da dai dan dang dao de dei den deng di "
+    "dia dian diao die din ding diu dong dou du duan dui dun duo e ei en eng er fa fan fang fei fen feng "
+    "fiao fo fou fu ga gai gan gang gao ge gei gen geng gong gou gu gua guai guan guang gui gun guo ha "
+    "hai han hang hao he hei hen heng hm hng hong hou hu hua huai huan huang hui hun huo ji jia jian "
+    "jiang jiao jie jin jing jiong jiu ju juan jue jun ka kai kan kang kao ke kei ken keng kong kou ku "
+    "kua kuai kuan kuang kui kun kuo la lai lan lang lao le lei len leng li lia lian liang liao lie lin "
+    "ling liu lo long lou lu luan lun luo lv lve m ma mai man mang mao me mei men meng mi mian miao mie "
+    "min ming miu mo mou mu n na nai nan nang nao ne nei nen neng ng ni nia nian niang niao nie nin ning "
+    "niu nong nou nu nuan nun nuo nv nve o ou pa pai pan pang pao pei pen peng pi pian piao pie pin ping "
+    "po pou pu qi qia qian qiang qiao qie qin qing qiong qiu qu quan que qun ran rang rao re ren reng ri "
+    "rong rou ru rua ruan rui run ruo sa sai san sang sao se sen seng sha shai shan shang shao she shei "
+    "shen sheng shi shou shu shua shuai shuan shuang shui shun shuo si song sou su suan sui sun suo ta "
+    "tai tan tang tao te tei teng ti tian tiao tie ting tong tou tu tuan tui tun tuo wa wai wan wang wei "
+    "wen weng wo wong wu xi xia xian xiang xiao xie xin xing xiong xiu xu xuan xue xun ya yan yang yao ye "
+    "yi yin ying yo yong you yu yuan yue yun za zai zan zang zao ze zei zen zeng zha zhai zhan zhang zhao "
+    "zhe zhei zhen zheng zhi zhong zhou zhu zhua zhuai zhuan zhuang zhui zhun zhuo zi zong zou zu zuan "
+    "zui zun zuo"
+)
+
+
 @cache
 def valid_syllables() -> frozenset[str]:
-    """Pinyin syllables with tone numbers that Mandarin has (from pypinyin's dictionary)."""
-    from pypinyin.constants import PINYIN_DICT
-    from pypinyin.contrib.tone_convert import to_tone3
-
-    marked = {v for value in PINYIN_DICT.values() for v in value.split(",")}
-    bases = {re.sub(r"[1-5]$", "", to_tone3(v, neutral_tone_with_five=True)) for v in marked}
-    return frozenset(b + t for b in bases if re.fullmatch(r"[a-zv]+", b) for t in "12345")
+    """Pinyin syllables with tone numbers 1-5 (``v`` for ü)."""
+    return frozenset(base + tone for base in _BASES.split() for tone in "12345")
 
 
 def _common(ch: str, codec: str, first: int, last: int) -> bool:
@@ -332,7 +362,7 @@ def _any_reading(syllable: str, script: str) -> str:
 
 
 def _is_han_word(word: str) -> bool:
-    return all(char_readings(ch) for ch in word)
+    return all(HAN_RE.fullmatch(ch) for ch in word)
 
 
 @cache
