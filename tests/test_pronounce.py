@@ -240,3 +240,19 @@ def test_a_bad_lexicon_stops_the_build_before_any_work(tmp_path: Path, sample: P
     assert result.stderr.count("\n") == 1 and "1 syllables for 2 characters" in result.stderr
     with pytest.raises(InputError):
         merged([tmp_path / "missing.toml"])
+
+
+@pytest.mark.slow
+def test_the_voice_model_gets_no_digit_for_an_unreadable_character() -> None:
+    """What the offline model is fed (its symbols), with the real model's symbol table."""
+    from bulletin.engines import model_store as models
+    from bulletin.engines.pinyin_frontend import PinyinFrontend
+
+    base = models.data_dir()
+    if not models.is_installed(base):
+        models.install_model(None, base=base)
+    frontend = PinyinFrontend(models.model_dir(base) / models.MAPPER)
+    (phrase,) = frontend.phrases("㘃很好", 40)
+    assert phrase.syllables == 2 and "u3" not in phrase.symbols  # not 五 (w u3) before 很好
+    (phrase,) = frontend.phrases("重慶銀行", 40)
+    assert phrase.text == "chong2 qing4 yin2 hang2"
