@@ -13,7 +13,7 @@ Choices, and why:
 * Readings: pypinyin (its phrase dictionary and segmentation) on the text as it is,
   with polyphones decided in context by :mod:`bulletin.engines.polyphones` (g2pM's
   network on the Simplified form of the text, pypinyin's phrase words where the network
-  is unsure): 87 % → 97.8 % on CPP dev, the same on Traditional (``bench/g2p_cpp.py``).
+  is unsure): 87.7 % → 97.7 % on CPP dev, 97.4 % in Traditional (``bench/g2p_cpp.py``).
 * Tone sandhi (3-3, 一, 不, pypinyin's rules, within a word) is applied, because the Baker
   labels the model learned from are written with sandhi tones (卡尔普 is labelled ka2
   er2 pu3). ``read(..., sandhi=False)`` gives dictionary tones.
