@@ -15,7 +15,7 @@ The two are combined by a measured rule (``bench/g2p_cpp.py``, figures in bench/
 the network decides, except where pypinyin's phrase dictionary puts the character inside
 a word of two or more characters with another reading and the network is not sure
 (probability below :data:`TRUST`), or the character is one of :data:`LEXICAL`, whose
-readings are bound to words. On CPP dev: 97.4 % → 97.7 % (Simplified), 97.4 % on the
+readings are bound to words. On CPP dev: 97.4 % → 97.7 % (Simplified), 97.7 % on the
 same sentences in Traditional; 98 % was the target and is not reached (bench/README.md
 says what was tried).
 
