@@ -208,6 +208,20 @@ def VOICE(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def LEXICON(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--lexicon FILE (repeatable) and --no-default-lexicon: how words are said."""
+    command = click.option(
+        "--no-default-lexicon", is_flag=True, help="Do not apply the news lexicon shipped with bulletin."
+    )(command)
+    return click.option(
+        "--lexicon",
+        type=click.Path(dir_okay=False),
+        multiple=True,
+        metavar="FILE",
+        help="Pronunciation lexicon (TOML; repeatable, later files win; over the user's lexicon.toml).",
+    )(command)
+
+
 def PAUSE(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """--pause-KIND in milliseconds, its default from the audio settings."""
     return click.option(
@@ -415,6 +429,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     help="Feed items kept.",
 )
 @SOURCES
+@LEXICON
 @ENCODING
 @FOLD
 @QUIET
@@ -511,6 +526,7 @@ def _print_plan(plan: dict[str, Any]) -> None:
 @ENGINE
 @VOICE
 @SOURCES
+@LEXICON
 @ENCODING
 @QUIET
 @VERBOSE
@@ -537,6 +553,92 @@ def preview(article: str, seconds: float, out: str | None, verbose: int, quiet: 
             click.echo(str(path))
 
     _run(verbose, action, quiet=quiet)
+
+
+@main.command()
+@click.argument("texts", nargs=-1, required=True, metavar="TEXT...")
+@click.option("--json", "as_json", is_flag=True, help='Per line, a JSON list: {"char": ..., "pinyin": ...}.')
+@click.option(
+    "--sandhi", is_flag=True, help="Tones as spoken (3-3 sandhi, 一, 不), not as in the dictionary."
+)
+@LEXICON
+def pronounce(texts: tuple[str, ...], as_json: bool, sandhi: bool, **opts: Any) -> None:
+    """Show what the offline voice says: pinyin with tone numbers, line by line.
+
+    Per line of input, one line of syllables, one per Chinese character (lexicon words
+    and numbers as they are read out; Latin words the voice skips are left out). TEXT
+    may be - to read one text per line from stdin.
+
+    \b
+    Examples:
+      bulletin pronounce 重慶銀行行長
+      bulletin pronounce --json --sandhi 你好
+      bulletin pronounce - < lines.txt
+    """
+    from bulletin.environment import user_lexicon
+    from bulletin.run.build import lexicon_for
+    from bulletin.run.options import BuildOptions
+    from bulletin.run.pronounce import pronounce as read_out
+
+    def lines() -> Any:
+        for text in texts:
+            if text == "-":
+                for line in sys.stdin:
+                    yield line.rstrip("\r\n")
+            else:
+                yield from text.splitlines() or [""]
+
+    def action() -> None:
+        options = BuildOptions(
+            articles=(), lexicon=tuple(opts["lexicon"]), default_lexicon=not opts["no_default_lexicon"]
+        )
+        lexicon = lexicon_for(options, user_lexicon())
+        for said in read_out(lines(), lexicon=lexicon, sandhi=sandhi):
+            if as_json:
+                click.echo(
+                    json.dumps([{"char": s.char, "pinyin": s.pinyin} for s in said], ensure_ascii=False)
+                )
+            else:
+                click.echo(" ".join(s.pinyin for s in said if s.pinyin))
+
+    _run(0, action)
+
+
+@main.group()
+def lexicon() -> None:
+    """Pronunciation lexicons: words and how to say them (TOML).
+
+    \b
+    A file holds entries like:
+      "曾國城" = "增國城"                    # a respelling, sent to every engine
+      "重慶" = { pinyin = "chong2 qing4" }   # a reading (Edge gets a respelling)
+      "NVIDIA" = "輝達"
+    Used by build, preview and pronounce: the shipped news lexicon, then your
+    lexicon.toml in the config folder, then --lexicon FILE (later wins).
+
+    \b
+    Example:
+      bulletin lexicon check my-words.toml
+    """
+
+
+@lexicon.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False), metavar="FILE...")
+def lexicon_check(files: tuple[str, ...]) -> None:
+    """Check lexicon files: bad TOML, unknown syllables, empty words; one line per problem, exit 2.
+
+    \b
+    Example:
+      bulletin lexicon check ~/.config/bulletin/lexicon.toml
+    """
+    from bulletin.text.lexicon import check
+
+    problems = [p for f in files for p in check(Path(f))]
+    for problem in problems:
+        click.echo(f"bulletin: error: {problem}", err=True)
+    if problems:
+        sys.exit(EXIT_USAGE)
+    click.echo(f"{len(files)} lexicon file(s) OK")
 
 
 @main.group(invoke_without_command=True)

@@ -18,6 +18,9 @@ import platformdirs
 CACHE_DIR = "BULLETIN_CACHE_DIR"
 STATE_DIR = "BULLETIN_STATE_DIR"
 DATA_DIR = "BULLETIN_DATA_DIR"
+CONFIG_DIR = "BULLETIN_CONFIG_DIR"
+#: The user's pronunciation lexicon, in the config folder (see :mod:`bulletin.text.lexicon`).
+LEXICON_FILE = "lexicon.toml"
 EDGE_WSS_URL = "BULLETIN_EDGE_WSS_URL"
 EDGE_VOICES_URL = "BULLETIN_EDGE_VOICES_URL"
 
@@ -58,6 +61,18 @@ def dirs(env: Mapping[str, str] | None = None) -> Dirs:
         state=_folder(env, STATE_DIR, platformdirs.user_state_dir("bulletin", appauthor=False)),
         data=_folder(env, DATA_DIR, platformdirs.user_data_dir("bulletin", appauthor=False)),
     )
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The user's config folder (``BULLETIN_CONFIG_DIR``, else the platform's), where
+    ``lexicon.toml`` is looked for."""
+    env = os.environ if env is None else env
+    return _folder(env, CONFIG_DIR, platformdirs.user_config_dir("bulletin", appauthor=False))
+
+
+def user_lexicon(env: Mapping[str, str] | None = None) -> Path:
+    """Where the user's own lexicon is (it may not exist)."""
+    return config_dir(env) / LEXICON_FILE
 
 
 def endpoints(env: Mapping[str, str] | None = None) -> Endpoints:

@@ -49,6 +49,7 @@ from bulletin.run.report import InputInfo, RunReport
 from bulletin.run.reuse import assemble_or_reuse
 from bulletin.run.speak import Plan, Planner, clips_in_order
 from bulletin.sources.gather import Gathered, read_sources
+from bulletin.text.lexicon import Lexicon, merged
 from bulletin.text.pipeline import CleanText, clean_articles, estimate_seconds, limit_stories
 
 if TYPE_CHECKING:
@@ -93,6 +94,8 @@ class Run:
     engine: Engine | None = None
     endpoints: environment.Endpoints = environment.Endpoints()
     engines: MakeEngine | None = None
+    #: The user's lexicon file (read, if it is there, when the lexicon is first wanted).
+    user_lexicon: Path | None = None
 
     @classmethod
     def make(
@@ -115,7 +118,13 @@ class Run:
             engine,
             environment.endpoints() if engine is None and engines is None else environment.Endpoints(),
             engines,
+            environment.user_lexicon(),
         )
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """Shipped, user's and ``--lexicon`` entries merged (InputError for a bad file)."""
+        return lexicon_for(self.options, self.user_lexicon)
 
     @property
     def cache(self) -> ClipCache | None:
@@ -197,12 +206,13 @@ def _build(run: Run, report: RunReport) -> None:
     preset = _resolve(options, clean)
     title = options.title or outputs.default_title(clean)
     with outputs.locked(options):
-        state, fingerprint = _state(run, clean, preset)
+        lexicon = run.lexicon
+        state, fingerprint = _state(run, clean, preset, lexicon)
         if _unchanged(run, report, state, fingerprint, preset):
             return
         if options.feed:  # a broken feed or text XML cannot hold is refused now, not after synthesis
             outputs.check_feed(options, title, clean, when)
-        cache, planner = run.cache, Planner(clean)
+        cache, planner = run.cache, Planner(clean, lexicon)
         with report.stage("engine"):
             choice = choose(
                 options.engine,
@@ -296,13 +306,18 @@ def _resolve(options: BuildOptions, clean: CleanText) -> Preset:
     )
 
 
-def _state(run: Run, clean: CleanText, preset: Preset) -> tuple[RunState, str]:
+def lexicon_for(options: BuildOptions, user: Path | None) -> Lexicon:
+    """The run's lexicon: the shipped one (unless turned off), the user's, then ``--lexicon`` files."""
+    return merged(options.lexicon, user=user, default=options.default_lexicon)
+
+
+def _state(run: Run, clean: CleanText, preset: Preset, lexicon: Lexicon) -> tuple[RunState, str]:
     """The run-state records, and the fingerprint of this text and these settings."""
     from bulletin.publish.state import RunState, fingerprint
 
     warn = lambda message: run.console.info(f"warning: {message}")  # noqa: E731
     return RunState(run.dirs.state, warn), fingerprint(
-        clean.text, outputs.settings_fingerprint(run.options, preset)
+        clean.text, outputs.settings_fingerprint(run.options, preset, lexicon.digest())
     )
 
 
@@ -360,6 +375,7 @@ def _assemble(
     run.console.info(f"engine: {choice.engine.name} ({choice.why}); voice: {choice.voice.voice}")
     announce_model_install(choice.engine, run.console, run.dirs.data)
     plan = planner(choice.engine, choice.voice)
+    _list_unspoken(run, report, choice.engine, plan)
     started = time.perf_counter()
     last_clip = [started]
 
@@ -396,6 +412,26 @@ def _assemble(
             "target_lufs": run.options.encode.loudness,
         }
     return assembly
+
+
+def _list_unspoken(run: Run, report: RunReport, engine: Engine, plan: Plan) -> None:
+    """Say what the offline voice will skip (Latin words, unreadable characters): -v and the report."""
+    if engine.name != "offline":
+        return
+    from bulletin.engines.pinyin_frontend import Reader, unspoken
+
+    reader = Reader()
+    found = [
+        word
+        for chunk in plan.chunks
+        for word in unspoken(reader.read(chunk.spoken, sandhi=False, polyphones=False))
+    ]
+    report.unspoken = found
+    if found:
+        shown = ", ".join(dict.fromkeys(found))
+        run.console.detail(
+            f"the offline voice cannot say and skips: {shown} (add them to a lexicon to have them read)"
+        )
 
 
 def _publish(
@@ -487,7 +523,7 @@ def dry_run_plan(
     for line in clean.fold_lines():
         run.console.detail(line)
     choice = choose(options.engine, _resolve(options, clean), run.factory, probe=False, given=engine)
-    plan: Plan = Planner(clean)(choice.engine, choice.voice)
+    plan: Plan = Planner(clean, run.lexicon)(choice.engine, choice.voice)
     return {
         "text": clean.text,
         "engine": choice.engine.name,

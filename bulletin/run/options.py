@@ -74,6 +74,9 @@ class BuildOptions:
     #: Read each headline as its story's first sentence (the behaviour before issue 9).
     keep_headlines: bool = False
     source_timeout: float = SOURCE_TIMEOUT
+    #: Pronunciation lexicons (``--lexicon``), the later winning; over the user's and the shipped one.
+    lexicon: tuple[str, ...] = ()
+    default_lexicon: bool = True  # the news lexicon shipped with bulletin (``--no-default-lexicon``)
 
     @classmethod
     def from_cli(cls, *, articles: Sequence[str], **opts: Any) -> BuildOptions:
@@ -91,12 +94,21 @@ class BuildOptions:
             bitrate=opts.pop("bitrate", DEFAULTS.encode.bitrate),
         )
         use_cache = not opts.pop("no_cache", False)
+        default_lexicon = not opts.pop("no_default_lexicon", False)
+        opts["lexicon"] = tuple(opts.get("lexicon") or ())
         names = {f.name for f in fields(cls)}
         unknown = sorted(k for k in opts if k not in names)
         if unknown:
             raise ConfigError(f"unknown build option(s): {', '.join(unknown)}")
         defaults = {k: v for k, v in opts.items() if v is not None or k in _NULLABLE}
-        options = cls(articles=tuple(articles), pauses=pauses, encode=encode, use_cache=use_cache, **defaults)
+        options = cls(
+            articles=tuple(articles),
+            pauses=pauses,
+            encode=encode,
+            use_cache=use_cache,
+            default_lexicon=default_lexicon,
+            **defaults,
+        )
         options.check()
         return options
 

@@ -65,9 +65,13 @@ def locked(options: BuildOptions) -> Iterator[None]:
         yield
 
 
-def settings_fingerprint(options: BuildOptions, preset: Preset) -> dict[str, Any]:
-    """All settings that change the bulletin's bytes (the skip-unchanged fingerprint)."""
+def settings_fingerprint(options: BuildOptions, preset: Preset, lexicon: str = "") -> dict[str, Any]:
+    """All settings that change the bulletin's bytes (the skip-unchanged fingerprint).
+
+    ``lexicon``: the digest of the run's merged lexicon (its files may change, not their names).
+    """
     return {
+        "lexicon": lexicon,
         "engine": options.engine,
         "voice": asdict(preset),
         "pauses": asdict(options.pauses),

@@ -40,7 +40,7 @@ def run_preview(
     choice = choose(options.engine, _resolve(options, clean), run.factory, given=run.engine)
     run.console.info(f"engine: {choice.engine.name} ({choice.why}); voice: {choice.voice.voice}")
     announce_model_install(choice.engine, run.console, run.dirs.data)
-    full = Planner(clean)(choice.engine, choice.voice)
+    full = Planner(clean, run.lexicon)(choice.engine, choice.voice)
     budget = seconds * CHARS_PER_SECOND * rate_factor(choice.voice.rate)
     count = 0
     for chunk in full.chunks:

@@ -79,6 +79,8 @@ class RunReport:
     #: e.g. {"integrated_lufs": -16.1, "true_peak_dbtp": -1.4, "target_lufs": -16.0}.
     loudness: dict[str, float] | None = None
     output: OutputInfo = field(default_factory=OutputInfo)
+    #: Words and characters the voice could not say and skipped (``iPhone``, ``㘃``), in order.
+    unspoken: list[str] = field(default_factory=list)
     #: Set when the run was skipped because nothing changed (the earlier output's path).
     skipped_unchanged: str | None = None
     #: How each source went: {"source", "kind", "status", "error", "items", "skipped", "warnings"}.

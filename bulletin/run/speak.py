@@ -25,6 +25,7 @@ from bulletin.run.cache import ClipCache
 from bulletin.run.report import ChunkStats
 from bulletin.run.reuse import chunk_keys
 from bulletin.text.chunk import Chunk
+from bulletin.text.lexicon import Lexicon
 from bulletin.text.pipeline import CleanText, plan
 
 #: Texts handed to the engine at once: enough for Edge's concurrency and both offline
@@ -54,14 +55,15 @@ class Plan:
 class Planner:
     """Plans for one cleaned text, made once per (engine, voice) and then remembered."""
 
-    def __init__(self, clean: CleanText) -> None:
+    def __init__(self, clean: CleanText, lexicon: Lexicon | None = None) -> None:
         self.clean = clean
+        self.lexicon = lexicon
         self._plans: dict[tuple[str, int, VoiceSettings], Plan] = {}
 
     def __call__(self, engine: Engine, voice: VoiceSettings) -> Plan:
         key = (engine.version(), engine.max_chunk_chars, voice)
         if key not in self._plans:
-            chunks = tuple(plan(self.clean, engine.max_chunk_chars))
+            chunks = tuple(plan(self.clean, engine.max_chunk_chars, self.lexicon))
             self._plans[key] = Plan(chunks, tuple(chunk_keys(chunks, engine, voice)))
         return self._plans[key]
 

@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal
 
-__all__ = ["Script", "detect_script", "to_spoken"]
+__all__ = ["Script", "detect_script", "spoken_spans", "to_spoken"]
 
 Script = Literal["hant", "hans"]
 
@@ -641,3 +641,27 @@ def to_spoken(text: str, script: Script | None = None) -> str:
             return m.group()
 
     return _TOKEN.sub(rewrite, text)
+
+
+def spoken_spans(text: str, script: Script | None = None) -> list[tuple[int, int, str]]:
+    """What :func:`to_spoken` rewrites, as ``(start, end, spoken)`` spans of ``text``.
+
+    For callers that must say which written characters a reading belongs to
+    (``bulletin pronounce``); splicing the spans into ``text`` gives ``to_spoken(text)``.
+    """
+    if script is None:
+        script = detect_script(text)
+    lex = _LEXICONS.get(script)
+    if lex is None:
+        raise ValueError(f"unknown script {script!r}: expected 'hant' or 'hans'")
+    if _FULLWIDTH_DIGIT_RE.search(text):
+        text = text.translate(_FULLWIDTH_DIGITS)  # one character for one: positions hold
+    spans = []
+    for m in _TOKEN.finditer(text):
+        try:
+            spoken = _REWRITES[m.lastgroup or "url"](m, lex)
+        except Exception:  # as in to_spoken: a failed rewrite keeps the original
+            continue
+        if spoken != m.group():
+            spans.append((m.start(), m.end(), spoken))
+    return spans

@@ -18,6 +18,7 @@ from bulletin.text.chars import has_han, is_speakable
 from bulletin.text.chunk import Chunk, plan_chunks
 from bulletin.text.dedupe import DedupeStats, dedupe
 from bulletin.text.fold import Fold, fold
+from bulletin.text.lexicon import Lexicon
 from bulletin.text.normalize import detect_script, to_spoken
 from bulletin.text.read import Article, read_articles
 from bulletin.text.repair import repair
@@ -151,17 +152,23 @@ def prepare(
     )
 
 
-def plan(clean: CleanText, limit: int) -> list[Chunk]:
+def plan(clean: CleanText, limit: int, lexicon: Lexicon | None = None) -> list[Chunk]:
     """Chunks of at most ``limit`` spoken characters, each with its spoken form.
 
     Numbers are read in each story's own script (a Simplified story in a mostly
-    Traditional bulletin still gets 点 and 亿).
+    Traditional bulletin still gets 点 and 亿). Words of ``lexicon`` are replaced in
+    the spoken form first (so a lexicon word may hold digits: ``G7``), then numbers read.
     """
-    speakers = [functools.partial(_speak, script=detect_script("".join(s))) for s in clean.stories]
+    speakers = [
+        functools.partial(speak, script=detect_script("".join(s)), lexicon=lexicon) for s in clean.stories
+    ]
     return plan_chunks([list(s) for s in clean.stories], limit, speakers)
 
 
-def _speak(text: str, *, script: str) -> str:
+def speak(text: str, *, script: str, lexicon: Lexicon | None = None) -> str:
+    """What the engines are sent for ``text``: lexicon words replaced, then numbers read."""
+    if lexicon:
+        text = lexicon.apply(text, script)
     return to_spoken(text, script=script)  # type: ignore[arg-type]
 
 
