@@ -419,3 +419,94 @@ def test_a_malformed_feed_with_usable_items_is_read_with_a_warning():
     items, warning = parse_feed(feed.replace("</channel></rss>", "<item><title>半").encode(), "f.xml")
     assert [i.link for i in items] == ["http://h/1"]
     assert warning and "malformed feed" in warning
+
+
+# --------------------------------------------------------------------------- the issue's done-when, whole
+
+QUAKE_XINHUA = (
+    "<p>新华社东京11月26日电 日本石川县能登半岛26日上午9时5分发生6.4级地震，震源深度约10公里，"
+    "轮岛市观测到最大震度6弱。日本气象厅表示，此次地震暂无引发海啸的危险。</p>"
+    "<p>受地震影响，轮岛市和珠洲市部分地区停电，约1200户受到影响，北陆新干线一度停运。</p>"
+)
+
+
+def test_a_bulletin_from_two_feeds_reads_each_event_once_and_survives_bad_sources(edge, site, tmp_path):
+    """``bulletin build RSS ATOM --since 12h -o news.mp3``: teasers read from their pages, full
+    Atom content used, the quake told by both wires read once, nothing older than 12 hours,
+    no furniture spoken; a malformed feed, a 404 and a stalled server beside them are
+    reported and the bulletin is still made."""
+    pages = serve_pages(site)
+    teasers = site.add(
+        "/rss.xml",
+        rss(
+            [
+                {
+                    "title": "日本石川縣規模6.4地震",
+                    "link": pages["cna-quake"],
+                    "date": ago(1),
+                    "summary": "地震…",
+                },
+                {
+                    "title": "快訊／北市信義區大樓火警",
+                    "link": pages["udn-flash"],
+                    "date": ago(2),
+                    "summary": "火警。",
+                },
+                {"title": "昨天的新聞", "link": pages["portal-rate"], "date": ago(20), "summary": "舊聞。"},
+            ]
+        ),
+        content_type="application/rss+xml",
+    )
+    full = site.add(
+        "/atom.xml",
+        atom(
+            [
+                {
+                    "title": "日本石川县发生6.4级地震",
+                    "link": site.url("/a/1"),
+                    "date": ago(1, rfc822=False),
+                    "content": QUAKE_XINHUA,
+                },
+                {
+                    "title": "央行宣布降准",
+                    "link": site.url("/a/2"),
+                    "date": ago(3, rfc822=False),
+                    "content": FULL_STORY,
+                },
+            ]
+        ),
+        content_type="application/atom+xml",
+    )
+    broken = site.add("/broken.xml", "<rss><channel><title>壞", content_type="application/rss+xml")
+    missing = site.url("/gone.xml")
+    stalled = site.add("/slow.xml", fault="stall")
+    out, report = tmp_path / "news.mp3", tmp_path / "report.json"
+    started = time.monotonic()
+    result = run(
+        "build", teasers, full, broken, missing, stalled, "--since", "12h", "--source-timeout", "2",
+        "--engine", "edge", "-o", str(out), "--report", str(report),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - started < 30
+    assert out.is_file()
+    data = json.loads(report.read_text(encoding="utf-8"))
+    status = {s["source"]: s["status"] for s in data["sources"]}
+    assert status == {teasers: "ok", full: "ok", broken: "failed", missing: "failed", stalled: "failed"}
+    assert [s["skipped"] for s in data["sources"][:1]] == [1]  # the 20-hour-old item
+    (fold,) = data["folded"]  # the quake, from the CNA page and the Xinhua feed
+    assert len(fold["folded"]) == 1
+    spoken = "".join(edge.texts)
+    assert spoken.count("能登半島") + spoken.count("能登半岛") == 1  # the quake once
+    assert "信義區" in spoken and ("降准" in spoken or "準備金" in spoken or "准备金" in spoken)
+    for piece in [
+        *FURNITURE,
+        "中央社記者",
+        "新华社",
+        "快訊",
+        "記者林小美",
+        "昨天的新聞",
+        "日本石川縣規模6.4地震",
+    ]:
+        assert piece not in spoken, piece
+    for name in (broken, missing, stalled):
+        assert sum(name in line for line in result.stderr.splitlines() if "warning" in line) == 1
