@@ -41,7 +41,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property, lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -53,7 +53,8 @@ from pypinyin.contrib.tone_sandhi import ToneSandhiMixin
 from pypinyin.converter import DefaultConverter
 from pypinyin.core import Pinyin
 
-from bulletin.engines.polyphones import LEXICAL, TRUST, PolyphoneModel, polyphone_model, to_simplified
+from bulletin.engines.polyphones import LEXICAL, TRUST, PolyphoneModel, polyphone_model
+from bulletin.hanzi import char_readings, to_simplified
 
 #: Bump whenever the same text would produce different symbols (part of the cache key).
 FRONTEND_VERSION = 2  # 2: polyphones in context (g2pM), unreadable characters skipped
@@ -134,15 +135,6 @@ class Phrase:
     symbols: tuple[str, ...]  # without the leading/trailing sil and eos
     syllables: int
     ends_sentence: bool  # False when a long sentence was cut here (shorter pause)
-
-
-@cache
-def char_readings(ch: str) -> tuple[str, ...]:
-    """Every reading pypinyin knows for ``ch``, TONE3 with 5 for the neutral tone."""
-    value = PINYIN_DICT.get(ord(ch))
-    if not value:
-        return ()
-    return tuple(dict.fromkeys(to_tone3(v, neutral_tone_with_five=True) for v in value.split(",")))
 
 
 def _fold(ch: str) -> str:

@@ -171,22 +171,3 @@ def _pinyin(reading: str) -> str:
 def polyphone_model() -> PolyphoneModel:
     """The one model of the process (about 2 MB, loaded on first use)."""
     return PolyphoneModel()
-
-
-@cache
-def _t2s() -> object:
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
-def to_simplified(text: str) -> str:
-    """``text`` in Simplified characters, the same length (position i is character i)."""
-    converted: str = _t2s().convert(text)  # type: ignore[attr-defined]
-    if len(converted) == len(text):
-        return converted
-    out = []
-    for ch in text:  # a phrase conversion changed the length: one character at a time
-        one: str = _t2s().convert(ch)  # type: ignore[attr-defined]
-        out.append(one if len(one) == 1 else ch)
-    return "".join(out)

@@ -44,13 +44,12 @@ compared again, so the stage stays near-linear for hundreds of articles. Pure fu
 
 from __future__ import annotations
 
-import functools
-import importlib.resources
 import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bulletin.hanzi import simplified_table
 from bulletin.text.chars import HAN
 from bulletin.text.common_chars import COMMON, VERY_COMMON
 from bulletin.text.normalize import detect_script
@@ -137,21 +136,9 @@ class _Features:
     length: int
 
 
-@functools.cache
-def _to_simplified() -> dict[int, str]:
-    """OpenCC's Traditional → Simplified character table, as a ``str.translate`` table."""
-    path = importlib.resources.files("opencc") / "dictionary" / "TSCharacters.txt"
-    table: dict[int, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        key, _, values = line.partition("\t")
-        if len(key) == 1 and values:
-            table[ord(key)] = values.split(" ")[0]
-    return table
-
-
 def comparable(text: str) -> str:
     """``text`` as compared: NFKC, Simplified characters, wire furniture taken out."""
-    folded = unicodedata.normalize("NFKC", text).translate(_to_simplified())
+    folded = unicodedata.normalize("NFKC", text).translate(simplified_table())
     return _FURNITURE.sub("", folded)
 
 

@@ -39,6 +39,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 from bulletin.errors import InputError
+from bulletin.hanzi import char_readings
+from bulletin.hanzi import to_simplified as simplified
 from bulletin.text.chars import HAN_RE
 
 if sys.version_info >= (3, 11):
@@ -247,18 +249,6 @@ def _default_entries() -> Mapping[str, Entry]:
 # --------------------------------------------------------------------------- readings
 
 
-@cache
-def char_readings(ch: str) -> tuple[str, ...]:
-    """pypinyin's readings of a character (empty if it has none), TONE3 with 5 for neutral."""
-    from pypinyin.constants import PINYIN_DICT
-    from pypinyin.contrib.tone_convert import to_tone3
-
-    value = PINYIN_DICT.get(ord(ch))
-    if not value:
-        return ()
-    return tuple(dict.fromkeys(to_tone3(v, neutral_tone_with_five=True) for v in value.split(",")))
-
-
 #: Every toneless syllable pypinyin's dictionary uses (425), written out so that reading a
 #: lexicon never loads pypinyin's 55 MB of dictionaries (a cron run that finds its bulletin
 #: unchanged only needs the lexicon's digest).
@@ -363,22 +353,3 @@ def _any_reading(syllable: str, script: str) -> str:
 
 def _is_han_word(word: str) -> bool:
     return all(HAN_RE.fullmatch(ch) for ch in word)
-
-
-@cache
-def _t2s() -> object:
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
-def simplified(text: str) -> str:
-    """``text`` in Simplified characters, one character for one (OpenCC's t2s tables)."""
-    converted: str = _t2s().convert(text)  # type: ignore[attr-defined]
-    if len(converted) == len(text):
-        return converted
-    out = []
-    for ch in text:  # a phrase conversion changed the length: one character at a time
-        one: str = _t2s().convert(ch)  # type: ignore[attr-defined]
-        out.append(one if len(one) == 1 else ch)
-    return "".join(out)

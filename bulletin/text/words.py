@@ -24,6 +24,8 @@ import functools
 import re
 from collections.abc import Callable
 
+from bulletin.hanzi import to_simplified
+
 #: A number or Latin word with its inner marks, or a run of Chinese numerals (二○○二年 is
 #: written with ○, which the dictionary does not know): read as one, never broken.
 _TOKEN = re.compile(
@@ -39,27 +41,11 @@ def _segmenter() -> Callable[[str], list[str]]:
     return lambda text: rjieba.cut(text, False)  # no HMM: only dictionary words
 
 
-@functools.cache
-def _to_simplified() -> Callable[[str], str]:
-    from opencc import OpenCC
-
-    convert = OpenCC("t2s").convert
-
-    def lookup(text: str) -> str:
-        simplified = convert(text)
-        if len(simplified) == len(text):
-            return simplified
-        # a phrase rule changed the length: convert character by character instead
-        return "".join(c if len(s := convert(c)) != 1 else s for c in text)
-
-    return lookup
-
-
 def words(text: str) -> list[str]:
     """``text`` cut into words; they join back to ``text`` exactly (spaces are words too)."""
     if not text:
         return []
-    lookup = _to_simplified()(text)
+    lookup = to_simplified(text)
     cuts: set[int] = set()
     at = 0
     for word in _segmenter()(lookup):
