@@ -626,21 +626,14 @@ def to_spoken(text: str, script: Script | None = None) -> str:
     pass the script of the whole article. Anything not understood is left as it is, and no
     input text makes this raise (only an unknown ``script`` does, with ValueError).
     """
-    if script is None:
-        script = detect_script(text)
-    lex = _LEXICONS.get(script)
-    if lex is None:
-        raise ValueError(f"unknown script {script!r}: expected 'hant' or 'hans'")
     if _FULLWIDTH_DIGIT_RE.search(text):
         text = text.translate(_FULLWIDTH_DIGITS)
-
-    def rewrite(m: re.Match[str]) -> str:
-        try:
-            return _REWRITES[m.lastgroup or "url"](m, lex)
-        except Exception:  # a rewrite bug must not lose the bulletin: keep the original
-            return m.group()
-
-    return _TOKEN.sub(rewrite, text)
+    pieces, at = [], 0
+    for start, end, spoken in spoken_spans(text, script):
+        pieces += [text[at:start], spoken]
+        at = end
+    pieces.append(text[at:])
+    return "".join(pieces)
 
 
 def spoken_spans(text: str, script: Script | None = None) -> list[tuple[int, int, str]]:
@@ -660,7 +653,7 @@ def spoken_spans(text: str, script: Script | None = None) -> list[tuple[int, int
     for m in _TOKEN.finditer(text):
         try:
             spoken = _REWRITES[m.lastgroup or "url"](m, lex)
-        except Exception:  # as in to_spoken: a failed rewrite keeps the original
+        except Exception:  # a rewrite bug must not lose the bulletin: keep the original
             continue
         if spoken != m.group():
             spans.append((m.start(), m.end(), spoken))
