@@ -290,20 +290,20 @@ class Reader:
                 for i in range(m.start(), m.end()):
                     readings[i] = Reading(text[i], (), "skip")
         result = []
-        for i, reading in enumerate(readings):
-            if reading is None:
+        for i, found in enumerate(readings):
+            if found is None:
                 ch = folded[i]
                 if ch.isascii() and ch.isdigit():
-                    reading = Reading(text[i], (_DIGIT_PINYIN[int(ch)],), "digit")
+                    found = Reading(text[i], (_DIGIT_PINYIN[int(ch)],), "digit")
                 elif ch in SENTENCE_END:
-                    reading = Reading(text[i], (), "end")
+                    found = Reading(text[i], (), "end")
                 elif ch in CLAUSE_BREAK:
-                    reading = Reading(text[i], (), "pause")
+                    found = Reading(text[i], (), "pause")
                 elif unicodedata.category(ch)[0] in "LN":  # a letter or number with no reading
-                    reading = Reading(text[i], (), "skip")
+                    found = Reading(text[i], (), "skip")
                 else:
-                    reading = Reading(text[i], (), "silent")
-            result.append(reading)
+                    found = Reading(text[i], (), "silent")
+            result.append(found)
         return result
 
     @staticmethod

@@ -176,7 +176,7 @@ class Fetcher:
                     response = await self._once(url, headers, timeout, kept)
             except asyncio.TimeoutError:
                 raise SourceError(
-                    f"{url}: timed out (no complete answer within {round(timeout.total, 1):g} s)"
+                    f"{url}: timed out (no complete answer within {round(timeout.total or 0, 1):g} s)"
                 ) from None
             except aiohttp.TooManyRedirects:
                 raise SourceError(f"{url}: too many redirects") from None
@@ -197,10 +197,14 @@ class Fetcher:
         cap = self.options.max_bytes
         async with self._session.get(url, headers=headers, timeout=timeout, max_redirects=5) as answer:
             if answer.status == 304 and kept is not None:
-                meta, body = kept
+                meta, kept_body = kept
                 self.validators.touch(url)
                 return Response(
-                    meta.get("final_url") or url, body, meta.get("content_type"), meta.get("charset"), True
+                    meta.get("final_url") or url,
+                    kept_body,
+                    meta.get("content_type"),
+                    meta.get("charset"),
+                    True,
                 )
             if answer.status in _RETRY_STATUS:
                 raise _Retry(f"HTTP {answer.status} {answer.reason or ''}".strip())

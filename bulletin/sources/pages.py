@@ -103,10 +103,10 @@ def decode_html(data: bytes, declared: str | None = None) -> tuple[str, str]:
         if data.startswith(bom):
             return data.decode(name, errors="replace"), name
     meta = _META_CHARSET.search(data[:4096])
-    for name in (_codec(declared), _codec(meta.group(1).decode("ascii")) if meta else None, "utf-8"):
-        if name:
+    for codec in (_codec(declared), _codec(meta.group(1).decode("ascii")) if meta else None, "utf-8"):
+        if codec:
             try:
-                return data.decode(name), name
+                return data.decode(codec), codec
             except (UnicodeDecodeError, LookupError):
                 continue
     found = detect(data)

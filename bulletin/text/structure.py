@@ -183,7 +183,9 @@ def _run_in_headline(body: list[str], strip: _Strip) -> str | None:
     if probe.dateline or probe.byline or not rest:
         return None
     m = _RUN_IN.search(rest, 4, HEADLINE_MAX + 60)
-    title = rest[: m.start()].rstrip("，, ") if m else ""
+    if m is None:
+        return None
+    title = rest[: m.start()].rstrip("，, ")
     if not title or not looks_like_headline(title):
         return None
     strip.removed.extend(probe.removed)
