@@ -120,6 +120,11 @@ class NewsSite:
     ) -> None:
         async def stop() -> None:
             await self._runner.cleanup()
+            # a stalled handler outlives the runner: cancel it, so the loop closes quietly
+            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
         future = asyncio.run_coroutine_threadsafe(stop(), self._loop)
         with contextlib.suppress(Exception):
