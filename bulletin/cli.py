@@ -484,9 +484,13 @@ def _report_early_failure(
 ) -> None:
     """Write ``--report`` for a run refused before it started (bad option, output or folder).
 
-    Never over an article or another output (that may be why the run was refused).
+    Never over an article or another output, nor into a folder read as articles (that may
+    be why the run was refused).
     """
-    if not path or os.path.realpath(path) in {os.path.realpath(o) for o in others if o and o != "-"}:
+    if not path:
+        return
+    real, kept = os.path.realpath(path), {os.path.realpath(o) for o in others if o and o != "-"}
+    if real in kept or os.path.dirname(real) in {k for k in kept if os.path.isdir(k)}:
         return
     from bulletin.run.report import RunReport
 

@@ -368,8 +368,32 @@ def test_a_folder_is_read_oldest_first_and_a_local_page_without_furniture(tmp_pa
         assert piece not in data["text"]
     empty = tmp_path / "empty"
     empty.mkdir()
-    result = run("clean", str(empty))
-    assert result.exit_code == 2 and "directory" in result.stderr
+    result = run("clean", str(empty))  # a newsroom folder with nothing in it this hour
+    assert result.exit_code == 0 and "no new stories" in result.stderr
+
+
+def test_items_with_nothing_to_say_are_skipped_and_outputs_stay_out_of_article_folders(tmp_path):
+    """One English-only or furniture-only file in a folder is a warning, not a failed run;
+    named on the command line it is still a usage error. An output inside a folder that is
+    read as articles is refused before any work (it would overwrite an article, or be read
+    back as one next time)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text("台北今天下雨。\n", encoding="utf-8")
+    (folder / "z.txt").write_text("Hello world\n", encoding="utf-8")
+    (folder / "w.txt").write_text("颱風凱米襲台\n（中央社記者張茂森台北26日電）\n", encoding="utf-8")
+    result = run("build", str(folder), "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["text"] == "台北今天下雨。"
+    assert len(plan["sources"][0]["warnings"]) == 2 and result.stderr.count("warning: skipped") == 2
+    assert run("clean", str(folder / "z.txt")).exit_code == 2
+    before = (folder / "a.txt").read_bytes()
+    for option, name in (("-o", "a.txt"), ("--report", "r.json"), ("--feed", "feed.xml")):
+        args = ["build", str(folder), "-o", str(tmp_path / "x.mp3"), option, str(folder / name)]
+        result = run(*args, "--base-url", "http://x/")
+        assert result.exit_code == 2 and "read as articles" in result.stderr
+    assert (folder / "a.txt").read_bytes() == before and not (folder / "r.json").exists()
 
 
 def test_feeds_are_parsed_safely():

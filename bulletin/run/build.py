@@ -50,7 +50,7 @@ from bulletin.run.reuse import assemble_or_reuse
 from bulletin.run.speak import Plan, Planner, clips_in_order
 from bulletin.sources.gather import Gathered, read_sources
 from bulletin.text.lexicon import Lexicon, merged
-from bulletin.text.pipeline import CleanText, clean_articles, estimate_seconds, limit_stories
+from bulletin.text.pipeline import CleanText, NothingUsable, clean_articles, estimate_seconds, limit_stories
 
 if TYPE_CHECKING:
     from bulletin.publish.state import RunState
@@ -250,10 +250,12 @@ def _read(run: Run, report: RunReport) -> CleanText | None:
     """
     with report.stage("read"):
         gathered = gather(run)
-        report.sources = [s.to_dict() for s in gathered.sources]
+        try:
+            clean = clean_sources(run, gathered)
+        finally:  # failed sources and skipped items are in the report whatever happens next
+            report.sources = [s.to_dict() for s in gathered.sources]
         for s in gathered.sources:
             run.console.detail(f"source {s.source}: {s.kind}, {s.status}, {s.items} read, {s.skipped} older")
-        clean = clean_sources(run, gathered)
     if clean is None:
         report.no_new_stories = True
         since = f" since {run.options.since}" if run.options.since else ""
@@ -294,10 +296,28 @@ def clean_sources(run: Run, gathered: Gathered) -> CleanText | None:
     if not gathered.articles:
         return None
     options = run.options
-    clean = clean_articles(
-        gathered.articles, keep_headlines=options.keep_headlines, same_story=options.same_story
-    )
+    try:
+        clean = clean_articles(
+            gathered.articles, keep_headlines=options.keep_headlines, same_story=options.same_story
+        )
+    except NothingUsable as exc:  # only feed items or folder files with nothing to say
+        _note_dropped(run, gathered, exc.dropped)
+        return None
+    _note_dropped(run, gathered, clean.dropped)
     return limit_stories(clean, options.max_stories)
+
+
+def _note_dropped(run: Run, gathered: Gathered, dropped: tuple[tuple[str, str], ...]) -> None:
+    """A warning, and a line in its source's report, for each item skipped as unspeakable."""
+    by_origin = {s.source: s for s in gathered.sources}
+    origins = {a.source: a.origin for a in gathered.articles}
+    for source, why in dropped:
+        line = f"{source}: {why}"
+        run.console.info(f"warning: skipped {line}")
+        report = by_origin.get(origins.get(source) or "")
+        if report is not None:
+            report.warnings.append(line)
+            report.items = max(0, report.items - 1)
 
 
 def _resolve(options: BuildOptions, clean: CleanText) -> Preset:
@@ -516,8 +536,8 @@ def dry_run_plan(
     """The chunk plan and estimated duration, without synthesizing (or contacting) anything."""
     run = Run.make(options, console, engine, None, None)
     gathered = gather(run)
-    sources = [s.to_dict() for s in gathered.sources]
     clean = clean_sources(run, gathered)
+    sources = [s.to_dict() for s in gathered.sources]
     if clean is None:
         return {"no_new_stories": True, "sources": sources, "articles": [], "chunks": [], "text": ""}
     for line in clean.fold_lines():

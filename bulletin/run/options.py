@@ -182,9 +182,18 @@ class BuildOptions:
         seen: dict[str, str] = {
             os.path.realpath(a): f"article {a}" for a in self.articles if a != "-" and not _is_url(a)
         }
+        # a folder is read whole, every run: an output in it would overwrite an article, or
+        # be read back as one next time (the feed's old items as new stories)
+        folders = {real: label for real, label in seen.items() if os.path.isdir(real)}
         for label, value in named:
             if not value:
                 continue
+            folder = os.path.realpath(os.path.dirname(os.path.abspath(value)))
+            if folder in folders:
+                raise InputError(
+                    f"{label} {value}: is in the {folders[folder]}, which is read as articles; "
+                    "write outputs to another folder"
+                )
             if Path(value).is_dir():
                 raise InputError(f"{label} {value}: is a folder, not a file")
             if _special(Path(value)):

@@ -21,7 +21,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -78,25 +78,30 @@ def is_url(source: str) -> bool:
     return source.startswith(("http://", "https://"))
 
 
+#: The date-and-time forms ``--since`` takes, whole (a zone name or trailing words are refused).
+_SINCE_TIME = re.compile(r"\d{4}-\d{1,2}-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2})?)?(?:Z|[+-]\d{2}:?\d{2})?")
+
+
 def parse_since(value: str, now: datetime) -> datetime:
     """``--since``: a duration back from ``now`` (``12h``, ``90m``, ``1h30m``, ``2d``) or a
     date and time (``2026-11-26T08:00``, ``2026-11-26 08:00+08:00``; a date alone is its start)."""
     text = value.strip()
-    if _DURATION.match(text):
-        seconds = sum(
-            float(n) * _UNITS[u.lower()] for n, u in re.findall(r"(\d+(?:\.\d+)?)\s*([a-zA-Z])", text)
-        )
-        return now - timedelta(seconds=seconds)
-    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
-        try:
+    wrong = ConfigError(
+        f"--since {value!r}: give a duration (12h, 30m, 2d) or a date and time (2026-11-26T08:00)"
+    )
+    try:
+        if text and _DURATION.match(text):
+            seconds = sum(
+                float(n) * _UNITS[u.lower()] for n, u in re.findall(r"(\d+(?:\.\d+)?)\s*([a-zA-Z])", text)
+            )
+            return now - timedelta(seconds=seconds)
+        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
             return datetime.fromisoformat("-".join(f"{int(p):02d}" for p in text.split("-"))).astimezone()
-        except ValueError:
-            pass
-    when = parse_time(text) if re.match(r"^\d{4}-\d{1,2}-\d{1,2}[T\s]\d", text) else None
+        when = parse_time(text) if _SINCE_TIME.fullmatch(text) else None
+    except (ValueError, OverflowError):  # year 0, 3,000,000 days back, a +99:00 offset
+        raise wrong from None
     if when is None:
-        raise ConfigError(
-            f"--since {value!r}: give a duration (12h, 30m, 2d) or a date and time (2026-11-26T08:00)"
-        )
+        raise wrong
     return when
 
 
@@ -166,15 +171,19 @@ def _read_file(
     path: Path, *, encoding: str | None, since: datetime | None, report: SourceReport
 ) -> list[Article]:
     suffix = path.suffix.lower()
+    in_folder = report.kind == "folder"
     if suffix in PAGE_SUFFIXES:
         article = _local_page(path, report.source)
-        if report.kind == "folder" and _older(article.published, since):
+        if in_folder and _older(article.published, since):
             report.skipped += 1
             return []
-        return [article]
+        # a page named on the command line answers for itself (nothing to say is exit 2);
+        # one of a folder's files is only skipped
+        return [article if in_folder else replace(article, origin=None)]
     if suffix in FEED_SUFFIXES or (suffix not in TEXT_SUFFIXES and _sniff_feed(path)):
         return _local_feed(path, since, report)
-    return [read_article(path, encoding=encoding)]
+    article = read_article(path, encoding=encoding)
+    return [replace(article, origin=report.source) if in_folder else article]
 
 
 def _sniff_feed(path: Path) -> bool:
@@ -206,13 +215,15 @@ def _folder(
         ]
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if not entries:
-        raise InputError(f"{path}: is a directory with no .txt, .html or feed files")
+    if not entries:  # a newsroom folder with nothing in it this hour: no news, not an error
+        report.warnings.append(f"{path}: no .txt, .html or feed files")
+        return []
     entries.sort(key=lambda p: (p.stat().st_mtime, p.name))  # oldest first
     articles: list[Article] = []
     failed = 0
     for entry in entries:
-        if entry.suffix.lower() in TEXT_SUFFIXES and since is not None:
+        if since is not None:  # a file not changed since then holds nothing newer (pages and
+            # feed items without dates included)
             modified = datetime.fromtimestamp(entry.stat().st_mtime).astimezone()
             if modified < since:
                 report.skipped += 1

@@ -28,6 +28,7 @@ the feed keep the article's words. Pure functions, apart from reading the files.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import re
@@ -39,6 +40,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from bulletin.errors import InputError
+from bulletin.files import NotRegularFile, read_regular
 from bulletin.hanzi import char_readings
 from bulletin.hanzi import to_simplified as simplified
 from bulletin.text.chars import HAN_RE
@@ -196,9 +198,9 @@ def check(path: Path) -> list[str]:
     has that reading only), though the file is still usable then.
     """
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}"]
+        text = _read(path)
+    except InputError as exc:
+        return [str(exc)]
     entries, problems = _parse(text, str(path))
     for entry in entries.values():
         if entry.pinyin is not None and _is_han_word(entry.word):
@@ -220,13 +222,29 @@ def check(path: Path) -> list[str]:
 
 def load(path: Path) -> dict[str, Entry]:
     """The entries of one lexicon file; :class:`InputError` if it cannot be read or is malformed."""
+    return parse(_read(path), str(path))
+
+
+#: A lexicon of 200,000 words is about 6 MB; anything over this is not one.
+MAX_LEXICON_BYTES = 16 << 20
+
+
+def _read(path: Path) -> str:
+    """A lexicon file's text: a regular file (never a FIFO or ``/dev/zero``), bounded, UTF-8."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        data = read_regular(Path(path), MAX_LEXICON_BYTES)
+    except NotRegularFile:
+        raise InputError(
+            f"{path}: not a regular file (a device, pipe or folder); name a lexicon file"
+        ) from None
     except OSError as exc:
-        raise InputError(f"--lexicon {path}: cannot read: {exc.strerror or exc}") from None
+        if exc.errno == errno.EFBIG:
+            raise InputError(f"{path}: over the {MAX_LEXICON_BYTES >> 20} MiB lexicon limit") from None
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"--lexicon {path}: not UTF-8 text") from None
-    return parse(text, str(path))
+        raise InputError(f"{path}: not UTF-8 text") from None
 
 
 def merged(files: Iterable[str | Path] = (), *, user: Path | None = None, default: bool = True) -> Lexicon:

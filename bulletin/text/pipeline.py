@@ -40,6 +40,8 @@ class CleanText:
     structures: tuple[Structure, ...] = ()
     #: Articles read as one story (same event): which was kept, which were folded into it.
     folded: tuple[Fold, ...] = ()
+    #: Feed items and folder files with nothing to say, skipped: (source, why).
+    dropped: tuple[tuple[str, str], ...] = ()
 
     def folds(self) -> list[dict[str, object]]:
         """The folds for JSON (``clean --json``, the dry run, the report)."""
@@ -69,6 +71,15 @@ class CleanText:
         return sum(len(p) for story in self.stories for p in story)
 
 
+class NothingUsable(InputError):
+    """Every article was an item of a feed or folder with nothing to say (``dropped`` says why)."""
+
+    def __init__(self, dropped: list[tuple[str, str]]) -> None:
+        first = f"{_display(dropped[0][0])}: {dropped[0][1]}" if dropped else "no articles"
+        super().__init__(first if len(dropped) == 1 else f"{first} (and {len(dropped) - 1} more)")
+        self.dropped = tuple(dropped)
+
+
 def _display(source: str) -> str:
     return "<stdin>" if source == "-" else source
 
@@ -83,22 +94,33 @@ def clean_articles(
     told apart). ``same_story``: articles about one event become one story; folding comes
     before sentence dedupe, so the version kept of an event is read whole.
     """
-    articles = tuple(articles)
+    usable: list[Article] = []
     stories: list[list[str]] = []
     structures: list[Structure] = []
+    dropped: list[tuple[str, str]] = []
     for article in articles:
         parts = _structure(article)
-        structures.append(parts)
         paragraphs = list(parts.paragraphs)
         if keep_headlines and parts.headline:
             paragraphs.insert(0, parts.headline)
         joined = "".join(paragraphs)
+        problem = None
         if not is_speakable(joined):
-            raise InputError(f"{_display(article.source)}: nothing to speak (punctuation or symbols only)")
-        if not has_han(joined):
-            raise InputError(f"{_display(article.source)}: no Chinese text to speak")
+            problem = "nothing to speak (punctuation, symbols or wire furniture only)"
+        elif not has_han(joined):
+            problem = "no Chinese text to speak"
+        if problem is not None:
+            if article.origin is None:  # an article named on the command line: a usage error
+                raise InputError(f"{_display(article.source)}: {problem}")
+            dropped.append((article.source, problem))  # one item of a feed or folder: skipped
+            continue
+        usable.append(article)
+        structures.append(parts)
         # separator lines (——, ＊＊＊) say nothing, and Edge answers them with no audio
         stories.append([p for p in paragraphs if is_speakable(p)])
+    if not usable:
+        raise NothingUsable(dropped)
+    articles = tuple(usable)
     folds: tuple[Fold, ...] = ()
     if same_story and len(stories) > 1:
         order, folds = fold(stories, detect_script("".join("".join(s) for s in stories)))
@@ -114,6 +136,7 @@ def clean_articles(
         detect_script(text),
         structures=tuple(structures),
         folded=folds,
+        dropped=tuple(dropped),
     )
 
 
