@@ -80,3 +80,25 @@ def test_clean_and_dry_run_leave_furniture_unspoken_unless_keep_headlines(tmp_pa
     kept = run("clean", str(article), "--keep-headlines")
     assert kept.stdout.splitlines()[0] == "北市信義區大樓火警"
     assert "中央社" not in kept.stdout and "快訊" not in kept.stdout
+
+
+def test_a_lede_that_lost_its_full_stop_is_read_not_taken_for_a_headline(tmp_path):
+    """Three clauses are a sentence: only a line with at most one break is a headline."""
+    article = tmp_path / "a.txt"
+    article.write_text(
+        "美國總統川普今天宣布對中國商品加徵關稅，稅率為百分之二十五，涉及金額三千億美元\n\n"
+        "北京方面隨即表示將採取反制措施。\n",
+        encoding="utf-8",
+    )
+    data = json.loads(run("clean", str(article), "--json").stdout)
+    assert (
+        data["stories"][0][0].startswith("美國總統川普今天宣布") and data["articles"][0]["headline"] is None
+    )
+
+
+def test_references_scripts_and_broken_entities_never_reach_the_voice(tmp_path):
+    article = tmp_path / "a.txt"
+    article.write_text(
+        "台北下雨。&#20013;國隊贏了。<script>alert(1)</script>好。&#99999999;完\n", encoding="utf-8"
+    )
+    assert run("clean", str(article)).stdout.strip() == "台北下雨。中國隊贏了。好。完"

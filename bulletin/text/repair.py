@@ -55,7 +55,12 @@ _NOISE_RE = re.compile(r"[（(【\[]\s*完\s*[）)】\]]|[#＃@＠](?=[^\s#＃@�
 # A slash between Chinese words (記者王小明／台北報導) is a pause, not a "slash".
 _SLASH_RE = re.compile(rf"(?<=[{HAN}])\s?[／/]\s?(?=[{HAN}])")
 _URL_RE = re.compile(r"(?<![A-Za-z0-9@])(?:https?://|www\.)[!-~]+")
-_ENTITY_RE = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
+#: Elements whose content is never text to read: scripts, styles, embedded frames.
+_HIDDEN_RE = re.compile(
+    r"<\s*(script|style|iframe|noscript|template)\b[^>]*>.*?<\s*/\s*\1\s*>|<\s*(?:script|style|iframe)\b[^>]*/?>",
+    re.IGNORECASE | re.DOTALL,
+)
+_ENTITY_RE = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,10}|#[xX][0-9A-Fa-f]{1,8});")
 
 #: A line starting with one of these continues the previous line, even after a blank line.
 _CONTINUATION = SENTENCE_END + CLOSERS + "，、：,.:%％"
@@ -96,14 +101,19 @@ def strip_markup(text: str) -> str:
     must never reach a voice as markup (Edge escapes it and would read it out).
     """
     if "<" in text:
-        text = _TAG_RE.sub(_markup, text)
+        text = _TAG_RE.sub(_markup, _HIDDEN_RE.sub("", text))
+    if "&" in text:  # before the sigils go: &#20013; must not lose its #
+        text = _ENTITY_RE.sub(_entity, text)
     if "://" in text or "www." in text:
         text = _URL_RE.sub("", text)  # a web address read aloud is noise, not news
     text = _NOISE_RE.sub("", text)
-    text = _SLASH_RE.sub("，", text)
-    if "&" in text:
-        text = _ENTITY_RE.sub(lambda m: html.unescape(m.group()), text)
-    return text
+    return _SLASH_RE.sub("，", text)
+
+
+def _entity(m: re.Match[str]) -> str:
+    """A character reference decoded; one that names no character (&#99999999;) goes."""
+    decoded = html.unescape(m.group())
+    return "" if decoded == "\ufffd" or (decoded == m.group() and m.group().startswith("&#")) else decoded
 
 
 def normalize_characters(text: str) -> str:

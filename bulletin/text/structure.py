@@ -110,10 +110,15 @@ def _ends_sentence(text: str) -> bool:
 
 
 def looks_like_headline(paragraph: str) -> bool:
-    """A title line: short, and no sentence in it (no 。/；, no sentence-final mark at its end)."""
+    """A title line: short, and no sentence in it (no 。/；, no sentence-final mark at its end).
+
+    A headline has at most one break (``星艦第12次試飛，超重型推進器成功回收``, a space that
+    repair made a comma); a line of three clauses is a lede that lost its 。, and is read.
+    """
     return (
         len(paragraph) <= HEADLINE_MAX
         and not any(mark in paragraph for mark in "。；;")
+        and sum(paragraph.count(mark) for mark in "，,、") <= 1
         and not _ends_sentence(paragraph)
     )
 
