@@ -534,3 +534,16 @@ def test_a_bulletin_from_two_feeds_reads_each_event_once_and_survives_bad_source
         assert piece not in spoken, piece
     for name in (broken, missing, stalled):
         assert sum(name in line for line in result.stderr.splitlines() if "warning" in line) == 1
+
+
+def test_relative_item_links_are_read_against_the_feed_url(site):
+    pages = serve_pages(site)
+    path = "/" + pages["cna-quake"].split("/", 3)[3]
+    feed = site.add(
+        "/rel.xml",
+        rss([{"title": "地震", "link": path, "date": ago(1), "summary": "地震…"}]),
+        content_type="application/rss+xml",
+    )
+    result, plan = dry_run(feed)
+    assert result.exit_code == 0, result.output
+    assert "輪島市測得最大震度6弱" in plan["text"] and "warning" not in result.stderr

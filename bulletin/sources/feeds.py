@@ -18,9 +18,10 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urljoin
 
 from bulletin.errors import SourceError
 from bulletin.sources.pages import decode_html, fragment_lines, parse_time
@@ -70,6 +71,14 @@ def looks_like_feed(data: bytes, content_type: str | None = None) -> bool:
 
 
 def parse_feed(data: bytes, name: str, declared: str | None = None) -> tuple[list[Item], str | None]:
+    """See :func:`_parse_feed`; item links are made absolute against the feed's URL."""
+    items, warning = _parse_feed(data, name, declared)
+    if name.startswith(("http://", "https://")):
+        items = [replace(i, link=urljoin(name, i.link)) if i.link else i for i in items]
+    return items, warning
+
+
+def _parse_feed(data: bytes, name: str, declared: str | None = None) -> tuple[list[Item], str | None]:
     """The items of a feed, in the feed's order, and a warning when it was read leniently.
 
     :class:`SourceError` when it is not a feed, or is malformed with nothing usable in it

@@ -407,7 +407,7 @@ def read_sources(
         if report.status == "failed":
             say(f"source failed: {report.error}")
         for warning in report.warnings if report.kind != "folder" else []:
-            say(f"warning: {warning}")
+            say(warning)
     return Gathered(tuple(articles), tuple(reports[n] for n in dict.fromkeys(names)))
 
 
