@@ -274,6 +274,10 @@ def _is_html(response: Response) -> bool:
     return head.startswith((b"<!doctype html", b"<html")) or b"<body" in response.body[:8192].lower()
 
 
+#: Item pages fetched per feed, at most (the feed's first items, usually its newest).
+MAX_ITEM_PAGES = 60
+
+
 async def _feed_items(
     fetcher: Fetcher,
     url: str,
@@ -290,8 +294,13 @@ async def _feed_items(
         else:
             fresh.append((n, item))
 
+    # a bulletin reads a few dozen stories: a feed of thousands gets pages for its first
+    # items only (the rest are read from their content or summary), so it ends in time
+    with_pages = {n for n, item in fresh if item.link and not holds_article(item.content)}
+    with_pages = set(sorted(with_pages)[:MAX_ITEM_PAGES])
+
     async def one(n: int, item: Item) -> Article | None:
-        if holds_article(item.content) or not item.link:
+        if n not in with_pages:
             paragraphs = item.content or item.summary
         else:
             paragraphs = item.content or item.summary
