@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bulletin.hanzi import simplified_table  # noqa: E402
 from bulletin.text import fold as fold_module  # noqa: E402
 from bulletin.text.fold import THRESHOLD, comparable, fold  # noqa: E402
 from bulletin.text.normalize import detect_script  # noqa: E402
@@ -231,7 +232,7 @@ def time_fold(texts: list[str], repeats: int = 5) -> tuple[float, list[int]]:
     """Best time of ``fold`` over ``texts``, and the story of each text."""
     stories = [repair(t) for t in texts]
     script = detect_script("".join(texts))
-    fold_module._to_simplified()  # loaded once per process, not per run
+    simplified_table()  # loaded once per process, not per run
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
