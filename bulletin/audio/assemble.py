@@ -108,7 +108,7 @@ def trim_bounds(pcm: np.ndarray, sample_rate: int) -> _Trim | None:
     return _Trim(start, end, speech_start, speech_end)
 
 
-def _faded(pcm: np.ndarray, sample_rate: int) -> np.ndarray:
+def faded(pcm: np.ndarray, sample_rate: int) -> np.ndarray:
     """A copy of ``pcm`` with a few-ms linear fade at both ends (no click at a cut)."""
     n = min(int(_FADE * sample_rate), pcm.size // 2)
     if n < 2:
@@ -175,7 +175,7 @@ def _write_pcm(
             kept_lead = trim.speech_start - trim.start
             silence(f, max(0, round(pending * rate) - kept_tail - kept_lead))
             written_start = pos
-            write(f, _faded(pcm[trim.start : trim.end], rate))
+            write(f, faded(pcm[trim.start : trim.end], rate))
             start = (written_start + kept_lead) / rate
             end = (written_start + trim.speech_end - trim.start) / rate
             shift = (written_start - trim.start) / rate
@@ -375,59 +375,89 @@ def assemble(
     rate = DEFAULT_RATE
     with temp_dir("asm", workdir) as tmp:
         raw = Path(tmp) / "bulletin.raw"
-        meter = Meter(rate) if options.normalize else None
-        probe = _CodecProbe(rate, options, options.true_peak - _TP_HEADROOM)
-        sinks = (meter.add, probe.add) if meter is not None else ()
-        samples, timeline = _write_pcm(chunks, clips, raw, pauses, rate, sinks)
-        duration = samples / rate
-        if meter is None:  # a draft: encode as it is, nothing to measure
-            run_ffmpeg(
-                ["-v", "error", "-y", *_raw_input(raw, rate), *_mp3_output(options), "-f", "mp3", str(dest)]
-            )
-            return Assembly(duration, timeline, None)
+        sinks = Sinks(rate, options)
+        samples, timeline = _write_pcm(chunks, clips, raw, pauses, rate, sinks.feeds)
+        return normalize_and_encode(raw, rate, samples / rate, timeline, sinks, dest, options)
 
-        source = meter.result()
-        if not math.isfinite(source.integrated) or source.integrated <= -69.0:
-            raise AudioError("the assembled bulletin is silent")
-        ceiling = options.true_peak - _TP_HEADROOM
-        gain = options.loudness - source.integrated
-        limited = source.true_peak + gain > ceiling
-        want = options.loudness  # what the PCM must measure before encoding (target + codec loss)
 
-        def want_with_loss() -> float:
-            nonlocal want
-            want = options.loudness + probe.result()
-            return want
+class Sinks:
+    """The meter and the codec probe that everything written to the raw PCM is fed to.
 
-        gain += want_with_loss() - options.loudness
-        if limited:
-            # what the limiter will take: from the excerpt (learned while synthesis went on),
-            # else, or when limiting is heavy and so less predictable, by one pass over it all
-            loss = probe.limiter_loss(gain)
-            if loss is not None and loss <= _PREDICTED_LIMITING:
-                gain += probe.limiter_loss(gain + loss) or 0.0
-            else:
-                gain = _fit_limited_gain(raw, rate, gain - (want - options.loudness), ceiling, lambda: want)
-        final: Loudness | None = None
-        attempt = 0
-        for attempt in range(1, _MAX_ATTEMPTS + 1):
-            final = _encode(raw, dest, rate, options, gain, ceiling if limited else None)
-            loud_ok = abs(final.integrated - options.loudness) <= _LOUDNESS_TOLERANCE
-            peak_ok = final.true_peak <= options.true_peak
-            if (loud_ok and peak_ok) or attempt == _MAX_ATTEMPTS:
-                break
-            # rare: the probe misjudged the codec, or the MP3 overshoots the peak ceiling
-            if not loud_ok:
-                want += options.loudness - final.integrated
-                gain += options.loudness - final.integrated
-            if not peak_ok:
-                ceiling -= final.true_peak - options.true_peak + 0.3
-            if limited or source.true_peak + gain > ceiling:
-                limited = True
-                gain = _fit_limited_gain(raw, rate, gain, ceiling, lambda w=want: w)
-        assert final is not None
-        on_target = (
-            abs(final.integrated - options.loudness) <= _LOUDNESS_TOLERANCE
-            and final.true_peak <= options.true_peak
+    Made before the PCM is written so the bulletin's loudness is known the moment the
+    file is complete (see the module docstring, points 2 and 3).
+    """
+
+    def __init__(self, rate: int, options: EncodeOptions) -> None:
+        self.meter = Meter(rate) if options.normalize else None
+        self.probe = _CodecProbe(rate, options, options.true_peak - _TP_HEADROOM)
+
+    @property
+    def feeds(self) -> tuple[Callable[[np.ndarray], None], ...]:
+        return (self.meter.add, self.probe.add) if self.meter is not None else ()
+
+
+def normalize_and_encode(
+    raw: Path,
+    rate: int,
+    duration: float,
+    timeline: list[Placed],
+    sinks: Sinks,
+    dest: Path,
+    options: EncodeOptions,
+) -> Assembly:
+    """Encode the finished raw PCM to ``dest`` at the target loudness (points 3 and 4 above).
+
+    ``sinks`` must have been fed every sample of ``raw``. The returned :class:`Assembly`
+    carries ``timeline`` and what the encoded file measured.
+    """
+    meter, probe = sinks.meter, sinks.probe
+    if meter is None:  # a draft: encode as it is, nothing to measure
+        run_ffmpeg(
+            ["-v", "error", "-y", *_raw_input(raw, rate), *_mp3_output(options), "-f", "mp3", str(dest)]
         )
-        return Assembly(duration, timeline, final, attempts=attempt, limited=limited, on_target=on_target)
+        return Assembly(duration, timeline, None)
+    source = meter.result()
+    if not math.isfinite(source.integrated) or source.integrated <= -69.0:
+        raise AudioError("the assembled bulletin is silent")
+    ceiling = options.true_peak - _TP_HEADROOM
+    gain = options.loudness - source.integrated
+    limited = source.true_peak + gain > ceiling
+    want = options.loudness  # what the PCM must measure before encoding (target + codec loss)
+
+    def want_with_loss() -> float:
+        nonlocal want
+        want = options.loudness + probe.result()
+        return want
+
+    gain += want_with_loss() - options.loudness
+    if limited:
+        # what the limiter will take: from the excerpt (learned while synthesis went on),
+        # else, or when limiting is heavy and so less predictable, by one pass over it all
+        loss = probe.limiter_loss(gain)
+        if loss is not None and loss <= _PREDICTED_LIMITING:
+            gain += probe.limiter_loss(gain + loss) or 0.0
+        else:
+            gain = _fit_limited_gain(raw, rate, gain - (want - options.loudness), ceiling, lambda: want)
+    final: Loudness | None = None
+    attempt = 0
+    for attempt in range(1, _MAX_ATTEMPTS + 1):
+        final = _encode(raw, dest, rate, options, gain, ceiling if limited else None)
+        loud_ok = abs(final.integrated - options.loudness) <= _LOUDNESS_TOLERANCE
+        peak_ok = final.true_peak <= options.true_peak
+        if (loud_ok and peak_ok) or attempt == _MAX_ATTEMPTS:
+            break
+        # rare: the probe misjudged the codec, or the MP3 overshoots the peak ceiling
+        if not loud_ok:
+            want += options.loudness - final.integrated
+            gain += options.loudness - final.integrated
+        if not peak_ok:
+            ceiling -= final.true_peak - options.true_peak + 0.3
+        if limited or source.true_peak + gain > ceiling:
+            limited = True
+            gain = _fit_limited_gain(raw, rate, gain, ceiling, lambda w=want: w)
+    assert final is not None
+    on_target = (
+        abs(final.integrated - options.loudness) <= _LOUDNESS_TOLERANCE
+        and final.true_peak <= options.true_peak
+    )
+    return Assembly(duration, timeline, final, attempts=attempt, limited=limited, on_target=on_target)

@@ -38,6 +38,29 @@ class Placed:
 
 
 @dataclass(frozen=True)
+class Span:
+    """A part of a programme (opener, headlines, a story, closer) and where it lies in the file."""
+
+    kind: str
+    title: str
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How a programme was fitted to its slot (see :mod:`bulletin.audio.mix`)."""
+
+    slot: float | None
+    pause_scale: float = 1.0  # every pause multiplied by this
+    tempo: float = 1.0  # speech played this much faster (>1) or slower (<1)
+    short_by: float = 0.0  # seconds the news could not fill (the closing bed filled them, if any)
+    filled: float = 0.0  # seconds of closing bed added to fill the slot
+    fits: bool = True  # False: even at the tightest pauses and tempo it is longer than the slot
+    seconds: float = 0.0  # the programme's length at this fit
+
+
+@dataclass(frozen=True)
 class Assembly:
     """The result of :func:`assemble`: duration, timeline and what the final file measured."""
 
@@ -47,3 +70,6 @@ class Assembly:
     attempts: int = 1  # encodes needed to meet the targets
     limited: bool = False  # whether the peak limiter was engaged
     on_target: bool = True  # final file within +-0.3 LU and under the true-peak ceiling
+    #: A programme's parts, in order (empty for a plain bulletin), and how it was fitted.
+    spans: tuple[Span, ...] = ()
+    fit: Fit | None = None

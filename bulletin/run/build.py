@@ -404,7 +404,7 @@ def _assemble(
             yield clip
             last_clip[0] = time.perf_counter()
 
-    clips = timed(clips_in_order(plan, choice.engine, choice.voice, cache, report.chunks, run.console))
+    clips = timed(clips_in_order(plan, choice.engine, cache, report.chunks, run.console))
     try:
         assembly = assemble_or_reuse(
             plan.chunks,

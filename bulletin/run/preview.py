@@ -10,7 +10,7 @@ from bulletin.run.build import Console, Run, _resolve, clean_sources, gather
 from bulletin.run.choose import announce_model_install, choose
 from bulletin.run.options import PREVIEW_SECONDS, BuildOptions
 from bulletin.run.report import ChunkStats
-from bulletin.run.speak import Plan, Planner, clips_in_order
+from bulletin.run.speak import Planner, clips_in_order
 from bulletin.text.chunk import Chunk
 from bulletin.text.pipeline import CHARS_PER_SECOND, rate_factor
 
@@ -48,9 +48,8 @@ def run_preview(
         budget -= len(chunk.spoken)
         if budget <= 0:
             break
-    chunks = (*full.chunks[: count - 1], _as_end(full.chunks[count - 1]))
-    plan = Plan(chunks, full.keys[:count])
-    clips = clips_in_order(plan, choice.engine, choice.voice, run.cache, ChunkStats(), run.console)
+    plan = full.head(count, _as_end(full.chunks[count - 1]))
+    clips = clips_in_order(plan, choice.engine, run.cache, ChunkStats(), run.console)
     player = None if out is not None else find_player()
     target = out if out is not None else Path(tempfile.gettempdir()) / "bulletin-preview.mp3"
     if player is None and out is None:

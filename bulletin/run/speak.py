@@ -43,28 +43,40 @@ class Progress(Protocol):
 
 @dataclass(frozen=True)
 class Plan:
-    """The chunks of one bulletin for one engine and voice, and each chunk's cache key."""
+    """The chunks of one bulletin for one engine, each chunk's cache key and voice.
+
+    A bulletin has one voice; a programme's anchors take turns, story by story.
+    """
 
     chunks: tuple[Chunk, ...]
     keys: tuple[str, ...]
+    voices: tuple[VoiceSettings, ...]
+
+    def head(self, count: int, last: Chunk) -> Plan:
+        """The first ``count`` chunks, the last of them replaced by ``last`` (a preview)."""
+        return Plan((*self.chunks[: count - 1], last), self.keys[:count], self.voices[:count])
 
     def all_cached(self, cache: ClipCache | None) -> bool:
         return cache is not None and bool(self.keys) and all(cache.has(k) for k in self.keys)
 
 
 class Planner:
-    """Plans for one cleaned text, made once per (engine, voice) and then remembered."""
+    """Plans for one cleaned text, made once per (engine, voices) and then remembered."""
 
     def __init__(self, clean: CleanText, lexicon: Lexicon | None = None) -> None:
         self.clean = clean
         self.lexicon = lexicon
-        self._plans: dict[tuple[str, int, VoiceSettings], Plan] = {}
+        self._plans: dict[tuple[str, int, tuple[VoiceSettings, ...]], Plan] = {}
 
-    def __call__(self, engine: Engine, voice: VoiceSettings) -> Plan:
-        key = (engine.version(), engine.max_chunk_chars, voice)
+    def __call__(self, engine: Engine, voice: VoiceSettings | Sequence[VoiceSettings]) -> Plan:
+        """The plan for ``engine``; ``voice`` is one voice, or one per story (a programme's anchors)."""
+        per_story = (voice,) * len(self.clean.stories) if isinstance(voice, VoiceSettings) else tuple(voice)
+        key = (engine.version(), engine.max_chunk_chars, per_story)
         if key not in self._plans:
             chunks = tuple(plan(self.clean, engine.max_chunk_chars, self.lexicon))
-            self._plans[key] = Plan(chunks, tuple(chunk_keys(chunks, engine, voice)))
+            voices = tuple(per_story[c.story] for c in chunks)
+            keys = tuple(k for c, v in zip(chunks, voices, strict=True) for k in chunk_keys([c], engine, v))
+            self._plans[key] = Plan(chunks, keys, voices)
         return self._plans[key]
 
 
@@ -78,7 +90,6 @@ def clip_seconds(clip: Clip) -> float:
 def clips_in_order(
     plan: Plan,
     engine: Engine,
-    voice: VoiceSettings,
     cache: ClipCache | None,
     stats: ChunkStats,
     progress: Progress,
@@ -93,14 +104,13 @@ def clips_in_order(
     """
     missing = [i for i, key in enumerate(plan.keys) if cache is None or not cache.has(key)]
     stats.total, stats.cached = len(plan.chunks), len(plan.chunks) - len(missing)
-    return _stream(plan, missing, engine, voice, cache, stats, progress, batch)
+    return _stream(plan, missing, engine, cache, stats, progress, batch)
 
 
 def _stream(
     plan: Plan,
     missing: list[int],
     engine: Engine,
-    voice: VoiceSettings,
     cache: ClipCache | None,
     stats: ChunkStats,
     progress: Progress,
@@ -138,7 +148,7 @@ def _stream(
                 if stop.is_set():
                     return
                 group = missing[start : start + batch]
-                _synthesize(engine, chunks, group, voice, on_clip, stats)
+                _synthesize(engine, plan, group, on_clip, stats)
         except BaseException as exc:  # handed to the consumer, raised there
             with ready:
                 failure.append(exc)
@@ -153,7 +163,7 @@ def _stream(
             if clip is None and i not in pending:
                 # a cache entry that turned out unreadable: synthesize that chunk now, alone
                 stats.cached -= 1
-                _synthesize(engine, chunks, [i], voice, on_clip, stats)
+                _synthesize(engine, plan, [i], on_clip, stats)
             if clip is None:
                 with ready:
                     ready.wait_for(lambda i=i: i in made or bool(failure))
@@ -172,13 +182,27 @@ def _stream(
 
 def _synthesize(
     engine: Engine,
+    plan: Plan,
+    group: Sequence[int],
+    on_clip: Callable[[int, Clip], None],
+    stats: ChunkStats,
+) -> None:
+    """Speak the chunks at ``group``, one engine call per voice; clips go to ``on_clip`` by bulletin index."""
+    for voice in dict.fromkeys(plan.voices[i] for i in group):
+        _synthesize_one(
+            engine, plan.chunks, [i for i in group if plan.voices[i] == voice], voice, on_clip, stats
+        )
+
+
+def _synthesize_one(
+    engine: Engine,
     chunks: Sequence[Chunk],
     group: Sequence[int],
     voice: VoiceSettings,
     on_clip: Callable[[int, Clip], None],
     stats: ChunkStats,
 ) -> None:
-    """Speak the chunks at ``group``; each clip goes to ``on_clip`` under its bulletin index."""
+    """Speak the chunks at ``group`` with ``voice``; each clip goes to ``on_clip`` by its bulletin index."""
     delivered: set[int] = set()
 
     def deliver(position: int, clip: Clip) -> None:

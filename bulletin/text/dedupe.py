@@ -135,6 +135,15 @@ def dedupe(stories: list[list[str]]) -> tuple[list[list[str]], DedupeStats]:
 
     Returns the stories that still have text, and counts of what was removed.
     """
+    each, stats = dedupe_each(stories)
+    return [story for story in each if story], stats
+
+
+def dedupe_each(stories: list[list[str]]) -> tuple[list[list[str]], DedupeStats]:
+    """:func:`dedupe`, keeping a place for every story: one told entirely before is ``[]``.
+
+    So a caller can still tell which article each surviving story came from.
+    """
     split = [[split_sentences(p) for p in story] for story in stories]
     index = _Index({_key(s) for story in split for para in story for s in para if is_terminated(s)})
     seen: set[str] = set()
@@ -176,9 +185,8 @@ def dedupe(stories: list[list[str]]) -> tuple[list[list[str]], DedupeStats]:
                 kept_story.append("".join(kept).strip())
             else:
                 empty_paragraphs += 1
-        if kept_story:
-            result.append(kept_story)
-        else:
+        if not kept_story:
             empty_stories += 1
+        result.append(kept_story)
     stats = DedupeStats(repeats, fragments, empty_paragraphs, empty_stories)
     return result, stats

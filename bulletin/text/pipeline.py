@@ -16,7 +16,7 @@ from typing import BinaryIO
 from bulletin.errors import InputError
 from bulletin.text.chars import has_han, is_speakable
 from bulletin.text.chunk import Chunk, plan_chunks
-from bulletin.text.dedupe import DedupeStats, dedupe
+from bulletin.text.dedupe import DedupeStats, dedupe_each
 from bulletin.text.fold import Fold, fold
 from bulletin.text.lexicon import Lexicon
 from bulletin.text.normalize import detect_script, to_spoken
@@ -42,6 +42,12 @@ class CleanText:
     folded: tuple[Fold, ...] = ()
     #: Feed items and folder files with nothing to say, skipped: (source, why).
     dropped: tuple[tuple[str, str], ...] = ()
+    #: Each story's headline (of the article whose version is read), None when it had none.
+    headlines: tuple[str | None, ...] = ()
+
+    def headline(self, story: int) -> str | None:
+        """Story ``story``'s headline, if its article had one."""
+        return self.headlines[story] if story < len(self.headlines) else None
 
     def folds(self) -> list[dict[str, object]]:
         """The folds for JSON (``clean --json``, the dry run, the report)."""
@@ -122,10 +128,13 @@ def clean_articles(
         raise NothingUsable(dropped)
     articles = tuple(usable)
     folds: tuple[Fold, ...] = ()
+    order = list(range(len(stories)))
     if same_story and len(stories) > 1:
         order, folds = fold(stories, detect_script("".join("".join(s) for s in stories)))
         stories = [stories[i] for i in order]
-    kept, removed = dedupe(stories)
+    each, removed = dedupe_each(stories)
+    kept = [story for story in each if story]
+    headlines = tuple(structures[order[n]].headline for n, story in enumerate(each) if story)
     if not kept:  # pragma: no cover - dedupe always keeps the first occurrence
         raise InputError("nothing left to speak after removing repeats")
     text = "".join("".join(s) for s in kept)
@@ -137,6 +146,7 @@ def clean_articles(
         structures=tuple(structures),
         folded=folds,
         dropped=tuple(dropped),
+        headlines=headlines,
     )
 
 
@@ -156,7 +166,7 @@ def limit_stories(clean: CleanText, count: int | None) -> CleanText:
     """The first ``count`` stories (``--max-stories``); every article read stays listed."""
     if count is None or len(clean.stories) <= count:
         return clean
-    return replace(clean, stories=clean.stories[:count])
+    return replace(clean, stories=clean.stories[:count], headlines=clean.headlines[:count])
 
 
 def prepare(

@@ -1,0 +1,292 @@
+"""The programme file: what a station airs at the top of the hour, written once as TOML.
+
+A programme wraps the stories in an opener (a jingle, then a spoken line over a music
+bed), the headlines, stings between stories read by alternating anchors, a closer, and
+fits the whole to the slot in the playout log. This module only *reads* the file and
+checks it, before anything is synthesized: an unknown key, a missing audio file, a
+placeholder that does not exist or a slot that is not a length is a one-line
+:class:`~bulletin.errors.ConfigError` (exit 2). What the programme then says is
+:mod:`bulletin.run.rundown`; how it sounds is :mod:`bulletin.audio.mix`.
+
+Paths inside the file are relative to the file; sources that are URLs are kept as
+they are.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bulletin.errors import ConfigError
+from bulletin.files import NotRegularFile, read_regular
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: What a text may hold: ``{name}`` and the air time's date, weekday and time of day.
+PLACEHOLDERS = ("name", "date", "weekday", "time")
+#: How far the bed dips under speech, in dB, unless the programme says otherwise.
+DUCK_DB = -18.0
+#: The shortest and longest slot a programme may be fitted to, in seconds.
+SLOT_RANGE = (10.0, 6 * 3600.0)
+#: A programme file larger than this is not a programme.
+_MAX_BYTES = 1 << 20
+
+_TOP_KEYS = (
+    "name",
+    "voice",
+    "slot",
+    "max_stories",
+    "sources",
+    "opener",
+    "headlines",
+    "stories",
+    "closer",
+    "mix",
+)
+_PART_KEYS = {
+    "opener": ("text", "audio", "bed", "voice"),
+    "headlines": ("count", "text", "voice"),
+    "stories": ("sting", "voices"),
+    "closer": ("text", "audio", "bed", "voice"),
+    "mix": ("duck", "bed_level"),
+}
+
+
+@dataclass(frozen=True)
+class Part:
+    """The opener or the closer: a line to speak and the audio around it (each optional)."""
+
+    text: str | None = None
+    audio: Path | None = None  # the opener's plays before its speech; the closer's after
+    bed: Path | None = None  # looped under the speech (and, for the closer, filling a short programme)
+    voice: str | None = None  # a preset; the programme's voice when None
+
+
+@dataclass(frozen=True)
+class Headlines:
+    """The first ``count`` aired stories' headlines, after an introducing line."""
+
+    count: int = 0
+    text: str | None = None
+    voice: str | None = None
+
+
+@dataclass(frozen=True)
+class Stories:
+    """How stories are strung together: a sting between two, and the anchors taking turns."""
+
+    sting: Path | None = None
+    voices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Programme:
+    """A checked programme file. Every part is optional; an empty programme reads the stories."""
+
+    path: Path
+    name: str = ""
+    voice: str | None = None
+    slot: float | None = None  # seconds
+    max_stories: int | None = None
+    sources: tuple[str, ...] = ()
+    opener: Part = field(default_factory=Part)
+    headlines: Headlines = field(default_factory=Headlines)
+    stories: Stories = field(default_factory=Stories)
+    closer: Part = field(default_factory=Part)
+    duck_db: float = DUCK_DB
+    bed_level_db: float = 0.0
+
+    @property
+    def sounds(self) -> tuple[Path, ...]:
+        """Every audio file the programme plays (each decoded before anything is synthesized)."""
+        found = (
+            self.opener.audio,
+            self.opener.bed,
+            self.stories.sting,
+            self.closer.bed,
+            self.closer.audio,
+        )
+        return tuple(dict.fromkeys(p for p in found if p is not None))
+
+    @property
+    def voices(self) -> tuple[str | None, ...]:
+        """Every voice named anywhere (None: the run's voice), for checking before any work."""
+        return (self.voice, self.opener.voice, self.headlines.voice, self.closer.voice, *self.stories.voices)
+
+    def digest_fields(self) -> dict[str, Any]:
+        """What of the programme changes the bulletin's bytes (the skip-unchanged fingerprint)."""
+        from bulletin.files import file_digest
+
+        return {
+            "programme": repr(self),
+            "sounds": [file_digest(p)[1] for p in self.sounds],
+        }
+
+
+def load_programme(path: str | Path) -> Programme:
+    """Read and check a programme file (see the module docstring)."""
+    path = Path(path)
+    where = f"programme {path}"
+    try:
+        raw = read_regular(path, _MAX_BYTES)
+    except NotRegularFile:
+        raise ConfigError(f"{where}: not a regular file") from None
+    except FileNotFoundError:
+        raise ConfigError(f"{where}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML ({exc})") from None
+    return _Reader(path, where).programme(data)
+
+
+def parse_slot(value: object) -> float:
+    """A slot as seconds: ``"2:00"``, ``"1:00:00"``, ``"90"`` or a number of seconds."""
+    seconds: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            seconds = float(text)
+        elif m := re.fullmatch(r"(?:(\d+):)?(\d{1,2}):(\d{2})", text):
+            hours, minutes, secs = int(m[1] or 0), int(m[2]), int(m[3])
+            if secs < 60 and (m[1] is None or minutes < 60):
+                seconds = float(hours * 3600 + minutes * 60 + secs)
+    low, high = SLOT_RANGE
+    if seconds is None or not low <= seconds <= high:
+        raise ConfigError(
+            f"slot {value!r} is not a length between {low:.0f} s and {high / 3600:.0f} h "
+            '(write it like "2:00" or 120)'
+        )
+    return seconds
+
+
+class _Reader:
+    """Checks one programme file's table, naming the file and the key in every error."""
+
+    def __init__(self, path: Path, where: str) -> None:
+        self.folder = path.parent
+        self.where = where
+        self.path = path
+
+    def fail(self, message: str) -> ConfigError:
+        return ConfigError(f"{self.where}: {message}")
+
+    def programme(self, data: dict[str, Any]) -> Programme:
+        self.known(data, _TOP_KEYS, "")
+        parts = {name: self.table(data, name) for name in _PART_KEYS}
+        opener, headlines, stories, closer, mix = (parts[n] for n in _PART_KEYS)
+        count = self.integer(headlines, "headlines.count", 0, 50) if "count" in headlines else 0
+        max_stories = self.integer(data, "max_stories", 1, 1000) if "max_stories" in data else None
+        return Programme(
+            path=self.path,
+            name=self.string(data, "name") or "",
+            voice=self.string(data, "voice"),
+            slot=parse_slot(data["slot"]) if "slot" in data else None,
+            max_stories=max_stories,
+            sources=tuple(self.source(s) for s in self.strings(data, "sources")),
+            opener=self.part(opener, "opener"),
+            headlines=Headlines(
+                count=count,
+                text=self.text(headlines, "headlines.text"),
+                voice=self.string(headlines, "voice", "headlines.voice"),
+            ),
+            stories=Stories(
+                sting=self.audio(stories, "sting", "stories.sting"),
+                voices=self.strings(stories, "voices", "stories.voices"),
+            ),
+            closer=self.part(closer, "closer"),
+            duck_db=self.number(mix, "duck", "mix.duck", -60.0, 0.0, DUCK_DB),
+            bed_level_db=self.number(mix, "bed_level", "mix.bed_level", -40.0, 12.0, 0.0),
+        )
+
+    def known(self, table: dict[str, Any], keys: tuple[str, ...], prefix: str) -> None:
+        unknown = [k for k in table if k not in keys]
+        if unknown:
+            raise self.fail(f"unknown key {prefix}{unknown[0]} (known: {', '.join(keys)})")
+
+    def table(self, data: dict[str, Any], name: str) -> dict[str, Any]:
+        table = data.get(name, {})
+        if not isinstance(table, dict):
+            raise self.fail(f"{name} must be a table ([{name}])")
+        self.known(table, _PART_KEYS[name], f"{name}.")
+        return table
+
+    def part(self, table: dict[str, Any], name: str) -> Part:
+        return Part(
+            text=self.text(table, f"{name}.text"),
+            audio=self.audio(table, "audio", f"{name}.audio"),
+            bed=self.audio(table, "bed", f"{name}.bed"),
+            voice=self.string(table, "voice", f"{name}.voice"),
+        )
+
+    def string(self, table: dict[str, Any], key: str, label: str | None = None) -> str | None:
+        value = table.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"{label or key} must be a non-empty string")
+        return value.strip()
+
+    def strings(self, table: dict[str, Any], key: str, label: str | None = None) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(f"{label or key} must be a list of strings")
+        return tuple(v.strip() for v in value)
+
+    def integer(self, table: dict[str, Any], label: str, low: int, high: int) -> int:
+        value = table.get(label.rsplit(".", 1)[-1])
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise self.fail(f"{label} must be a whole number from {low} to {high}, not {value!r}")
+        return value
+
+    def number(
+        self, table: dict[str, Any], key: str, label: str, low: float, high: float, default: float
+    ) -> float:
+        value = table.get(key, default)
+        if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
+            raise self.fail(f"{label} must be a number of dB from {low:g} to {high:g}, not {value!r}")
+        return float(value)
+
+    def text(self, table: dict[str, Any], label: str) -> str | None:
+        """A text to speak; its placeholders must be ones we fill."""
+        value = self.string(table, "text", label)
+        if value is None:
+            return None
+        try:
+            fields = [name for _, name, spec, conv in string.Formatter().parse(value) if name is not None]
+        except ValueError as exc:
+            raise self.fail(f"{label}: {exc} (write {{{{ and }}}} for braces)") from None
+        for name in fields:
+            if name not in PLACEHOLDERS:
+                known = ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
+                raise self.fail(f"{label}: unknown placeholder {{{name}}} (known: {known})")
+        return value
+
+    def audio(self, table: dict[str, Any], key: str, label: str) -> Path | None:
+        name = self.string(table, key, label)
+        if name is None:
+            return None
+        path = self.folder / name
+        if not path.is_file():
+            raise self.fail(f"{label}: no audio file {path}")
+        return path
+
+    def source(self, value: str) -> str:
+        if re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE) or value == "-":
+            return value
+        return str(self.folder / value)
