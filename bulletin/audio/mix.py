@@ -25,7 +25,7 @@ beside any voice: jingles and stings :data:`SOUND_LEVEL` LU under the speech, th
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -140,6 +140,10 @@ class Store:
 
     def piece(self, key: str) -> _Piece:
         return self._pieces[key]
+
+    def seconds(self, key: str) -> float:
+        """How long a chunk's trimmed speech lasts (its kept silence included)."""
+        return self._pieces[key].length / RATE
 
     def loudness(self) -> float:
         """The speech's integrated loudness (LUFS), the level sounds are set against."""
@@ -279,7 +283,9 @@ def _running_order(
     return ops
 
 
-def _sums(ops: Sequence[_Op], store: Store, sounds: dict[Path, np.ndarray]) -> tuple[float, float, float]:
+def _sums(
+    ops: Sequence[_Op], seconds: Callable[[str], float], sounds: Mapping[Path, float]
+) -> tuple[float, float, float]:
     """(fixed seconds, seconds of pauses that scale, seconds of speech that tempo changes)."""
     fixed = scaled = speech = 0.0
     for op in ops:
@@ -290,9 +296,9 @@ def _sums(ops: Sequence[_Op], store: Store, sounds: dict[Path, np.ndarray]) -> t
             else:
                 fixed += gap.seconds
         if isinstance(op, _Speech):
-            speech += store.piece(op.key).length / RATE
+            speech += seconds(op.key)
         elif isinstance(op, _Sound):
-            fixed += sounds[op.path].size / RATE
+            fixed += sounds[op.path]
     return fixed, scaled, speech
 
 
@@ -300,19 +306,22 @@ def fit(
     sections: Sequence[Section],
     chunks: Sequence[Chunk],
     keys: Sequence[str],
-    store: Store,
-    sounds: dict[Path, np.ndarray],
+    seconds: Callable[[str], float],
+    sounds: Mapping[Path, float],
     pauses: Pauses,
     slot: float | None,
 ) -> Fit:
     """The pause scale and tempo that make the programme end :data:`SLOT_MARGIN` under ``slot``.
+
+    ``seconds`` gives the length of each chunk's speech by key (:meth:`Store.seconds`
+    once it is synthesized, an estimate before); ``sounds`` each sound's length.
 
     Pauses first (speech untouched sounds best), then tempo, each within its range. When
     even the tightest does not fit, ``fits`` is False. When the loosest is still short,
     ``short_by`` says by how much, and a closing bed (a section with ``fill``) fills it.
     """
     ops = _running_order(sections, chunks, keys, pauses)
-    fixed, scaled, speech = _sums(ops, store, sounds)
+    fixed, scaled, speech = _sums(ops, seconds, sounds)
     natural = fixed + scaled + speech
     if slot is None:
         return Fit(None, seconds=natural)
@@ -350,7 +359,7 @@ def mix(
     chunks: Sequence[Chunk],
     keys: Sequence[str],
     store: Store,
-    sounds: dict[Path, np.ndarray],
+    sounds: Mapping[Path, np.ndarray],
     fitted: Fit,
     dest: Path,
     work: Path,
@@ -453,8 +462,8 @@ def _mix_beds(
     voice: Path,
     out: Path,
     beds: Sequence[tuple[Path, int, int]],
-    sounds: dict[Path, np.ndarray],
-    gains: dict[Path, float],
+    sounds: Mapping[Path, np.ndarray],
+    gains: Mapping[Path, float],
     speech_at: Sequence[tuple[int, int]],
     duck_db: float,
     sinks: Sinks,

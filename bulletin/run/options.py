@@ -14,10 +14,10 @@ import stat
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bulletin.audio.settings import EncodeOptions, Pauses
 from bulletin.engines import EDGE_CONCURRENCY
@@ -26,6 +26,9 @@ from bulletin.files import longest_name
 from bulletin.publish.names import render_output_path, widest_output_path
 from bulletin.publish.subtitles import CUE_LINES, LINE_CHARS, Layout
 from bulletin.sources.fetch import FetchOptions
+
+if TYPE_CHECKING:
+    from bulletin.run.programme import Programme
 
 ENGINES = ("auto", "edge", "offline")
 #: Podcast feed items kept (``--feed-keep``).
@@ -77,6 +80,13 @@ class BuildOptions:
     #: Pronunciation lexicons (``--lexicon``), the later winning; over the user's and the shipped one.
     lexicon: tuple[str, ...] = ()
     default_lexicon: bool = True  # the news lexicon shipped with bulletin (``--no-default-lexicon``)
+    #: A programme file (``--programme``): opener, headlines, stings, closer, fitted to a slot.
+    programme: str | None = None
+    #: When the bulletin airs (``--air-time``: 21:00, an ISO datetime, next-hour; default now)
+    #: and in which time zone (``--timezone``, default the machine's): the spoken time,
+    #: the feed item's and the ID3 date.
+    air_time: str | None = None
+    timezone: str | None = None
 
     @classmethod
     def from_cli(cls, *, articles: Sequence[str], **opts: Any) -> BuildOptions:
@@ -129,6 +139,33 @@ class BuildOptions:
         first = self.articles[0] if self.articles else "-"
         return "bulletin.mp3" if first == "-" or _is_url(first) else Path(first).with_suffix(".mp3").name
 
+    def under_programme(self) -> tuple[BuildOptions, Programme | None]:
+        """These options with the programme's defaults filled in, and the checked programme.
+
+        The programme's sources are read when no article is named, its ``max_stories``
+        and ``voice`` when the options do not say.
+        """
+        if not self.programme:
+            return self, None
+        from bulletin.run.programme import load_programme
+
+        programme = load_programme(self.programme)
+        merged = replace(
+            self,
+            articles=self.articles or programme.sources,
+            max_stories=self.max_stories or programme.max_stories,
+            voice=self.voice or programme.voice,
+        )
+        return merged, programme
+
+    def air(self, now: datetime) -> datetime:
+        """The air time: ``--air-time`` read against ``now`` in ``--timezone``, or ``now`` there."""
+        from bulletin.text.airtime import parse_air_time, parse_zone
+
+        zone = parse_zone(self.timezone) if self.timezone else now.astimezone().tzinfo
+        assert zone is not None
+        return parse_air_time(self.air_time, now, zone)
+
     def since_time(self, now: datetime) -> datetime | None:
         """``--since`` as a time, counted back from ``now`` when it is a duration."""
         from bulletin.sources.gather import parse_since
@@ -144,6 +181,14 @@ class BuildOptions:
 
     def check(self) -> None:
         """Refuse bad combinations, output names and folders before any work is done."""
+        if self.programme:
+            merged, _ = self.under_programme()
+            replace(merged, programme=None).check()
+            return
+        if not self.articles:
+            raise ConfigError(
+                "name at least one article (a file, folder, feed or page), or a programme with sources"
+            )
         if self.engine not in ENGINES:
             raise ConfigError(f"unknown engine {self.engine!r} (auto, edge or offline)")
         if self.feed and not self.base_url:
@@ -162,6 +207,7 @@ class BuildOptions:
                 f"--source-timeout {self.source_timeout:g}: give seconds, more than 0 and at most 600"
             )
         self.since_time(datetime.now().astimezone())  # a bad --since is refused before any work
+        self.air(datetime.now().astimezone())  # and a bad --air-time or --timezone
         self._check_outputs()
 
     def _check_outputs(self) -> None:
@@ -212,7 +258,7 @@ class BuildOptions:
 #: Options whose None is meaningful rather than "use the default".
 _NULLABLE = frozenset(
     {"output", "voice", "rate", "volume", "pitch", "encoding", "title", "author", "subtitles"}
-    | {"cache_dir", "report", "feed", "base_url", "since", "max_stories"}
+    | {"cache_dir", "report", "feed", "base_url", "since", "max_stories", "programme", "air_time", "timezone"}
 )
 
 #: The defaults, for the CLI to show and use (``DEFAULTS.concurrency``, ...).

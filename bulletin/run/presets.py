@@ -110,6 +110,15 @@ def resolve(
     return preset
 
 
+def script_of(preset: Preset, default: str) -> str:
+    """The script a voice reads in ("hant" for Taiwan and Hong Kong voices, "hans" for the
+    mainland's), for texts made for it (a programme's spoken time); ``default`` otherwise."""
+    locale = preset.voice.split("-")
+    if preset.engine == "edge" and len(locale) > 2 and locale[0] == "zh":
+        return "hant" if locale[1] in ("TW", "HK", "MO") else "hans"
+    return default
+
+
 def for_engine(preset: Preset, engine: str, presets: dict[str, Preset] | None = None) -> Preset:
     """The preset to use once the engine is known: an Edge preset falls back to the offline voice.
 
