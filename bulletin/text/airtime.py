@@ -14,9 +14,10 @@ show what the anchor says. Conventions, as Taiwanese and mainland news anchors s
 (the two scripts differ only in 點/点 and 兩/两):
 
 * Period words by the hour: 凌晨 0–4, 早上 5–7, 上午 8–11, 中午 12, 下午 13–17, 晚上 18–23.
-  This is the division broadcasters and the weather service use; 傍晚 (dusk) and 半夜
-  (dead of night) are left out because they are vague about which hours they cover, and a
-  time check must be unambiguous.
+  A common division on both sides of the strait, not one taken from a style guide (none
+  was at hand); the boundary in most doubt is five o'clock, which Taiwanese news also
+  calls 凌晨五點. 傍晚 (dusk) and 半夜 (dead of night) are left out because they are
+  vague about which hours they cover, and a time check must be unambiguous.
 * The hour on a 12-hour dial with its period word: 21:00 晚上九點, 13:00 下午一點, 12:00
   中午十二點. Two o'clock is 兩點/两点 (never 二點), as in speech; minutes keep 二 (零二分).
 * Midnight is 凌晨零點整, not 午夜十二點: 午夜十二點 leaves the listener to work out which
