@@ -1,4 +1,4 @@
-"""Folders and endpoints: the one module that reads the environment.
+"""Folders, endpoints and the local time zone: the one module that reads the environment.
 
 Everything else is handed what it needs (a :class:`Dirs`, an :class:`Endpoints`), so a
 library caller or a test can run bulletin against any folders and any Edge endpoint
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from pathlib import Path
 
 import platformdirs
@@ -23,6 +24,10 @@ CONFIG_DIR = "BULLETIN_CONFIG_DIR"
 LEXICON_FILE = "lexicon.toml"
 EDGE_WSS_URL = "BULLETIN_EDGE_WSS_URL"
 EDGE_VOICES_URL = "BULLETIN_EDGE_VOICES_URL"
+#: The C library's time zone variable, read by :func:`local_zone`.
+TZ = "TZ"
+#: The system's zone setting on Linux and macOS: a link into the zone database.
+LOCALTIME = Path("/etc/localtime")
 
 
 @dataclass(frozen=True)
@@ -92,3 +97,42 @@ def bypass_proxy_for(hosts: list[str]) -> None:
         missing = [h for h in hosts if h not in present]
         if missing:
             os.environ[var] = ",".join(present + missing)
+
+
+def local_zone(env: Mapping[str, str] | None = None, localtime: Path = LOCALTIME) -> tzinfo:
+    """The machine's time zone, with its rules (a programme's air time defaults to it).
+
+    A named zone, not today's offset (``datetime.now().astimezone().tzinfo`` is a fixed
+    +01:00 in a Paris winter), so that an air time on the far side of a clock change is
+    still read right: the zone ``TZ`` names, else the one ``/etc/localtime`` links to or
+    holds. Where neither says (Windows, or a POSIX rule such as ``TZ=CST-8``), the C
+    library's offset now, which honours such a rule.
+    """
+    env = os.environ if env is None else env
+    if TZ in env:
+        name = env[TZ].lstrip(":") or "UTC"  # an empty TZ is UTC to the C library
+        return _zone(name) or _offset_now()
+    try:
+        target = str(localtime.resolve(strict=True))
+    except OSError:
+        return _offset_now()
+    return _zone(target) or _offset_now()
+
+
+def _zone(name: str) -> tzinfo | None:
+    """The zone ``name`` (a key, or a path into or outside the zone database), None if not one."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    key = name.rsplit("/zoneinfo/", 1)[-1]
+    try:
+        if not key.startswith("/"):
+            return ZoneInfo(key)
+        with open(key, "rb") as f:
+            return ZoneInfo.from_file(f, key=Path(key).name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def _offset_now() -> tzinfo:
+    """Today's local offset from the C library (fixed: no rules for other days)."""
+    return datetime.now().astimezone().tzinfo  # type: ignore[return-value]  # always set
