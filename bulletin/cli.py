@@ -194,6 +194,33 @@ def SOURCES(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def PROGRAMME(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--programme, --air-time, --timezone: the programme around the stories, and when it airs."""
+    for option in reversed(
+        [
+            click.option(
+                "--programme",
+                type=click.Path(dir_okay=False),
+                metavar="FILE",
+                help="A programme file (TOML): opener, headlines, stings, closer, fitted to a slot.",
+            ),
+            click.option(
+                "--air-time",
+                metavar="WHEN",
+                help="When it airs (21:00, 2026-11-26T21:00, next-hour; default now): the spoken time, "
+                "the feed's and ID3 date.",
+            ),
+            click.option(
+                "--timezone",
+                metavar="ZONE",
+                help="Time zone of --air-time (e.g. Asia/Taipei; default local).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 def VOICE(command: Callable[..., Any]) -> Callable[..., Any]:
     """--voice, --rate, --volume, --pitch: who speaks, and how (build and preview alike)."""
     for option in reversed(
@@ -360,7 +387,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 
 
 @main.command()
-@ARTICLES
+@click.argument("articles", nargs=-1, metavar="[ARTICLE]...")
 @click.option(
     "-o", "--output", metavar="FILE", help="MP3 to write; - for stdout; may hold {date:%Y%m%d}, {slug}, ..."
 )
@@ -429,6 +456,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     help="Feed items kept.",
 )
 @SOURCES
+@PROGRAMME
 @LEXICON
 @ENCODING
 @FOLD
@@ -442,7 +470,9 @@ def build(
     ARTICLE is a text file, - for stdin, an .html page, a folder (its .txt, .html
     and feed files, oldest first), or the http(s) URL of an RSS, Atom or JSON feed
     (every item a story) or of an article page. A source that fails is reported
-    and the bulletin is made from the rest.
+    and the bulletin is made from the rest. With --programme, the articles may
+    come from the programme's sources instead, and the stories are wrapped in its
+    opener, headlines, stings and closer, fitted to its slot.
 
     \b
     Examples:
@@ -452,6 +482,7 @@ def build(
           --feed out/feed.xml --base-url https://example.org/news -q
       bulletin build story.txt --engine edge --voice cn-news --rate +5% -o - > b.mp3
       bulletin build https://example.org/rss.xml in/ --since 12h --max-stories 10 -o news.mp3
+      bulletin build --programme examples/programme/hourly.toml --air-time next-hour -o hourly.mp3
     """
     from bulletin.run.build import dry_run_plan, run_build
     from bulletin.run.options import BuildOptions
@@ -513,10 +544,22 @@ def _print_plan(plan: dict[str, Any]) -> None:
             click.echo(f"{'':>17}→ {chunk['spoken']}")
     minutes, seconds = divmod(plan["estimated_seconds"], 60)
     click.echo(f"{len(plan['chunks'])} chunks, estimated duration {int(minutes)}:{seconds:04.1f}")
+    programme = plan.get("programme")
+    if programme:
+        slot = programme["slot"]
+        click.echo(f"programme {programme['name'] or ''}: slot {_clock(slot) if slot else 'none'}")
+        for story in programme["stories"]:
+            mark = "aired  " if story["aired"] else "dropped"
+            click.echo(f"  {mark} {story['story'] + 1:>3}  {story['headline']}")
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
 
 
 @main.command()
-@click.argument("article", metavar="ARTICLE")
+@click.argument("articles", nargs=-1, metavar="[ARTICLE]...")
 @click.option(
     "--seconds",
     type=click.FloatRange(1, 600),
@@ -530,11 +573,14 @@ def _print_plan(plan: dict[str, Any]) -> None:
 @ENGINE
 @VOICE
 @SOURCES
+@PROGRAMME
 @LEXICON
 @ENCODING
 @QUIET
 @VERBOSE
-def preview(article: str, seconds: float, out: str | None, verbose: int, quiet: bool, **opts: Any) -> None:
+def preview(
+    articles: tuple[str, ...], seconds: float, out: str | None, verbose: int, quiet: bool, **opts: Any
+) -> None:
     """Hear the start of a bulletin: synthesize only the first chunks and play them.
 
     Plays with the first player found (ffplay, mpv, afplay, paplay, aplay). With no
@@ -544,6 +590,7 @@ def preview(article: str, seconds: float, out: str | None, verbose: int, quiet: 
     Examples:
       bulletin preview examples/six-party-talks.txt
       bulletin preview story.txt --seconds 10 --voice tw-male --out /tmp/p.mp3
+      bulletin preview --programme examples/programme/hourly.toml --seconds 30
     """
     from bulletin.run.options import BuildOptions
     from bulletin.run.preview import run_preview
@@ -551,7 +598,7 @@ def preview(article: str, seconds: float, out: str | None, verbose: int, quiet: 
     console = Console(quiet=quiet, verbose=verbose)
 
     def action() -> None:
-        options = BuildOptions.from_cli(articles=(article,), **opts)
+        options = BuildOptions.from_cli(articles=articles, **opts)
         path = run_preview(options, console, seconds=seconds, out=Path(out) if out else None)
         if path is not None:
             click.echo(str(path))

@@ -61,7 +61,7 @@ STING_GAP = 0.45
 #: Between a part's speech and the sound after it (the closing jingle).
 AFTER_GAP = 0.4
 #: How far the fit may shrink or stretch every pause, and change the tempo of speech.
-PAUSE_RANGE = (0.6, 1.8)
+PAUSE_RANGE = (0.7, 1.5)
 TEMPO_RANGE = (0.97, 1.03)
 #: A fitted programme ends this far under its slot (an MP3 decoder may add a frame or two).
 SLOT_MARGIN = 0.4

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from mutagen.id3 import CHAP, CTOC, ID3, TDRC, TIT2, TLAN, TPE1, TPUB, TSSE, CTOCFlags, ID3TimeStamp
+from mutagen.id3 import CHAP, CTOC, ID3, TALB, TDRC, TIT2, TLAN, TPE1, TPUB, TSSE, CTOCFlags, ID3TimeStamp
 
 from bulletin.errors import AudioError, ConfigError
 
@@ -85,6 +85,7 @@ def write_tags(
     *,
     title: str,
     author: str | None = None,
+    album: str | None = None,
     publisher: str | None = None,
     date: datetime | None = None,
     language: str = "zho",
@@ -92,9 +93,10 @@ def write_tags(
 ) -> None:
     """Write ID3v2.3 tags to the MP3 at ``path``, replacing any tag there.
 
-    ``language`` is an ISO 639-2 code (TLAN). With two or more ``chapters`` (one per
-    story) a table of contents (CTOC, top-level and ordered) and a CHAP frame per
-    chapter, each with its own TIT2, are added; a single story gets no chapters.
+    ``language`` is an ISO 639-2 code (TLAN); ``album`` (TALB) is a programme's name. With
+    two or more ``chapters`` (one per story, or per part of a programme) a table of
+    contents (CTOC, top-level and ordered) and a CHAP frame per chapter, each with its own
+    TIT2, are added; a single story gets no chapters.
     """
     if not title.strip():
         raise ConfigError("the title must not be empty")
@@ -104,6 +106,8 @@ def write_tags(
     tags.add(TIT2(encoding=3, text=[title.strip()]))
     if author:
         tags.add(TPE1(encoding=3, text=[author]))
+    if album:
+        tags.add(TALB(encoding=3, text=[album]))
     if publisher:
         tags.add(TPUB(encoding=3, text=[publisher]))
     if date is not None:

@@ -22,9 +22,9 @@ import sys
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from bulletin import environment
 from bulletin.audio.timeline import Assembly
@@ -45,8 +45,11 @@ from bulletin.run.choose import (
 )
 from bulletin.run.options import BuildOptions
 from bulletin.run.presets import Preset, resolve
-from bulletin.run.report import InputInfo, RunReport
+from bulletin.run.programme import Programme
+from bulletin.run.report import ChunkStats, InputInfo, RunReport
 from bulletin.run.reuse import assemble_or_reuse
+from bulletin.run.rundown import Rundown
+from bulletin.run.show import Show, choose_by_estimate, load_sounds, sound_seconds
 from bulletin.run.speak import Plan, Planner, clips_in_order
 from bulletin.sources.gather import Gathered, read_sources
 from bulletin.text.lexicon import Lexicon, merged
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
     from bulletin.publish.state import RunState
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 class Console(Protocol):
@@ -96,6 +100,10 @@ class Run:
     engines: MakeEngine | None = None
     #: The user's lexicon file (read, if it is there, when the lexicon is first wanted).
     user_lexicon: Path | None = None
+    #: The checked programme (``--programme``), its defaults already in ``options``.
+    programme: Programme | None = None
+    #: The machine's time zone (for ``--air-time``); the clock's own when a clock is given.
+    local_zone: tzinfo = timezone.utc
 
     @classmethod
     def make(
@@ -107,9 +115,11 @@ class Run:
         clock: Clock | None,
         engines: MakeEngine | None = None,
     ) -> Run:
+        options, programme = options.under_programme()
         found = dirs or environment.dirs()
         if options.cache_dir:
             found = Dirs(cache=Path(options.cache_dir), state=found.state, data=found.data)
+        zone = (clock().tzinfo if clock is not None else None) or environment.local_zone()
         return cls(
             options,
             found,
@@ -119,7 +129,15 @@ class Run:
             environment.endpoints() if engine is None and engines is None else environment.Endpoints(),
             engines,
             environment.user_lexicon(),
+            programme,
+            zone,
         )
+
+    def when(self) -> datetime:
+        """The bulletin's time: the air time (``--air-time``, a programme's: now in its zone), else now."""
+        if self.options.air_time or self.options.timezone or self.programme:
+            return self.options.air(self.clock(), self.local_zone)
+        return self.clock()
 
     @property
     def lexicon(self) -> Lexicon:
@@ -199,33 +217,56 @@ def _os_error(exc: OSError) -> str:
 
 def _build(run: Run, report: RunReport) -> None:
     options, console = run.options, run.console
-    when = run.clock()
+    when = run.when()
     clean = _read(run, report)
     if clean is None:
         return
     preset = _resolve(options, clean)
-    title = options.title or outputs.default_title(clean)
+    show = Show.make(run.programme, clean, preset, when) if run.programme else None
+    title = options.title or (show.title() if show else "") or outputs.default_title(clean)
     with outputs.locked(options):
         lexicon = run.lexicon
-        state, fingerprint = _state(run, clean, preset, lexicon)
+        state, fingerprint = _state(run, clean, preset, lexicon, show)
         if _unchanged(run, report, state, fingerprint, preset):
             return
+        sounds = load_sounds(show.programme) if show else {}  # a jingle ffmpeg cannot read: now
+        about = outputs.About(title, options.author, show.programme.name if show else None)
         if options.feed:  # a broken feed or text XML cannot hold is refused now, not after synthesis
-            outputs.check_feed(options, title, clean, when)
-        cache, planner = run.cache, Planner(clean, lexicon)
-        with report.stage("engine"):
-            choice = choose(
-                options.engine,
-                preset,
-                run.factory,
-                given=run.engine,
-                all_cached=lambda engine, p: planner(engine, p.settings).all_cached(cache),
+            stand_in = (
+                outputs.description(clean.stories[0])
+                if not show
+                else "\n".join(show.rundown(range(len(clean.stories))).headlines)
             )
+            outputs.check_feed(options, about, stand_in, when)
+        cache, planner = run.cache, Planner(clean, lexicon)
+
+        def all_cached(engine: Engine, p: Preset) -> bool:
+            if show is None:
+                return planner(engine, p.settings).all_cached(cache)
+            on = show.on(engine.name)
+            aired, _ = choose_by_estimate(on, engine, lexicon, sound_seconds(sounds), options.pauses)
+            return on.plan(aired, engine, lexicon)[1].all_cached(cache)
+
+        with report.stage("engine"):
+            choice = choose(options.engine, preset, run.factory, given=run.engine, all_cached=all_cached)
         with temp_dir("work") as work:
             mp3 = Path(work) / "bulletin.mp3"
-            choice, assembly = _speak_and_assemble(run, report, planner, cache, choice, mp3)
-            outputs.write_tags(mp3, assembly, clean, title, options.author, when)
-            output, guid = _publish(options, mp3, assembly, when, title, choice, clean)
+            parts: Rundown | None = None
+            if show is None:
+                choice, assembly = _with_fallback(
+                    run, report, choice, lambda c: _assemble(run, report, planner, cache, c, mp3)
+                )
+                described = outputs.description(clean.stories[0])
+            else:
+                choice, (assembly, parts) = _with_fallback(
+                    run,
+                    report,
+                    choice,
+                    lambda c: _mix_programme(run, report, show, sounds, cache, c, mp3, Path(work)),
+                )
+                described = "\n".join(parts.headlines) or outputs.description(clean.stories[parts.aired[0]])
+            outputs.write_tags(mp3, assembly, clean, about, when)
+            output, guid = _publish(options, mp3, assembly, when, about, described, choice)
             size = mp3.stat().st_size
         if output is not None:
             _record(run, state, fingerprint, output, assembly, choice, guid)
@@ -235,9 +276,15 @@ def _build(run: Run, report: RunReport) -> None:
     minutes, seconds = divmod(assembly.duration, 60)
     console.info(
         f"wrote {output or 'stdout'}: {int(minutes)}:{seconds:04.1f}, {choice.engine.name} voice "
-        f"{choice.voice.voice}, {report.chunks.synthesized} chunks synthesized, "
+        f"{_voices(choice, parts)}, {report.chunks.synthesized} chunks synthesized, "
         f"{report.chunks.cached} from cache"
     )
+
+
+def _voices(choice: Choice, parts: Rundown | None) -> str:
+    if parts is None:
+        return choice.voice.voice
+    return ", ".join(dict.fromkeys(p.voice.voice for p in parts.spoken))
 
 
 # --------------------------------------------------------------------------- the steps
@@ -331,14 +378,25 @@ def lexicon_for(options: BuildOptions, user: Path | None) -> Lexicon:
     return merged(options.lexicon, user=user, default=options.default_lexicon)
 
 
-def _state(run: Run, clean: CleanText, preset: Preset, lexicon: Lexicon) -> tuple[RunState, str]:
-    """The run-state records, and the fingerprint of this text and these settings."""
+def _state(
+    run: Run, clean: CleanText, preset: Preset, lexicon: Lexicon, show: Show | None
+) -> tuple[RunState, str]:
+    """The run-state records, and the fingerprint of this text and these settings.
+
+    A programme adds its file, its sounds' digests, its voices and the spoken air time
+    (the opener changes with the hour; the stories' clips come from the cache).
+    """
     from bulletin.publish.state import RunState, fingerprint
 
     warn = lambda message: run.console.info(f"warning: {message}")  # noqa: E731
-    return RunState(run.dirs.state, warn), fingerprint(
-        clean.text, outputs.settings_fingerprint(run.options, preset, lexicon.digest())
-    )
+    settings = outputs.settings_fingerprint(run.options, preset, lexicon.digest())
+    if show is not None:
+        settings["programme"] = {
+            **show.programme.digest_fields(),
+            "values": dict(show.values),
+            "voices": {n: repr(p) for n, p in show.presets.items()},
+        }
+    return RunState(run.dirs.state, warn), fingerprint(clean.text, settings)
 
 
 def _unchanged(run: Run, report: RunReport, state: RunState, fingerprint: str, preset: Preset) -> bool:
@@ -361,17 +419,17 @@ def _unchanged(run: Run, report: RunReport, state: RunState, fingerprint: str, p
     return True
 
 
-def _speak_and_assemble(
-    run: Run, report: RunReport, planner: Planner, cache: ClipCache | None, choice: Choice, mp3: Path
-) -> tuple[Choice, Assembly]:
-    """Synthesize (or take from the cache) and assemble, streamed, into ``mp3``.
+def _with_fallback(
+    run: Run, report: RunReport, choice: Choice, make: Callable[[Choice], T]
+) -> tuple[Choice, T]:
+    """Make the bulletin (or programme) with ``choice``; synthesis and assembly, streamed.
 
     With ``--engine auto``, an Edge that fails for good (after its retries) or turns out
     unreachable does not end the run: the *whole* bulletin is made again with the offline
     voice (never a mix of the two), and the report says why.
     """
     try:
-        return choice, _assemble(run, report, planner, cache, choice, mp3)
+        return choice, make(choice)
     except (SynthesisError, EngineUnavailable) as exc:
         if not may_fall_back(run.options.engine, choice):
             raise
@@ -379,7 +437,15 @@ def _speak_and_assemble(
     run.console.info(f"{why}; making the whole bulletin with the offline voice instead")
     report.chunks.synthesized = report.chunks.cached = report.chunks.total = 0
     choice = fall_back(choice.preset, run.factory, why)
-    return choice, _assemble(run, report, planner, cache, choice, mp3)
+    return choice, make(choice)
+
+
+def _announce(run: Run, report: RunReport, choice: Choice) -> None:
+    """Say which engine and voice speak (console and report), and that a model is being installed."""
+    report.engine_used, report.voice = choice.engine.name, asdict(choice.voice)
+    report.fallback_reason = choice.fallback_reason
+    run.console.info(f"engine: {choice.engine.name} ({choice.why}); voice: {choice.voice.voice}")
+    announce_model_install(choice.engine, run.console, run.dirs.data)
 
 
 def _assemble(
@@ -390,10 +456,7 @@ def _assemble(
     The report's ``synthesize`` stage is the wall time until the last clip arrived and
     ``assemble`` the time after it until the MP3 is finished (they overlap by design).
     """
-    report.engine_used, report.voice = choice.engine.name, asdict(choice.voice)
-    report.fallback_reason = choice.fallback_reason
-    run.console.info(f"engine: {choice.engine.name} ({choice.why}); voice: {choice.voice.voice}")
-    announce_model_install(choice.engine, run.console, run.dirs.data)
+    _announce(run, report, choice)
     plan = planner(choice.engine, choice.voice)
     _list_unspoken(run, report, choice.engine, plan)
     started = time.perf_counter()
@@ -434,6 +497,120 @@ def _assemble(
     return assembly
 
 
+def _mix_programme(
+    run: Run,
+    report: RunReport,
+    show: Show,
+    sounds: dict[Path, Any],
+    cache: ClipCache | None,
+    choice: Choice,
+    mp3: Path,
+    work: Path,
+) -> tuple[Assembly, Rundown]:
+    """A programme with one engine, fitted to its slot by measuring, then mixed into ``mp3``.
+
+    In rounds: choose the stories that fit (measured lengths where known, estimates at
+    the measured pace elsewhere), synthesize what is not measured yet, and choose again,
+    until the choice needs nothing new. Every chunk is synthesized at most once: its
+    trimmed speech is kept by chunk key in a :class:`~bulletin.audio.mix.Store`, so a
+    rundown made again (headlines without a dropped story) needs only its new chunks.
+    """
+    from bulletin.audio.mix import Store, fit, mix
+
+    _announce(run, report, choice)
+    options, engine, lexicon = run.options, choice.engine, run.lexicon
+    show = show.on(engine.name)
+    lengths = sound_seconds(sounds)
+    store = Store(work / "speech.raw")
+    measured = lambda key: store.seconds(key) if key in store else None  # noqa: E731
+    started = time.perf_counter()
+    slot = show.programme.slot
+    for _ in range(len(show.clean.stories) + 1):  # each round measures stories not measured before
+        aired, _fit = choose_by_estimate(show, engine, lexicon, lengths, options.pauses, measured=measured)
+        parts, plan = show.plan(aired, engine, lexicon)
+        missing = [i for i, key in enumerate(plan.keys) if key not in store]
+        if not missing:
+            break
+        _list_unspoken(run, report, engine, plan)
+        part = Plan(*(tuple(seq[i] for i in missing) for seq in (plan.chunks, plan.keys, plan.voices)))
+        stats = ChunkStats()
+        clips = clips_in_order(part, engine, cache, stats, run.console)
+        try:
+            store.add(part.keys, clips)
+        finally:
+            clips.close()
+            report.chunks.add(stats)
+    dropped = [n for n in range(len(show.clean.stories)) if n not in aired]
+    while True:  # only if the rounds ran out: drop from the end until it fits
+        sections = parts.sections(plan.chunks)
+        fitted = fit(sections, plan.chunks, plan.keys, store.seconds, lengths, options.pauses, slot)
+        if fitted.fits or len(aired) <= 1 or any(key not in store for key in plan.keys):
+            break
+        dropped.append(aired.pop())
+        parts, plan = show.plan(aired, engine, lexicon)
+    if dropped:
+        shown = ", ".join(str(n + 1) for n in sorted(dropped))
+        run.console.info(f"left out story {shown}: the programme would be longer than its {slot:g} s slot")
+    report.durations["synthesize"] = round(time.perf_counter() - started, 3)
+    with report.stage("assemble"):
+        assembly = mix(
+            sections,
+            plan.chunks,
+            plan.keys,
+            store,
+            sounds,
+            fitted,
+            mp3,
+            work,
+            pauses=options.pauses,
+            duck_db=show.programme.duck_db,
+            bed_level_db=show.programme.bed_level_db,
+            options=options.encode,
+        )
+    _note_fit(run, report, show, parts, assembly, dropped)
+    return assembly, parts
+
+
+def _note_fit(
+    run: Run, report: RunReport, show: Show, parts: Rundown, assembly: Assembly, dropped: list[int]
+) -> None:
+    """The fit in the report and on the console: what was dropped, and by how much the news is short."""
+    fitted = assembly.fit
+    assert fitted is not None
+    slot = show.programme.slot
+    report.programme = {
+        "name": show.programme.name,
+        "slot_seconds": slot,
+        "seconds": round(assembly.duration, 2),
+        "aired": [n + 1 for n in parts.aired],
+        "dropped": sorted(n + 1 for n in dropped),
+        "pause_scale": round(fitted.pause_scale, 3),
+        "tempo": round(fitted.tempo, 4),
+        "short_by_seconds": round(fitted.short_by, 2),
+        "filled_seconds": round(fitted.filled, 2),
+        "headlines": list(parts.headlines),
+    }
+    if assembly.loudness is not None:
+        report.loudness = {
+            "integrated_lufs": round(assembly.loudness.integrated, 2),
+            "true_peak_dbtp": round(assembly.loudness.true_peak, 2),
+            "target_lufs": run.options.encode.loudness,
+        }
+    if slot is not None and not fitted.fits:
+        run.console.info(
+            f"warning: the first story alone is longer than the {slot:g} s slot; "
+            f"the programme lasts {assembly.duration:.1f} s"
+        )
+    elif fitted.short_by >= 1.0:
+        pad = "the closing bed fills it" if fitted.filled else "silence pads the end"
+        every = len(parts.aired) == len(show.clean.stories)
+        why = "all the stories there were" if every else "no other story fits"
+        run.console.info(
+            f"the news is {fitted.short_by:.1f} s short of the {slot:g} s slot even at the longest "
+            f"pauses ({why}); {pad}"
+        )
+
+
 def _list_unspoken(run: Run, report: RunReport, engine: Engine, plan: Plan) -> None:
     """Say what the offline voice will skip (Latin words, unreadable characters): -v and the report."""
     if engine.name != "offline":
@@ -459,9 +636,9 @@ def _publish(
     mp3: Path,
     assembly: Assembly,
     when: datetime,
-    title: str,
+    about: outputs.About,
+    described: str,
     choice: Choice,
-    clean: CleanText,
 ) -> tuple[Path | None, str | None]:
     """Publish the MP3, subtitles and feed as one set (all or none): the MP3's path and feed GUID.
 
@@ -476,7 +653,11 @@ def _publish(
     output = guid = None
     if not options.to_stdout:
         output = render_output_path(
-            options.template, when=when, title=title, voice=choice.voice.voice, engine=choice.engine.name
+            options.template,
+            when=when,
+            title=about.title,
+            voice=choice.voice.voice,
+            engine=choice.engine.name,
         )
         if output.is_dir():
             raise InputError(f"{output} is a folder; name the MP3 file to write")
@@ -492,7 +673,7 @@ def _publish(
                 staged.stage(Path(options.subtitles)), options.subtitles, assembly, options
             )
         if options.feed and output is not None:
-            feed, guid = outputs.feed_with(options, output, mp3, assembly.duration, title, clean, when)
+            feed, guid = outputs.feed_with(options, output, mp3, assembly.duration, about, described, when)
             write_bytes(staged.stage(Path(options.feed)), feed, name=Path(options.feed))
     return output, guid
 
@@ -533,7 +714,11 @@ def _record(
 def dry_run_plan(
     options: BuildOptions, console: Console | None = None, *, engine: Engine | None = None
 ) -> dict[str, Any]:
-    """The chunk plan and estimated duration, without synthesizing (or contacting) anything."""
+    """The chunk plan and estimated duration, without synthesizing (or contacting) anything.
+
+    With a programme: which stories fit the slot by estimate, and each chunk's part
+    (``segment``) and voice.
+    """
     run = Run.make(options, console, engine, None, None)
     gathered = gather(run)
     clean = clean_sources(run, gathered)
@@ -542,8 +727,23 @@ def dry_run_plan(
         return {"no_new_stories": True, "sources": sources, "articles": [], "chunks": [], "text": ""}
     for line in clean.fold_lines():
         run.console.detail(line)
-    choice = choose(options.engine, _resolve(options, clean), run.factory, probe=False, given=engine)
-    plan: Plan = Planner(clean, run.lexicon)(choice.engine, choice.voice)
+    preset = _resolve(run.options, clean)
+    choice = choose(run.options.engine, preset, run.factory, probe=False, given=engine)
+    fields: dict[str, Any] = {}
+    segments: list[str]
+    if run.programme is not None:
+        from bulletin.run.show import dry_run_fields
+
+        show = Show.make(run.programme, clean, preset, run.when()).on(choice.engine.name)
+        found = dry_run_fields(show, choice.engine, run.lexicon, run.options.pauses)
+        plan, parts = found.pop("plan"), found.pop("rundown")
+        segments = [p.kind for p in parts.spoken]
+        fields = found
+        estimate = fields["programme"]["estimated_seconds"]
+    else:
+        plan = Planner(clean, run.lexicon)(choice.engine, choice.voice)
+        segments = ["story"] * len(clean.stories)
+        estimate = estimate_seconds(plan.chunks, run.options.pauses.table(), choice.voice.rate)
     return {
         "text": clean.text,
         "engine": choice.engine.name,
@@ -553,8 +753,12 @@ def dry_run_plan(
         "removed": clean.removed.to_dict(),
         "sources": sources,
         "articles": [s.to_dict() for s in clean.structures],
-        "chunks": [_chunk_dict(c) for c in plan.chunks],
-        "estimated_seconds": estimate_seconds(plan.chunks, options.pauses.table(), choice.voice.rate),
+        "chunks": [
+            {**_chunk_dict(c), "segment": segments[c.story], "voice": v.voice}
+            for c, v in zip(plan.chunks, plan.voices, strict=True)
+        ],
+        "estimated_seconds": estimate,
+        **fields,
     }
 
 

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -158,13 +158,11 @@ class BuildOptions:
         )
         return merged, programme
 
-    def air(self, now: datetime) -> datetime:
-        """The air time: ``--air-time`` read against ``now`` in ``--timezone``, or ``now`` there."""
+    def air(self, now: datetime, local: tzinfo) -> datetime:
+        """The air time: ``--air-time`` read against ``now`` in ``--timezone``, else in ``local``."""
         from bulletin.text.airtime import parse_air_time, parse_zone
 
-        zone = parse_zone(self.timezone) if self.timezone else now.astimezone().tzinfo
-        assert zone is not None
-        return parse_air_time(self.air_time, now, zone)
+        return parse_air_time(self.air_time, now, parse_zone(self.timezone, local=local))
 
     def since_time(self, now: datetime) -> datetime | None:
         """``--since`` as a time, counted back from ``now`` when it is a duration."""
@@ -207,7 +205,7 @@ class BuildOptions:
                 f"--source-timeout {self.source_timeout:g}: give seconds, more than 0 and at most 600"
             )
         self.since_time(datetime.now().astimezone())  # a bad --since is refused before any work
-        self.air(datetime.now().astimezone())  # and a bad --air-time or --timezone
+        self.air(datetime.now(timezone.utc), timezone.utc)  # and a bad --air-time or --timezone
         self._check_outputs()
 
     def _check_outputs(self) -> None:

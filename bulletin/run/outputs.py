@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -65,6 +65,22 @@ def locked(options: BuildOptions) -> Iterator[None]:
         yield
 
 
+@dataclass(frozen=True)
+class About:
+    """What the published files say the bulletin is: title, author, and a programme's name.
+
+    The name is the ID3 album (and artist, when no author is given) and the feed's title.
+    """
+
+    title: str
+    author: str | None = None
+    name: str | None = None
+
+    @property
+    def artist(self) -> str | None:
+        return self.author or self.name
+
+
 def settings_fingerprint(options: BuildOptions, preset: Preset, lexicon: str = "") -> dict[str, Any]:
     """All settings that change the bulletin's bytes (the skip-unchanged fingerprint).
 
@@ -96,16 +112,16 @@ def default_title(clean: CleanText) -> str:
     return first_sentence(clean.stories[0][0])
 
 
-def write_tags(
-    mp3: Path, assembly: Assembly, clean: CleanText, title: str, author: str | None, when: datetime
-) -> None:
-    """ID3 title, artist, date, and one chapter per story when there are several."""
+def write_tags(mp3: Path, assembly: Assembly, clean: CleanText, about: About, when: datetime) -> None:
+    """ID3 title, artist, album, date, and chapters: a programme's parts, else one per story."""
     from bulletin.publish.tags import Chapter
     from bulletin.publish.tags import default_title as first_sentence
     from bulletin.publish.tags import write_tags as write
 
     chapters: list[Chapter] = []
-    if len(clean.stories) > 1:
+    if assembly.spans:
+        chapters = [Chapter(title=s.title, start=s.start, end=s.end) for s in assembly.spans]
+    elif len(clean.stories) > 1:
         starts = []
         for story in range(len(clean.stories)):
             placed = [p for p in assembly.timeline if p.chunk.story == story]
@@ -115,7 +131,7 @@ def write_tags(
             Chapter(title=first_sentence(clean.stories[n][0]), start=starts[n], end=ends[n])
             for n in range(len(clean.stories))
         ]
-    write(mp3, title=title, author=author, date=when, chapters=chapters)
+    write(mp3, title=about.title, author=about.artist, album=about.name, date=when, chapters=chapters)
 
 
 def write_subtitles(dest: Path, name: str, assembly: Assembly, options: BuildOptions) -> None:
@@ -155,7 +171,7 @@ def companions_intact(record: dict[str, Any]) -> bool:
     return True
 
 
-def check_feed(options: BuildOptions, title: str, clean: CleanText, when: datetime) -> None:
+def check_feed(options: BuildOptions, about: About, described: str, when: datetime) -> None:
     """Refuse now, before anything is synthesized, what would fail the feed afterwards.
 
     The feed is built once with a stand-in item carrying this run's real texts (title,
@@ -163,9 +179,11 @@ def check_feed(options: BuildOptions, title: str, clean: CleanText, when: dateti
     cannot carry over, or text that XML cannot hold (control characters) fails here, as a
     usage error, while the old bulletin and feed are still untouched.
     """
-    stand_in = _feed_item(options, "bulletin.mp3", title, clean, when, length=0, sha256="0" * 64, duration=0)
+    stand_in = _feed_item(
+        options, "bulletin.mp3", about, described, when, length=0, sha256="0" * 64, duration=0
+    )
     try:
-        _updated_feed(options, stand_in)
+        _updated_feed(options, about, stand_in)
     except PublishError as exc:
         raise InputError(str(exc)) from None
 
@@ -175,8 +193,8 @@ def feed_with(
     output: Path,
     mp3: Path,
     duration: float,
-    title: str,
-    clean: CleanText,
+    about: About,
+    described: str,
     when: datetime,
 ) -> tuple[bytes, str]:
     """The feed with this bulletin added (bytes to publish with the MP3), and the item's GUID.
@@ -186,15 +204,17 @@ def feed_with(
     apps (the feed drops the older item with the same URL).
     """
     size, sha256 = file_digest(mp3)
-    item = _feed_item(options, output.name, title, clean, when, length=size, sha256=sha256, duration=duration)
-    return _updated_feed(options, item), item.id
+    item = _feed_item(
+        options, output.name, about, described, when, length=size, sha256=sha256, duration=duration
+    )
+    return _updated_feed(options, about, item), item.id
 
 
 def _feed_item(
     options: BuildOptions,
     name: str,
-    title: str,
-    clean: CleanText,
+    about: About,
+    described: str,
     when: datetime,
     *,
     length: int,
@@ -206,8 +226,8 @@ def _feed_item(
     # slugs keep Chinese characters: percent-encode the name's bytes (any the OS accepts)
     url = f"{_base_url(options)}/{quote(os.fsencode(name))}"
     return FeedItem(
-        title=title,
-        description=description(clean.stories[0]),
+        title=about.title,
+        description=described,
         url=url,
         guid=f"{url}#{sha256[:16]}",
         length=length,
@@ -216,14 +236,14 @@ def _feed_item(
     )
 
 
-def _updated_feed(options: BuildOptions, item: FeedItem) -> bytes:
+def _updated_feed(options: BuildOptions, about: About, item: FeedItem) -> bytes:
     from bulletin.publish.feed import updated_feed
 
     data, _items = updated_feed(
         Path(options.feed or ""),
         item,
         keep=options.feed_keep,
-        channel_title=options.author or "bulletin",
+        channel_title=about.artist or "bulletin",
         channel_link=_base_url(options) or "http://localhost/",
         channel_description="Mandarin news bulletins made with bulletin",
     )

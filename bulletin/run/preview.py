@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from bulletin.engines.base import Engine
@@ -10,6 +11,7 @@ from bulletin.run.build import Console, Run, _resolve, clean_sources, gather
 from bulletin.run.choose import announce_model_install, choose
 from bulletin.run.options import PREVIEW_SECONDS, BuildOptions
 from bulletin.run.report import ChunkStats
+from bulletin.run.show import Show
 from bulletin.run.speak import Planner, clips_in_order
 from bulletin.text.chunk import Chunk
 from bulletin.text.pipeline import CHARS_PER_SECOND, rate_factor
@@ -28,7 +30,6 @@ def run_preview(
     Returns the written file's path when it was written rather than played.
     """
     from bulletin.audio.assemble import assemble
-    from bulletin.audio.player import find_player, play
     from bulletin.files import atomic_output, sweep_temp_dirs
 
     run = Run.make(options, console, engine, None, None)
@@ -37,9 +38,13 @@ def run_preview(
     if clean is None:
         run.console.info("no new stories; nothing to preview")
         return None
-    choice = choose(options.engine, _resolve(options, clean), run.factory, given=run.engine)
+    preset = _resolve(run.options, clean)
+    choice = choose(run.options.engine, preset, run.factory, given=run.engine)
     run.console.info(f"engine: {choice.engine.name} ({choice.why}); voice: {choice.voice.voice}")
     announce_model_install(choice.engine, run.console, run.dirs.data)
+    if run.programme is not None:
+        show = Show.make(run.programme, clean, preset, run.when()).on(choice.engine.name)
+        return _preview_programme(run, show, choice.engine, seconds, out)
     full = Planner(clean, run.lexicon)(choice.engine, choice.voice)
     budget = seconds * CHARS_PER_SECOND * rate_factor(choice.voice.rate)
     count = 0
@@ -50,19 +55,78 @@ def run_preview(
             break
     plan = full.head(count, _as_end(full.chunks[count - 1]))
     clips = clips_in_order(plan, choice.engine, run.cache, ChunkStats(), run.console)
+    target, player = _target(run, out)
+    with atomic_output(target) as tmp:
+        assemble(plan.chunks, clips, tmp, pauses=options.pauses, options=options.encode)
+    return _play_or_keep(target, player)
+
+
+def _target(run: Run, out: Path | None) -> tuple[Path, str | None]:
+    """Where the preview goes, and the player that will play it (None: it is kept, not played)."""
+    from bulletin.audio.player import find_player
+
     player = None if out is not None else find_player()
-    target = out if out is not None else Path(tempfile.gettempdir()) / "bulletin-preview.mp3"
-    if player is None and out is None:
-        target = Path.cwd() / "bulletin-preview.mp3"
+    if out is not None:
+        return out, None
+    if player is None:
         run.console.info(
             "no audio player found (ffplay, mpv, afplay, paplay, aplay); writing the preview instead"
         )
-    with atomic_output(target) as tmp:
-        assemble(plan.chunks, clips, tmp, pauses=options.pauses, options=options.encode)
+        return Path.cwd() / "bulletin-preview.mp3", None
+    return Path(tempfile.gettempdir()) / "bulletin-preview.mp3", player
+
+
+def _play_or_keep(target: Path, player: str | None) -> Path | None:
+    from bulletin.audio.player import play
+
     if player is not None:
         play(target)
         return None
     return target
+
+
+def _preview_programme(run: Run, show: Show, engine: Engine, seconds: float, out: Path | None) -> Path | None:
+    """The programme's first ``seconds`` as they will sound: jingle, bed, voices, stings (no slot fit)."""
+    from bulletin.audio.mix import Store, fit, mix
+    from bulletin.files import atomic_output, temp_dir
+    from bulletin.run.show import choose_by_estimate, load_sounds, sound_seconds
+
+    sounds = load_sounds(show.programme)
+    lengths = sound_seconds(sounds)
+    aired, _ = choose_by_estimate(show, engine, run.lexicon, lengths, run.options.pauses)
+    parts, full = show.plan(aired, engine, run.lexicon)
+    budget, count = seconds * CHARS_PER_SECOND * rate_factor(show.voice.rate), 0
+    for chunk in full.chunks:
+        count += 1
+        budget -= len(chunk.spoken)
+        if budget <= 0:
+            break
+    plan = full.head(count, _as_end(full.chunks[count - 1]))
+    sections = tuple(
+        replace(s, chunks=tuple(c for c in s.chunks if c < count))
+        for s in parts.sections(full.chunks)
+        if not s.chunks or s.chunks[0] < count
+    )
+    target, player = _target(run, out)
+    with temp_dir("preview") as work, atomic_output(target) as tmp:
+        store = Store(Path(work) / "speech.raw")
+        store.add(plan.keys, clips_in_order(plan, engine, run.cache, ChunkStats(), run.console))
+        fitted = fit(sections, plan.chunks, plan.keys, store.seconds, lengths, run.options.pauses, None)
+        mix(
+            sections,
+            plan.chunks,
+            plan.keys,
+            store,
+            sounds,
+            fitted,
+            tmp,
+            Path(work),
+            pauses=run.options.pauses,
+            duck_db=show.programme.duck_db,
+            bed_level_db=show.programme.bed_level_db,
+            options=run.options.encode,
+        )
+    return _play_or_keep(target, player)
 
 
 def _as_end(chunk: Chunk) -> Chunk:

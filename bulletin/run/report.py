@@ -44,6 +44,13 @@ class ChunkStats:
     cached: int = 0
     retries: int = 0
 
+    def add(self, other: ChunkStats) -> None:
+        """Count ``other``'s chunks in too (a programme synthesizes in rounds)."""
+        self.total += other.total
+        self.synthesized += other.synthesized
+        self.cached += other.cached
+        self.retries += other.retries
+
 
 @dataclass
 class OutputInfo:
@@ -88,6 +95,9 @@ class RunReport:
     #: True when the sources held no new story (since ``--since``): nothing was published.
     no_new_stories: bool = False
     errors: list[str] = field(default_factory=list)
+    #: A programme's fit: slot, length, stories aired and dropped, pause scale, tempo,
+    #: seconds the news was short by (and how many the closing bed filled), the headlines.
+    programme: dict[str, Any] | None = None
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:

@@ -116,7 +116,16 @@ def rundown(
     parts: list[Part] = []
     o = programme.opener
     if o.text or o.audio:
-        parts.append(Part("opener", programme.name or titles["opener"], said(o.text), who(o.voice), before=o.audio, bed=o.bed))
+        parts.append(
+            Part(
+                "opener",
+                programme.name or titles["opener"],
+                said(o.text),
+                who(o.voice),
+                before=o.audio,
+                bed=o.bed,
+            )
+        )
     named = [headline_of(clean, n) for n in aired[: programme.headlines.count]]
     if named:
         h = programme.headlines

@@ -11,7 +11,7 @@ synthesized. Measuring and mixing is in :func:`bulletin.run.build._mix_programme
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 #: shorter than estimated: a story too many costs one synthesis and is dropped after
 #: measuring; one too few would leave the slot short for good.
 OPTIMISM = 0.9
+#: No story is tried once the programme is within this many seconds of its slot.
+ROOM = 3.0
 
 
 @dataclass(frozen=True)
@@ -132,31 +134,48 @@ def choose_by_estimate(
     sounds: Mapping[Path, float],
     pauses: Pauses,
     *,
+    measured: Callable[[str], float | None] | None = None,
     optimism: float = OPTIMISM,
 ) -> tuple[list[int], Fit]:
-    """The stories, in order, that fit the slot by estimate; a story that does not fit is
-    skipped and the next ones tried. Without a slot, every story."""
+    """The stories, in order, that fit the slot; one that does not fit is skipped and the
+    next ones tried (a short story may still fit where a long one did not). Without a
+    slot, every story.
+
+    A chunk's length is ``measured(key)`` when it is known, else its estimate, scaled by
+    how the measured chunks compared with their estimates (the voice's real pace), or by
+    ``optimism`` before anything is measured.
+    """
     from bulletin.audio.mix import fit
 
-    stories = range(len(show.clean.stories))
     slot = show.programme.slot
+    known: dict[str, float] = {}
+    guessed: dict[str, float] = {}
 
     def try_fit(aired: list[int]) -> Fit:
         parts, plan = show.plan(aired, engine, lexicon)
-        guess = estimated_seconds(plan)
-        return fit(
-            parts.sections(plan.chunks), plan.chunks, plan.keys, lambda k: guess[k] * optimism, sounds, pauses, slot
-        )
+        for key, guess in estimated_seconds(plan).items():
+            guessed[key] = guess
+            real = measured(key) if measured is not None else None
+            if real is not None:
+                known[key] = real
+        pace = sum(known.values()) / sum(guessed[k] for k in known) if known else optimism
+        seconds = lambda k: known.get(k, guessed[k] * pace)  # noqa: E731
+        return fit(parts.sections(plan.chunks), plan.chunks, plan.keys, seconds, sounds, pauses, slot)
 
+    every = list(range(len(show.clean.stories)))
     if slot is None:
-        return list(stories), try_fit(list(stories))
+        return every, try_fit(every)
+    for n in every:  # measure what can be measured first, so the pace is known throughout
+        try_fit([n])
     aired: list[int] = []
     best = try_fit(aired)
-    for n in stories:
+    for n in every:
+        if slot - best.seconds < ROOM:
+            break
         trial = try_fit([*aired, n])
         if trial.fits:
             aired, best = [*aired, n], trial
-    if not aired:  # not even the first story fits: it is read anyway, and the slot overrun said
+    if not aired:  # not even the first story fits: it is read anyway, and the overrun said
         aired, best = [0], try_fit([0])
     return aired, best
 
