@@ -258,13 +258,14 @@ def _build(run: Run, report: RunReport) -> None:
                 )
                 described = outputs.description(clean.stories[0])
             else:
-                choice, (assembly, parts) = _with_fallback(
+                choice, (assembly, aired) = _with_fallback(
                     run,
                     report,
                     choice,
                     lambda c: _mix_programme(run, report, show, sounds, cache, c, mp3, Path(work)),
                 )
-                described = "\n".join(parts.headlines) or outputs.description(clean.stories[parts.aired[0]])
+                parts = aired
+                described = "\n".join(aired.headlines) or outputs.description(clean.stories[aired.aired[0]])
             outputs.write_tags(mp3, assembly, clean, about, when)
             output, guid = _publish(options, mp3, assembly, when, about, described, choice)
             size = mp3.stat().st_size
@@ -532,7 +533,7 @@ def _mix_programme(
         if not missing:
             break
         _list_unspoken(run, report, engine, plan)
-        part = Plan(*(tuple(seq[i] for i in missing) for seq in (plan.chunks, plan.keys, plan.voices)))
+        part = plan.only(missing)
         stats = ChunkStats()
         clips = clips_in_order(part, engine, cache, stats, run.console)
         try:

@@ -61,7 +61,7 @@ def run_preview(
     return _play_or_keep(target, player)
 
 
-def _target(run: Run, out: Path | None) -> tuple[Path, str | None]:
+def _target(run: Run, out: Path | None) -> tuple[Path, list[str] | None]:
     """Where the preview goes, and the player that will play it (None: it is kept, not played)."""
     from bulletin.audio.player import find_player
 
@@ -76,7 +76,7 @@ def _target(run: Run, out: Path | None) -> tuple[Path, str | None]:
     return Path(tempfile.gettempdir()) / "bulletin-preview.mp3", player
 
 
-def _play_or_keep(target: Path, player: str | None) -> Path | None:
+def _play_or_keep(target: Path, player: list[str] | None) -> Path | None:
     from bulletin.audio.player import play
 
     if player is not None:

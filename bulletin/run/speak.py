@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -51,6 +51,14 @@ class Plan:
     chunks: tuple[Chunk, ...]
     keys: tuple[str, ...]
     voices: tuple[VoiceSettings, ...]
+
+    def only(self, indexes: Sequence[int]) -> Plan:
+        """The chunks at ``indexes`` (those still to be synthesized), with their keys and voices."""
+        return Plan(
+            tuple(self.chunks[i] for i in indexes),
+            tuple(self.keys[i] for i in indexes),
+            tuple(self.voices[i] for i in indexes),
+        )
 
     def head(self, count: int, last: Chunk) -> Plan:
         """The first ``count`` chunks, the last of them replaced by ``last`` (a preview)."""
@@ -95,7 +103,7 @@ def clips_in_order(
     progress: Progress,
     *,
     batch: int = BATCH,
-) -> Iterator[Clip]:
+) -> Generator[Clip, None, None]:
     """Every chunk's clip, in chunk order, from the cache or the engine (see module docstring).
 
     Raises the engine's :class:`~bulletin.errors.SynthesisError` with the chunk number of
@@ -115,7 +123,7 @@ def _stream(
     stats: ChunkStats,
     progress: Progress,
     batch: int,
-) -> Iterator[Clip]:
+) -> Generator[Clip, None, None]:
     """The generator behind :func:`clips_in_order` (which counts the cached chunks up front)."""
     chunks, keys = plan.chunks, plan.keys
     pending = frozenset(missing)
