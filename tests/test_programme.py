@@ -128,6 +128,8 @@ def test_it_opens_with_the_jingle_and_has_a_chapter_for_every_part(example) -> N
     aired = example["report"]["programme"]["aired"]
     assert titles[:2] == ["焦點新聞", "頭條新聞"] and titles[-1] == "結語"
     assert len(titles) == 3 + len(aired)
+    said = "".join(text for _a, _b, text in cues(example["srt"]))  # subtitles for every spoken part
+    assert "今天是十一月二十六日" in said and "首先為您報導重點新聞" in said and "謝謝您的收聽" in said
     headlines = example["report"]["programme"]["headlines"]
     assert len(headlines) == min(3, len(aired)) and titles[2 : 2 + len(headlines)] == headlines
 

@@ -526,29 +526,35 @@ def _mix_programme(
     measured = lambda key: store.seconds(key) if key in store else None  # noqa: E731
     started = time.perf_counter()
     slot = show.programme.slot
+
+    def measure(plan: Plan) -> bool:
+        """Synthesize and measure the chunks of ``plan`` not measured yet; were there any?"""
+        missing = [i for i, key in enumerate(plan.keys) if key not in store]
+        if missing:
+            _list_unspoken(run, report, engine, plan)
+            part, stats = plan.only(missing), ChunkStats()
+            clips = clips_in_order(part, engine, cache, stats, run.console)
+            try:
+                store.add(part.keys, clips)
+            finally:
+                clips.close()
+                report.chunks.add(stats)
+        return bool(missing)
+
     for _ in range(len(show.clean.stories) + 1):  # each round measures stories not measured before
         aired, _fit = choose_by_estimate(show, engine, lexicon, lengths, options.pauses, measured=measured)
         parts, plan = show.plan(aired, engine, lexicon)
-        missing = [i for i, key in enumerate(plan.keys) if key not in store]
-        if not missing:
+        if not measure(plan):
             break
-        _list_unspoken(run, report, engine, plan)
-        part = plan.only(missing)
-        stats = ChunkStats()
-        clips = clips_in_order(part, engine, cache, stats, run.console)
-        try:
-            store.add(part.keys, clips)
-        finally:
-            clips.close()
-            report.chunks.add(stats)
     dropped = [n for n in range(len(show.clean.stories)) if n not in aired]
     while True:  # only if the rounds ran out: drop from the end until it fits
         sections = parts.sections(plan.chunks)
         fitted = fit(sections, plan.chunks, plan.keys, store.seconds, lengths, options.pauses, slot)
-        if fitted.fits or len(aired) <= 1 or any(key not in store for key in plan.keys):
+        if fitted.fits or len(aired) <= 1:
             break
         dropped.append(aired.pop())
         parts, plan = show.plan(aired, engine, lexicon)
+        measure(plan)
     if dropped:
         shown = ", ".join(str(n + 1) for n in sorted(dropped))
         run.console.info(f"left out story {shown}: the programme would be longer than its {slot:g} s slot")
