@@ -295,3 +295,14 @@ def test_a_programme_needs_no_article_on_the_command_line_but_something_to_read(
     assert result.exit_code == 2 and "name at least one article" in result.stderr
     result = run("build", "--dry-run")
     assert result.exit_code == 2 and "name at least one article" in result.stderr
+
+
+def test_preview_plays_the_start_of_the_programme(paced_edge, tmp_path) -> None:
+    out = tmp_path / "p.mp3"
+    args = ["preview", "--programme", str(EXAMPLE), "--engine", "edge", "--seconds", "8", "--out", str(out)]
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    pcm = decode(out)
+    assert level(pcm, 0.0, JINGLES.OPEN_SECONDS, JINGLES.OPEN_NOTES[0]) > -40  # the opening jingle
+    assert level(pcm, JINGLES.OPEN_SECONDS + 0.45, JINGLES.OPEN_SECONDS + 1.0, JINGLES.BED_TONES[1]) > -45
+    assert 8 < pcm.size / RATE < 30

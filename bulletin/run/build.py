@@ -49,7 +49,7 @@ from bulletin.run.programme import Programme
 from bulletin.run.report import ChunkStats, InputInfo, RunReport
 from bulletin.run.reuse import assemble_or_reuse
 from bulletin.run.rundown import Rundown
-from bulletin.run.show import Show, choose_by_estimate, load_sounds, sound_seconds
+from bulletin.run.show import Show, choose_by_estimate, load_sounds, mix_show, sound_seconds
 from bulletin.run.speak import Plan, Planner, clips_in_order
 from bulletin.sources.gather import Gathered, read_sources
 from bulletin.text.lexicon import Lexicon, merged
@@ -516,7 +516,7 @@ def _mix_programme(
     trimmed speech is kept by chunk key in a :class:`~bulletin.audio.mix.Store`, so a
     rundown made again (headlines without a dropped story) needs only its new chunks.
     """
-    from bulletin.audio.mix import Store, fit, mix
+    from bulletin.audio.mix import Store, fit
 
     _announce(run, report, choice)
     options, engine, lexicon = run.options, choice.engine, run.lexicon
@@ -560,20 +560,7 @@ def _mix_programme(
         run.console.info(f"left out story {shown}: the programme would be longer than its {slot:g} s slot")
     report.durations["synthesize"] = round(time.perf_counter() - started, 3)
     with report.stage("assemble"):
-        assembly = mix(
-            sections,
-            plan.chunks,
-            plan.keys,
-            store,
-            sounds,
-            fitted,
-            mp3,
-            work,
-            pauses=options.pauses,
-            duck_db=show.programme.duck_db,
-            bed_level_db=show.programme.bed_level_db,
-            options=options.encode,
-        )
+        assembly = mix_show(show, sections, plan, store, sounds, fitted, mp3, work, options)
     _note_fit(run, report, show, parts, assembly, dropped)
     return assembly, parts
 

@@ -12,7 +12,7 @@ from bulletin.run.choose import announce_model_install, choose
 from bulletin.run.options import PREVIEW_SECONDS, BuildOptions
 from bulletin.run.report import ChunkStats
 from bulletin.run.show import Show
-from bulletin.run.speak import Planner, clips_in_order
+from bulletin.run.speak import Plan, Planner, clips_in_order
 from bulletin.text.chunk import Chunk
 from bulletin.text.pipeline import CHARS_PER_SECOND, rate_factor
 
@@ -45,15 +45,7 @@ def run_preview(
     if run.programme is not None:
         show = Show.make(run.programme, clean, preset, run.when()).on(choice.engine.name)
         return _preview_programme(run, show, choice.engine, seconds, out)
-    full = Planner(clean, run.lexicon)(choice.engine, choice.voice)
-    budget = seconds * CHARS_PER_SECOND * rate_factor(choice.voice.rate)
-    count = 0
-    for chunk in full.chunks:
-        count += 1
-        budget -= len(chunk.spoken)
-        if budget <= 0:
-            break
-    plan = full.head(count, _as_end(full.chunks[count - 1]))
+    plan = _first(Planner(clean, run.lexicon)(choice.engine, choice.voice), seconds, choice.voice.rate)
     clips = clips_in_order(plan, choice.engine, run.cache, ChunkStats(), run.console)
     target, player = _target(run, out)
     with atomic_output(target) as tmp:
@@ -87,21 +79,16 @@ def _play_or_keep(target: Path, player: list[str] | None) -> Path | None:
 
 def _preview_programme(run: Run, show: Show, engine: Engine, seconds: float, out: Path | None) -> Path | None:
     """The programme's first ``seconds`` as they will sound: jingle, bed, voices, stings (no slot fit)."""
-    from bulletin.audio.mix import Store, fit, mix
+    from bulletin.audio.mix import Store, fit
     from bulletin.files import atomic_output, temp_dir
-    from bulletin.run.show import choose_by_estimate, load_sounds, sound_seconds
+    from bulletin.run.show import choose_by_estimate, load_sounds, mix_show, sound_seconds
 
     sounds = load_sounds(show.programme)
     lengths = sound_seconds(sounds)
     aired, _ = choose_by_estimate(show, engine, run.lexicon, lengths, run.options.pauses)
     parts, full = show.plan(aired, engine, run.lexicon)
-    budget, count = seconds * CHARS_PER_SECOND * rate_factor(show.voice.rate), 0
-    for chunk in full.chunks:
-        count += 1
-        budget -= len(chunk.spoken)
-        if budget <= 0:
-            break
-    plan = full.head(count, _as_end(full.chunks[count - 1]))
+    plan = _first(full, seconds, show.voice.rate)
+    count = len(plan.chunks)
     sections = tuple(
         replace(s, chunks=tuple(c for c in s.chunks if c < count))
         for s in parts.sections(full.chunks)
@@ -112,21 +99,19 @@ def _preview_programme(run: Run, show: Show, engine: Engine, seconds: float, out
         store = Store(Path(work) / "speech.raw")
         store.add(plan.keys, clips_in_order(plan, engine, run.cache, ChunkStats(), run.console))
         fitted = fit(sections, plan.chunks, plan.keys, store.seconds, lengths, run.options.pauses, None)
-        mix(
-            sections,
-            plan.chunks,
-            plan.keys,
-            store,
-            sounds,
-            fitted,
-            tmp,
-            Path(work),
-            pauses=run.options.pauses,
-            duck_db=show.programme.duck_db,
-            bed_level_db=show.programme.bed_level_db,
-            options=run.options.encode,
-        )
+        mix_show(show, sections, plan, store, sounds, fitted, tmp, Path(work), run.options)
     return _play_or_keep(target, player)
+
+
+def _first(full: Plan, seconds: float, rate: str) -> Plan:
+    """The first chunks of ``full``, about ``seconds`` of speech at ``rate``; the last ends the file."""
+    budget, count = seconds * CHARS_PER_SECOND * rate_factor(rate), 0
+    for chunk in full.chunks:
+        count += 1
+        budget -= len(chunk.spoken)
+        if budget <= 0:
+            break
+    return full.head(count, _as_end(full.chunks[count - 1]))
 
 
 def _as_end(chunk: Chunk) -> Chunk:

@@ -33,6 +33,10 @@ from bulletin.text.pipeline import CHARS_PER_SECOND, CleanText, rate_factor
 if TYPE_CHECKING:
     import numpy as np
 
+    from bulletin.audio.mix import Section, Store
+    from bulletin.audio.timeline import Assembly
+    from bulletin.run.options import BuildOptions
+
 #: Until the real lengths are measured, stories are chosen as if speech were this much
 #: shorter than estimated: a story too many costs one synthesis and is dropped after
 #: measuring; one too few would leave the slot short for good.
@@ -101,6 +105,36 @@ class Show:
         """The default title: the programme's name and the air time as it is spoken."""
         name = self.programme.name
         return f"{name} {self.values['date']}{self.values['time']}" if name else ""
+
+
+def mix_show(
+    show: Show,
+    sections: Sequence[Section],
+    plan: Plan,
+    store: Store,
+    sounds: Mapping[Path, np.ndarray],
+    fitted: Fit,
+    dest: Path,
+    work: Path,
+    options: BuildOptions,
+) -> Assembly:
+    """:func:`bulletin.audio.mix.mix` with the programme's ``[mix]`` and the run's pauses and encoding."""
+    from bulletin.audio.mix import mix
+
+    return mix(
+        sections,
+        plan.chunks,
+        plan.keys,
+        store,
+        sounds,
+        fitted,
+        dest,
+        work,
+        pauses=options.pauses,
+        duck_db=show.programme.duck_db,
+        bed_level_db=show.programme.bed_level_db,
+        options=options.encode,
+    )
 
 
 def load_sounds(programme: Programme) -> dict[Path, np.ndarray]:
