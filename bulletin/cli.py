@@ -551,6 +551,10 @@ def _print_plan(plan: dict[str, Any]) -> None:
         for story in programme["stories"]:
             mark = "aired  " if story["aired"] else "dropped"
             click.echo(f"  {mark} {story['story'] + 1:>3}  {story['headline']}")
+        if not programme["fits"]:
+            click.echo("  does not fit: even its shortest story makes it longer than the slot")
+        elif programme["short_by_seconds"] >= 1:
+            click.echo(f"  short of the slot by about {programme['short_by_seconds']:.1f} s")
 
 
 def _clock(seconds: float) -> str:

@@ -63,6 +63,10 @@ class AudioError(BulletinError):
     exit_code = EXIT_SYNTHESIS
 
 
+class SlotOverrun(InputError):
+    """A programme that cannot fit its slot with even one story (exit 2: the programme needs changing)."""
+
+
 class BusyError(BulletinError):
     """Another run holds the lock on this output."""
 

@@ -118,15 +118,19 @@ def test_none_is_now_to_the_minute():
     assert parse_air_time(None, NOW, TAIPEI) == at(20, 52)
 
 
-def test_clock_time_is_today_in_the_zone():
+def test_clock_time_is_the_nearest_one_in_the_zone():
     assert parse_air_time("21:00", NOW, TAIPEI) == at(21, 0)
-    assert parse_air_time("9:05", NOW, TAIPEI) == at(9, 5)  # earlier today: still today
-    assert parse_air_time(" 00:00 ", NOW, TAIPEI) == at(0, 0)
+    assert parse_air_time("9:05", NOW, TAIPEI) == at(9, 5)  # earlier today, nearer than tomorrow's
+    assert parse_air_time(" 00:00 ", NOW, TAIPEI) == at(0, 0, day=27)  # at 20:52, tonight's midnight
+    late = datetime(2026, 11, 26, 23, 52, tzinfo=TAIPEI)  # the midnight bulletin, made at 23:52
+    assert parse_air_time("00:00", late, TAIPEI) == at(0, 0, day=27)
+    early = datetime(2026, 11, 27, 0, 3, tzinfo=TAIPEI)  # a late build for 23:55 stays yesterday's
+    assert parse_air_time("23:55", early, TAIPEI) == at(23, 55)
 
 
-def test_clock_time_takes_today_from_the_zone_not_from_now():
+def test_clock_time_takes_the_day_from_the_zone_not_from_now():
     now_utc = datetime(2026, 11, 26, 17, 0, tzinfo=timezone.utc)  # 01:00 on the 27th in Taipei
-    assert parse_air_time("21:00", now_utc, TAIPEI) == at(21, 0, day=27)
+    assert parse_air_time("01:30", now_utc, TAIPEI) == at(1, 30, day=27)
 
 
 def test_result_is_aware_in_the_zone_without_seconds():

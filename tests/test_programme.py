@@ -165,7 +165,7 @@ def test_two_anchors_take_turns_story_by_story(example) -> None:
     aired = example["report"]["programme"]["aired"]
     anchors = ["(zh-TW, HsiaoChenNeural)", "(zh-TW, YunJheNeural)"]
     for turn, story in enumerate(aired):
-        text = NEWS[story - 1].read_text(encoding="utf-8")
+        text = NEWS[story].read_text(encoding="utf-8")
         body = text.split("\n\n", 1)[1]
         voices = {v for v, t in example["requests"] if t and t in body}
         assert len(voices) == 1 and next(iter(voices)).endswith(anchors[turn % 2]), (story, voices)
@@ -266,6 +266,10 @@ def test_a_new_hour_says_only_the_opener_again(paced_edge, tmp_path) -> None:
         ('[stories]\nvoices = ["tw-news", "nobody"]\n', "unknown voice 'nobody'"),
         ('[stories]\nvoices = ["tw-news", "offline"]\n', "voices are of different engines"),
         ("name = \n", "not valid TOML"),
+        ('[opener]\ntext = "現在是{time:>10}。"\n', "write placeholders plain"),
+        ('[closer]\ntext = "以上是{name!r}。"\n', "write placeholders plain"),
+        ('name = "新聞\\u0001"\n', "name: holds a control character"),
+        ("slot = true\n", "slot True is not a length"),
         ('[stories]\nsting = "not-audio.wav"\n', "not audio ffmpeg can read"),
     ],
 )
@@ -306,3 +310,105 @@ def test_preview_plays_the_start_of_the_programme(paced_edge, tmp_path) -> None:
     assert level(pcm, 0.0, JINGLES.OPEN_SECONDS, JINGLES.OPEN_NOTES[0]) > -40  # the opening jingle
     assert level(pcm, JINGLES.OPEN_SECONDS + 0.45, JINGLES.OPEN_SECONDS + 1.0, JINGLES.BED_TONES[1]) > -45
     assert 8 < pcm.size / RATE < 30
+
+
+def _programme(tmp_path: Path, body: str) -> Path:
+    """A programme file beside the example's jingles (its paths are absolute)."""
+    jingles = EXAMPLE.parent / "jingles"
+    path = tmp_path / "p.toml"
+    path.write_text(body.replace("JINGLES", str(jingles)), encoding="utf-8")
+    return path
+
+
+def test_a_closing_bed_fills_only_what_the_stories_leave(paced_edge, tmp_path) -> None:
+    toml = (
+        EXAMPLE.read_text(encoding="utf-8")
+        .replace('"jingles/', '"JINGLES/')
+        .replace('"news/', f'"{NEWS[0].parent}/')
+    )
+    toml += '\nbed = "JINGLES/bed.flac"\n'  # under [closer], the last table
+    out = tmp_path / "x.mp3"
+    result = run(
+        "build",
+        "--programme",
+        str(_programme(tmp_path, toml)),
+        "--engine",
+        "edge",
+        "-o",
+        str(out),
+        "--report",
+        str(tmp_path / "r.json"),
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["programme"]
+    assert len(report["aired"]) >= 3 and report["dropped"]  # as many stories as without the bed
+    assert report["filled_seconds"] < 20
+    assert 119.0 <= probe_duration(out) <= 120.0
+
+
+def test_a_programme_of_a_slot_alone_reads_what_fits(paced_edge, tmp_path) -> None:
+    out = tmp_path / "x.mp3"
+    result = run(
+        "build",
+        *map(str, NEWS),
+        "--programme",
+        str(_programme(tmp_path, 'slot = "0:40"\n')),
+        "--engine",
+        "edge",
+        "-o",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    seconds = probe_duration(out)
+    assert seconds <= 40.0
+    short = re.search(
+        r"the news is ([0-9.]+) s short of the 40 s slot \(no other story fits\); it ends early",
+        result.stderr,
+    )
+    assert 39.0 <= seconds or (short and abs(seconds + float(short[1]) - 39.6) < 0.3), result.stderr
+
+
+def test_a_slot_no_story_fits_is_refused_and_nothing_published(paced_edge, tmp_path) -> None:
+    body = 'slot = "0:15"\n[opener]\ntext = "{name}。現在是{time}。"\naudio = "JINGLES/open.flac"\n'
+    out = tmp_path / "x.mp3"
+    out.write_bytes(b"the last hour's programme")
+    result = run(
+        "build",
+        str(NEWS[0]),
+        "--programme",
+        str(_programme(tmp_path, body)),
+        "--engine",
+        "edge",
+        "-o",
+        str(out),
+    )
+    assert result.exit_code == 2, result.output
+    assert "over its 15 s slot; nothing published" in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3
+    assert out.read_bytes() == b"the last hour's programme"
+
+
+def test_the_midnight_programme_made_before_midnight_says_tomorrow(paced_edge, tmp_path) -> None:
+    from datetime import datetime, timedelta
+
+    now = datetime.now().astimezone()
+    air = (now + timedelta(minutes=7)).strftime("%H:%M")  # a few minutes ahead, maybe past midnight
+    plan = json.loads(
+        run(
+            "build",
+            str(NEWS[0]),
+            "--programme",
+            str(EXAMPLE),
+            "--air-time",
+            air,
+            "--dry-run",
+            "--json",
+            "--engine",
+            "edge",
+        ).stdout
+    )
+    opener = "".join(c["text"] for c in plan["chunks"] if c["segment"] == "opener")
+    soon = now + timedelta(minutes=7)
+    from bulletin.text.airtime import spoken_date
+
+    assert spoken_date(soon, "hant") in opener

@@ -65,6 +65,11 @@ PAUSE_RANGE = (0.7, 1.5)
 TEMPO_RANGE = (0.97, 1.03)
 #: A fitted programme ends this far under its slot (an MP3 decoder may add a frame or two).
 SLOT_MARGIN = 0.4
+#: News this much shorter than the slot (after the pauses and tempo did what they may) is
+#: "short": said, and filled by a closing bed if there is one, never by silence.
+SHORT = 1.0
+#: The longest jingle, bed or sting (a bed loops: it need not be long).
+MAX_SOUND_SECONDS = 600
 #: Silence between two pieces in the store, so a tempo change never smears one into the next.
 _SEPARATION = int(0.1 * RATE)
 _FRAME = int(0.01 * RATE)  # ducking works on 10 ms frames
@@ -192,15 +197,35 @@ class Store:
 
 
 def load_sound(path: Path) -> np.ndarray:
-    """A jingle, bed or sting in any format ffmpeg reads, as mono 16-bit samples at the bulletin's rate."""
+    """A jingle, bed or sting in any format ffmpeg reads, as mono 16-bit samples at the bulletin's rate.
+
+    At most :data:`MAX_SOUND_SECONDS` are read: a longer file is refused, not decoded whole.
+    """
+    limit = ["-t", str(MAX_SOUND_SECONDS + 1)]
     try:
         data = run_ffmpeg(
-            ["-v", "error", "-i", str(path), "-vn", "-f", "s16le", "-ac", "1", "-ar", str(RATE), "pipe:1"],
+            [
+                "-v",
+                "error",
+                "-i",
+                str(path),
+                "-vn",
+                *limit,
+                "-f",
+                "s16le",
+                "-ac",
+                "1",
+                "-ar",
+                str(RATE),
+                "pipe:1",
+            ],
             what=f"reading {path.name}",
         )
     except AudioError as exc:
         raise AudioError(f"{path}: not audio ffmpeg can read ({exc})") from None
     pcm = np.frombuffer(data, dtype="<i2")
+    if pcm.size > MAX_SOUND_SECONDS * RATE:
+        raise AudioError(f"{path}: longer than {MAX_SOUND_SECONDS // 60} minutes (a jingle, bed or sting)")
     if pcm.size < RATE // 20:
         raise AudioError(f"{path}: shorter than 50 ms of sound")
     if not np.any(pcm):
@@ -279,7 +304,7 @@ def _running_order(
             ops.append(_Sound(section.after))
     if bed is not None:
         ops += [_Gap(BED_FADE_OUT, False), _Mark("bed-end")]
-    ops.append(_Gap(pauses.tail if not isinstance(ops[-1], _Sound) else 0.2, False))
+    ops.append(_Gap(0.2 if ops and isinstance(ops[-1], _Sound) else pauses.tail, False))
     return ops
 
 
@@ -342,16 +367,14 @@ def fit(
     s = min(p_high, (target - fixed - speech) / scaled) if scaled else 1.0
     room = target - fixed - s * scaled
     t = min(1.0, max(t_low, speech / room)) if room > 0 and speech else 1.0
-    short = max(0.0, target - total(s, t))
-    fills = short > 0 and any(isinstance(op, _Mark) and op.what == "fill" for op in ops)
-    return Fit(
-        slot,
-        s,
-        t,
-        short_by=short,
-        filled=short if fills else 0.0,
-        seconds=total(s, t) + (short if fills else 0.0),
-    )
+    short = target - total(s, t)
+    if short < SHORT:  # within reach: the last pause takes up what rounding leaves
+        return Fit(slot, s, t, seconds=total(s, t))
+    if any(isinstance(op, _Mark) and op.what == "fill" for op in ops):
+        # the closing bed fills the gap: pauses and speech stay as they are
+        return Fit(slot, short_by=target - natural, filled=target - natural, seconds=natural)
+    # short for good: the pauses breathe a little, the tempo is left alone, the file ends early
+    return Fit(slot, s, short_by=target - total(s, 1.0), seconds=total(s, 1.0))
 
 
 def mix(
@@ -384,7 +407,8 @@ def mix(
     speech_at: list[tuple[int, int]] = []
     pos = 0
     bed_from: tuple[Path, int] | None = None
-    target = None if fitted.slot is None or not fitted.fits else round((fitted.slot - SLOT_MARGIN) * RATE)
+    exact = fitted.slot is not None and fitted.fits and (fitted.filled > 0 or fitted.short_by == 0)
+    target = round((fitted.slot - SLOT_MARGIN) * RATE) if exact and fitted.slot is not None else None
     source = np.memmap(speech_store.path, dtype="<i2", mode="r") if speech_store.path.stat().st_size else None
     with voice.open("wb", buffering=1 << 20) as f:
 
@@ -399,7 +423,7 @@ def mix(
 
         for n, op in enumerate(ops):
             if isinstance(op, _Gap):
-                if n == len(ops) - 1 and target is not None and fitted.filled == 0:
+                if n == len(ops) - 1 and target is not None:
                     silence(max(round(0.05 * RATE), target - pos))  # the slot's last sample
                 else:
                     gap(op)
@@ -435,6 +459,7 @@ def mix(
                     gap(op.pause)
     del source
     duration = pos / RATE
+    starts[:1] = [0.0] * len(starts[:1])  # the first part's chapter holds the lead-in
     ends = [*starts[1:], duration]
     spans = tuple(Span(s.kind, s.title, a, b) for s, a, b in zip(sections, starts, ends, strict=True))
     sinks = Sinks(RATE, options)

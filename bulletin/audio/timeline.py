@@ -57,7 +57,7 @@ class Fit:
     short_by: float = 0.0  # seconds the news could not fill (the closing bed filled them, if any)
     filled: float = 0.0  # seconds of closing bed added to fill the slot
     fits: bool = True  # False: even at the tightest pauses and tempo it is longer than the slot
-    seconds: float = 0.0  # the programme's length at this fit
+    seconds: float = 0.0  # the programme's length at this fit (before a closing bed fills it)
 
 
 @dataclass(frozen=True)

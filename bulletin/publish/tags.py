@@ -19,6 +19,8 @@ from mutagen.id3 import CHAP, CTOC, ID3, TALB, TDRC, TIT2, TLAN, TPE1, TPUB, TSS
 
 from bulletin.errors import AudioError, ConfigError
 
+#: Most chapters an ID3 table of contents holds; beyond, the last one spans the rest.
+MAX_CHAPTERS = 255
 #: Longest default title, in characters (a phone lock screen shows about this much).
 TITLE_MAX_CHARS = 30
 
@@ -114,6 +116,9 @@ def write_tags(
         tags.add(TDRC(encoding=3, text=[ID3TimeStamp(date.strftime("%Y-%m-%dT%H:%M:%S"))]))
     tags.add(TLAN(encoding=3, text=[language]))
     tags.add(TSSE(encoding=3, text=["bulletin"]))
+    if len(chapters) > MAX_CHAPTERS:  # the table of contents counts its entries in one byte
+        rest = chapters[MAX_CHAPTERS - 1 :]
+        chapters = [*chapters[: MAX_CHAPTERS - 1], Chapter("……", rest[0].start, rest[-1].end)]
     if len(chapters) >= 2:
         ids = [f"chp{i}" for i in range(len(chapters))]
         tags.add(

@@ -30,7 +30,14 @@ from bulletin import environment
 from bulletin.audio.timeline import Assembly
 from bulletin.engines.base import Clip, Engine
 from bulletin.environment import Dirs
-from bulletin.errors import BulletinError, EngineUnavailable, InputError, PublishError, SynthesisError
+from bulletin.errors import (
+    BulletinError,
+    EngineUnavailable,
+    InputError,
+    PublishError,
+    SlotOverrun,
+    SynthesisError,
+)
 from bulletin.files import sweep_temp_dirs, temp_dir
 from bulletin.run import outputs
 from bulletin.run.cache import ClipCache
@@ -135,9 +142,10 @@ class Run:
 
     def when(self) -> datetime:
         """The bulletin's time: the air time (``--air-time``, a programme's: now in its zone), else now."""
+        now = self.clock()
         if self.options.air_time or self.options.timezone or self.programme:
-            return self.options.air(self.clock(), self.local_zone)
-        return self.clock()
+            return self.options.air(now if now.tzinfo else now.astimezone(), self.local_zone)
+        return now
 
     @property
     def lexicon(self) -> Lexicon:
@@ -555,6 +563,12 @@ def _mix_programme(
         dropped.append(aired.pop())
         parts, plan = show.plan(aired, engine, lexicon)
         measure(plan)
+    if not fitted.fits:  # not even one story fits: an overlong programme would break the playout
+        raise SlotOverrun(
+            f"programme {show.programme.path}: with even its shortest story it lasts "
+            f"{fitted.seconds:.1f} s, over its {slot:g} s slot; nothing published "
+            "(lengthen the slot, or shorten the opener, closer or jingles)"
+        )
     if dropped:
         shown = ", ".join(str(n + 1) for n in sorted(dropped))
         run.console.info(f"left out story {shown}: the programme would be longer than its {slot:g} s slot")
@@ -576,8 +590,8 @@ def _note_fit(
         "name": show.programme.name,
         "slot_seconds": slot,
         "seconds": round(assembly.duration, 2),
-        "aired": [n + 1 for n in parts.aired],
-        "dropped": sorted(n + 1 for n in dropped),
+        "aired": list(parts.aired),  # stories by index (from 0), as the dry run numbers them
+        "dropped": sorted(dropped),
         "pause_scale": round(fitted.pause_scale, 3),
         "tempo": round(fitted.tempo, 4),
         "short_by_seconds": round(fitted.short_by, 2),
@@ -590,19 +604,11 @@ def _note_fit(
             "true_peak_dbtp": round(assembly.loudness.true_peak, 2),
             "target_lufs": run.options.encode.loudness,
         }
-    if slot is not None and not fitted.fits:
-        run.console.info(
-            f"warning: the first story alone is longer than the {slot:g} s slot; "
-            f"the programme lasts {assembly.duration:.1f} s"
-        )
-    elif fitted.short_by >= 1.0:
-        pad = "the closing bed fills it" if fitted.filled else "silence pads the end"
+    if fitted.short_by > 0:
+        pad = "the closing bed fills it" if fitted.filled else "it ends early"
         every = len(parts.aired) == len(show.clean.stories)
         why = "all the stories there were" if every else "no other story fits"
-        run.console.info(
-            f"the news is {fitted.short_by:.1f} s short of the {slot:g} s slot even at the longest "
-            f"pauses ({why}); {pad}"
-        )
+        run.console.info(f"the news is {fitted.short_by:.1f} s short of the {slot:g} s slot ({why}); {pad}")
 
 
 def _list_unspoken(run: Run, report: RunReport, engine: Engine, plan: Plan) -> None:
@@ -725,6 +731,7 @@ def dry_run_plan(
     choice = choose(run.options.engine, preset, run.factory, probe=False, given=engine)
     fields: dict[str, Any] = {}
     segments: list[str]
+    stories: list[int | None]
     if run.programme is not None:
         from bulletin.run.show import dry_run_fields
 
@@ -732,11 +739,13 @@ def dry_run_plan(
         found = dry_run_fields(show, choice.engine, run.lexicon, run.options.pauses)
         plan, parts = found.pop("plan"), found.pop("rundown")
         segments = [p.kind for p in parts.spoken]
+        stories = [p.story for p in parts.spoken]  # the article's story, None for the other parts
         fields = found
         estimate = fields["programme"]["estimated_seconds"]
     else:
         plan = Planner(clean, run.lexicon)(choice.engine, choice.voice)
         segments = ["story"] * len(clean.stories)
+        stories = list(range(len(clean.stories)))
         estimate = estimate_seconds(plan.chunks, run.options.pauses.table(), choice.voice.rate)
     return {
         "text": clean.text,
@@ -748,7 +757,7 @@ def dry_run_plan(
         "sources": sources,
         "articles": [s.to_dict() for s in clean.structures],
         "chunks": [
-            {**_chunk_dict(c), "segment": segments[c.story], "voice": v.voice}
+            {**_chunk_dict(c), "story": stories[c.story], "segment": segments[c.story], "voice": v.voice}
             for c, v in zip(plan.chunks, plan.voices, strict=True)
         ],
         "estimated_seconds": estimate,

@@ -89,11 +89,13 @@ def _preview_programme(run: Run, show: Show, engine: Engine, seconds: float, out
     parts, full = show.plan(aired, engine, run.lexicon)
     plan = _first(full, seconds, show.voice.rate)
     count = len(plan.chunks)
-    sections = tuple(
-        replace(s, chunks=tuple(c for c in s.chunks if c < count))
-        for s in parts.sections(full.chunks)
-        if not s.chunks or s.chunks[0] < count
-    )
+    sections = []
+    for section in parts.sections(full.chunks):  # the parts heard within the preview, nothing after
+        if section.chunks and section.chunks[0] >= count:
+            break
+        sections.append(replace(section, chunks=tuple(c for c in section.chunks if c < count)))
+        if section.chunks and section.chunks[-1] >= count - 1:
+            break
     target, player = _target(run, out)
     with temp_dir("preview") as work, atomic_output(target) as tmp:
         store = Store(Path(work) / "speech.raw")

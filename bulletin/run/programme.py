@@ -192,9 +192,9 @@ class _Reader:
         max_stories = self.integer(data, "max_stories", 1, 1000) if "max_stories" in data else None
         return Programme(
             path=self.path,
-            name=self.string(data, "name") or "",
+            name=self.name(data),
             voice=self.string(data, "voice"),
-            slot=parse_slot(data["slot"]) if "slot" in data else None,
+            slot=self.slot(data),
             max_stories=max_stories,
             sources=tuple(self.source(s) for s in self.strings(data, "sources")),
             opener=self.part(opener, "opener"),
@@ -211,6 +211,21 @@ class _Reader:
             duck_db=self.number(mix, "duck", "mix.duck", -60.0, 0.0, DUCK_DB),
             bed_level_db=self.number(mix, "bed_level", "mix.bed_level", -40.0, 12.0, 0.0),
         )
+
+    def name(self, data: dict[str, Any]) -> str:
+        name = self.string(data, "name") or ""
+        self.speakable(name, "name")
+        if "{" in name or "}" in name:
+            raise self.fail("name must not hold braces")
+        return name
+
+    def slot(self, data: dict[str, Any]) -> float | None:
+        if "slot" not in data:
+            return None
+        try:
+            return parse_slot(data["slot"])
+        except ConfigError as exc:
+            raise self.fail(str(exc)) from None
 
     def known(self, table: dict[str, Any], keys: tuple[str, ...], prefix: str) -> None:
         unknown = [k for k in table if k not in keys]
@@ -268,14 +283,24 @@ class _Reader:
         if value is None:
             return None
         try:
-            fields = [name for _, name, spec, conv in string.Formatter().parse(value) if name is not None]
+            fields = [
+                (n, spec, conv) for _, n, spec, conv in string.Formatter().parse(value) if n is not None
+            ]
         except ValueError as exc:
             raise self.fail(f"{label}: {exc} (write {{{{ and }}}} for braces)") from None
-        for name in fields:
+        known = ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
+        for name, spec, conv in fields:
             if name not in PLACEHOLDERS:
-                known = ", ".join(f"{{{p}}}" for p in PLACEHOLDERS)
                 raise self.fail(f"{label}: unknown placeholder {{{name}}} (known: {known})")
+            if spec or conv:  # {time:>10} or {name!r} would be read out as padding or quotes
+                raise self.fail(f"{label}: write placeholders plain, like {{{name}}} (known: {known})")
+        self.speakable(value, label)
         return value
+
+    def speakable(self, value: str, label: str) -> None:
+        """Control characters cannot go into the feed's XML or to a voice."""
+        if any((ord(ch) < 32 and ch not in "\t\n\r") or ord(ch) == 127 for ch in value):
+            raise self.fail(f"{label}: holds a control character")
 
     def audio(self, table: dict[str, Any], key: str, label: str) -> Path | None:
         name = self.string(table, key, label)

@@ -10,6 +10,7 @@ normalization, the cache and subtitles treat a programme as they treat a bulleti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from bulletin.audio.mix import Section
 from bulletin.run.presets import Preset
 from bulletin.run.programme import Programme
+from bulletin.text.chars import split_sentences
 from bulletin.text.chunk import Chunk
 from bulletin.text.pipeline import CleanText
 
@@ -126,7 +128,7 @@ def rundown(
                 bed=o.bed,
             )
         )
-    named = [headline_of(clean, n) for n in aired[: programme.headlines.count]]
+    named = [said_headline(clean, n) for n in aired[: programme.headlines.count]]
     if named:
         h = programme.headlines
         lines = (*said(h.text), *(_sentence(t) for t in named))
@@ -149,6 +151,16 @@ def headline_of(clean: CleanText, story: int) -> str:
     from bulletin.publish.tags import default_title
 
     return default_title(clean.headline(story) or clean.stories[story][0])
+
+
+def said_headline(clean: CleanText, story: int) -> str:
+    """What the anchor reads as a story's headline: its article's, whole; without one, the
+    first clause of its first sentence (the whole sentence when that clause is long)."""
+    if headline := clean.headline(story):
+        return " ".join(headline.split())
+    first = split_sentences(clean.stories[story][0])[0].strip()
+    clause = re.split(r"(?<=[，、：；])", first, maxsplit=1)[0].rstrip("，、：；")
+    return clause if 6 <= len(clause) <= 40 else first.rstrip("。！？!?")
 
 
 def _sentence(headline: str) -> str:

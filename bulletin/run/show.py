@@ -199,8 +199,7 @@ def choose_by_estimate(
     every = list(range(len(show.clean.stories)))
     if slot is None:
         return every, try_fit(every)
-    for n in every:  # measure what can be measured first, so the pace is known throughout
-        try_fit([n])
+    try_fit(every)  # learn what is measured first, so the pace is known throughout
     aired: list[int] = []
     best = try_fit(aired)
     for n in every:
@@ -228,6 +227,8 @@ def dry_run_fields(show: Show, engine: Engine, lexicon: Lexicon | None, pauses: 
             "name": show.programme.name,
             "slot": show.programme.slot,
             "estimated_seconds": round(fitted.seconds, 1),
+            "fits": fitted.fits,
+            "short_by_seconds": round(fitted.short_by, 1),
             "stories": [
                 {"story": n, "headline": headline_of(show.clean, n), "aired": n in aired}
                 for n in range(len(show.clean.stories))

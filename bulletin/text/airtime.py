@@ -94,8 +94,9 @@ def parse_zone(name: str | None, *, local: tzinfo) -> tzinfo:
 def parse_air_time(value: str | None, now: datetime, zone: tzinfo) -> datetime:
     """The air time that ``value`` means, as an aware datetime in ``zone`` to the minute.
 
-    ``value`` is None (``now``), ``HH:MM`` (that time today in ``zone``, even if it has
-    passed: a late build still says the hour it was made for), an ISO date and time
+    ``value`` is None (``now``), ``HH:MM`` (that time on the day that puts it nearest to
+    ``now``: a build at 23:52 for ``00:00`` airs tomorrow, one at 09:05 for ``09:00``
+    airs today, late as it is), an ISO date and time
     (naive: in ``zone``; with an offset or ``Z``: converted to ``zone``) or ``next-hour``
     (the first top of the hour in ``zone`` strictly after ``now``). ``now`` must be aware:
     a naive clock reading is a caller's bug (whose wall clock?), so it is a ValueError,
@@ -113,7 +114,9 @@ def parse_air_time(value: str | None, now: datetime, zone: tzinfo) -> datetime:
         if clock := _CLOCK.fullmatch(text):
             today = now.astimezone(zone).date()
             wall = time(int(clock[1]), int(clock[2]))
-            return _minute(datetime.combine(today, wall, tzinfo=zone), zone)
+            days = (today - timedelta(days=1), today, today + timedelta(days=1))
+            near = min(days, key=lambda d: abs(datetime.combine(d, wall, tzinfo=zone) - now))
+            return _minute(datetime.combine(near, wall, tzinfo=zone), zone)
         if iso := _ISO.fullmatch(text):
             year, month, day, hour, minute = (int(g) for g in iso.groups()[:5])
             when = datetime(year, month, day, hour, minute, tzinfo=_offset(iso[7]) or zone)
