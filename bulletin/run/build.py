@@ -393,7 +393,7 @@ def _assemble(
     report.engine_used, report.voice = choice.engine.name, asdict(choice.voice)
     report.fallback_reason = choice.fallback_reason
     run.console.info(f"engine: {choice.engine.name} ({choice.why}); voice: {choice.voice.voice}")
-    announce_model_install(choice.engine, run.console, run.dirs.data)
+    announce_model_install(choice.engine, run.console, run.dirs.data, choice.voice)
     plan = planner(choice.engine, choice.voice)
     _list_unspoken(run, report, choice.engine, plan)
     started = time.perf_counter()

@@ -39,7 +39,7 @@ def run_preview(
         return None
     choice = choose(options.engine, _resolve(options, clean), run.factory, given=run.engine)
     run.console.info(f"engine: {choice.engine.name} ({choice.why}); voice: {choice.voice.voice}")
-    announce_model_install(choice.engine, run.console, run.dirs.data)
+    announce_model_install(choice.engine, run.console, run.dirs.data, choice.voice)
     full = Planner(clean, run.lexicon)(choice.engine, choice.voice)
     budget = seconds * CHARS_PER_SECOND * rate_factor(choice.voice.rate)
     count = 0
