@@ -11,7 +11,8 @@ Each build is ``bulletin build examples/six-party-talks.txt --engine offline --v
 must be installed: ``bulletin voices install --baker``; the first build of a new setting
 also pays for nothing else). A Kokoro setting ``P/F`` sets the longest model call
 ``kokoro.MAX_PIECE_TOKENS = P`` and the tokens in flight ``kokoro.IN_FLIGHT_TOKENS = F``
-in the child before the CLI runs; ``--workers N`` sets the engine's threads.
+in the child before the CLI runs (``P/Fs``: also ``kokoro.SHRINK_ARENA = True``);
+``--workers N`` sets the engine's threads.
 
 Reported per build: wall seconds, audio seconds (the MP3), RTF = wall / audio, CPU
 seconds (user + sys of the child and what it waited for, from ``wait4``) per audio
@@ -47,7 +48,8 @@ import bulletin.engines.kokoro as k
 import bulletin.engines.offline as o
 piece, flight, workers = sys.argv[1:4]
 if piece != "-":
-    k.MAX_PIECE_TOKENS, k.IN_FLIGHT_TOKENS = int(piece), int(flight)
+    k.MAX_PIECE_TOKENS, k.IN_FLIGHT_TOKENS = int(piece), int(flight.rstrip("s"))
+    k.SHRINK_ARENA = flight.endswith("s")
 if workers != "-":
     real = o.OfflineEngine.__init__
     def init(self, workers=None, data_dir=None, _n=int(workers)):

@@ -55,6 +55,9 @@ KOKORO_REVISION = 1
 MAX_PIECE_TOKENS = 250
 #: Tokens that may be in flight at once across the threads (peak memory follows it).
 IN_FLIGHT_TOKENS = 300
+#: Give the arena's memory back after each call (onnxruntime's arena shrinkage): keeps the
+#: arena from growing past what the calls in flight need when calls of many lengths interleave.
+SHRINK_ARENA = False
 SENTENCE_PAUSE_S = 0.35
 CLAUSE_PAUSE_S = 0.12
 #: Trimming a call's silence: samples quieter than this are silence; this much is kept
@@ -200,7 +203,13 @@ class KokoroSpeaker:
             "style": np.ascontiguousarray(style.vectors[n - 1 : n]),
             "speed": np.array([style.speed], dtype=np.float32),
         }
-        return np.asarray(self.session.run(None, inputs)[0], dtype=np.float32).reshape(-1)
+        options = None
+        if SHRINK_ARENA:
+            import onnxruntime as ort
+
+            options = ort.RunOptions()
+            options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        return np.asarray(self.session.run(None, inputs, options)[0], dtype=np.float32).reshape(-1)
 
     def speak(
         self,
