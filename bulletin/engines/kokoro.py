@@ -52,9 +52,9 @@ SAMPLE_RATE = 24_000
 #: Bump when anything here changes how the same text sounds (part of the cache key).
 KOKORO_REVISION = 1
 #: Longest model call, in phoneme tokens (the model's limit is 510). See the module docstring.
-MAX_PIECE_TOKENS = 250
+MAX_PIECE_TOKENS = 100
 #: Tokens that may be in flight at once across the threads (peak memory follows it).
-IN_FLIGHT_TOKENS = 300
+IN_FLIGHT_TOKENS = 150
 #: Give the arena's memory back after each call (onnxruntime's arena shrinkage): keeps the
 #: arena from growing past what the calls in flight need when calls of many lengths interleave.
 SHRINK_ARENA = False
