@@ -235,3 +235,13 @@ def test_kokoro_voices_through_the_cli(voice: str, kokoro_base: Path, tmp_path: 
     assert 3.0 < probe_duration(out) < 12.0
     cues = srt.read_text(encoding="utf-8")
     assert "颱風凱米" in cues and "-->" in cues  # subtitles timed without word boundaries
+
+
+def test_voices_lists_the_offline_voices_with_gender_and_licence() -> None:
+    result = run_cli("voices")
+    assert result.exit_code == 0
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  ")}
+    for name, voice in KOKORO_VOICES.items():
+        assert voice.gender in lines[name] and "Apache-2.0" in lines[name] and "commercial use OK" in lines[name]
+    assert "non-commercial" in lines["baker"] and "NOT for commercial use" in lines["baker"]
+    assert "zf_xiaoni" not in result.output  # not shipped: unintelligible
