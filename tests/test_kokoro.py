@@ -242,6 +242,7 @@ def test_voices_lists_the_offline_voices_with_gender_and_licence() -> None:
     assert result.exit_code == 0
     lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  ")}
     for name, voice in KOKORO_VOICES.items():
-        assert voice.gender in lines[name] and "Apache-2.0" in lines[name] and "commercial use OK" in lines[name]
+        line = lines[name]
+        assert voice.gender in line and "Apache-2.0" in line and "commercial use OK" in line
     assert "non-commercial" in lines["baker"] and "NOT for commercial use" in lines["baker"]
     assert "zf_xiaoni" not in result.output  # not shipped: unintelligible
