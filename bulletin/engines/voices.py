@@ -47,7 +47,7 @@ KOKORO_VOICES: dict[str, OfflineVoice] = {
         OfflineVoice("zf_xiaoyi", "kokoro", "female", _KOKORO_LICENCE),
         OfflineVoice("zm_yunyang", "kokoro", "male", _KOKORO_LICENCE),
         OfflineVoice("zf_xiaobei", "kokoro", "female", _KOKORO_LICENCE),
-        OfflineVoice("zm_yunjian", "kokoro", "male", _KOKORO_LICENCE, "least clear"),
+        OfflineVoice("zm_yunjian", "kokoro", "male", _KOKORO_LICENCE),
     )
 }
 BAKER = OfflineVoice(
