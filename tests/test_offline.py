@@ -366,7 +366,15 @@ def test_a_model_damaged_in_place_is_found_by_hash_and_reinstalled(
     monkeypatch.setenv("BULLETIN_DATA_DIR", str(base))
     monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
     result = run_cli(
-        "build", "-", "--engine", "offline", "-o", str(tmp_path / "x.mp3"), input="你好。".encode()
+        "build",
+        "-",
+        "--engine",
+        "offline",
+        "--voice",
+        "baker",
+        "-o",
+        str(tmp_path / "x.mp3"),
+        input="你好。".encode(),
     )
     *said, error = result.stderr.strip().splitlines()
     assert result.exit_code == 1 and error.startswith("bulletin: error: the offline voice file"), (

