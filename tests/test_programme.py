@@ -412,3 +412,15 @@ def test_the_midnight_programme_made_before_midnight_says_tomorrow(paced_edge, t
     from bulletin.text.airtime import spoken_date
 
     assert spoken_date(soon, "hant") in opener
+
+
+def test_the_anchors_stay_two_voices_offline(tmp_path) -> None:
+    """Offline (asked for, or Edge's fallback: the same mapping), a female and a male Kokoro voice."""
+    result = run("build", "--programme", str(EXAMPLE), "--engine", "offline", "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    story_voices = [c["voice"] for c in plan["chunks"] if c["segment"] == "story"]
+    by_story = {c["story"]: c["voice"] for c in plan["chunks"] if c["segment"] == "story"}
+    assert set(story_voices) == {"zf_xiaoxiao", "zm_yunxi"}
+    voices = [by_story[n] for n in sorted(by_story)]
+    assert all(a != b for a, b in zip(voices, voices[1:], strict=False))
