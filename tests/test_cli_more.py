@@ -131,7 +131,7 @@ def test_auto_falls_back_to_the_offline_voice_and_says_why(monkeypatch, sample, 
     result = run("build", str(story), "-o", str(out), "--report", str(report))
     assert result.exit_code == 0, result.output
     assert "engine: offline (Edge is unreachable" in result.stderr
-    assert "voice: zf_xiaoxiao" in result.stderr  # tw-news is female: so is its offline stand-in
+    assert "voice: zm_yunxi" in result.stderr  # no voice was named: the default offline voice
     assert 0.6 * estimated["estimated_seconds"] < probe_duration(out) < 1.6 * estimated["estimated_seconds"]
     data = json.loads(report.read_text())
     assert data["engine_used"] == "offline" and "unreachable" in data["fallback_reason"]

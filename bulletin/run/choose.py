@@ -117,8 +117,10 @@ def choose(
 
 
 def fall_back(preset: Preset, make: MakeEngine, why: str) -> Choice:
-    """The offline voice in place of Edge, keeping the preset's prosody."""
-    return Choice(make("offline"), for_engine(preset, "offline"), why, fallback_reason=why)
+    """The offline voice in place of Edge, keeping the preset's prosody: the default offline
+    voice, unless a voice was named (then the Kokoro voice of its gender)."""
+    voice = for_engine(preset, "offline", same_gender=not preset.by_default)
+    return Choice(make("offline"), voice, why, fallback_reason=why)
 
 
 def may_fall_back(requested: str, choice: Choice) -> bool:
