@@ -10,6 +10,7 @@ bed, the stings and the jingles can each be found in the mix by frequency.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import re
 from pathlib import Path
@@ -66,6 +67,11 @@ def level(pcm: np.ndarray, start: float, end: float, freq: float) -> float:
     return float(20 * np.log10(max(spectrum[near].max(), 1e-9)))
 
 
+def dry_plan(*args: str) -> dict:
+    """The dry run's JSON plan for ``build ARGS`` on the fake Edge."""
+    return json.loads(run("build", *args, "--dry-run", "--json", "--engine", "edge").stdout)
+
+
 def cues(srt: Path) -> list[tuple[float, float, str]]:
     out = []
     for block in srt.read_text(encoding="utf-8").strip().split("\n\n"):
@@ -94,6 +100,7 @@ def example(tmp_path_factory):
         out = folder / "hourly.mp3"
         args = ["build", "--programme", str(EXAMPLE), "--engine", "edge", "-o", str(out)]
         args += ["--air-time", "2026-11-26T21:00", "--subtitles", str(folder / "hourly.srt")]
+        args += ["--feed", str(folder / "feed.xml"), "--base-url", "https://news.example.org/"]
         result = run(*args, "--report", str(folder / "report.json"))
         assert result.exit_code == 0, result.output
         requests = [
@@ -107,6 +114,7 @@ def example(tmp_path_factory):
             "report": report,
             "requests": requests,
             "stderr": result.stderr,
+            "feed": folder / "feed.xml",
         }
 
 
@@ -132,6 +140,16 @@ def test_it_opens_with_the_jingle_and_has_a_chapter_for_every_part(example) -> N
     assert "今天是十一月二十六日" in said and "首先為您報導重點新聞" in said and "謝謝您的收聽" in said
     headlines = example["report"]["programme"]["headlines"]
     assert len(headlines) == min(3, len(aired)) and titles[2 : 2 + len(headlines)] == headlines
+
+
+def test_the_feed_item_lists_the_headlines_and_airs_at_the_air_time(example) -> None:
+    import feedparser
+
+    item = feedparser.parse(str(example["feed"])).entries[0]
+    assert item.summary.split("\n") == example["report"]["programme"]["headlines"]
+    assert item.title == "焦點新聞 十一月二十六日晚上九點整"
+    assert item.published.startswith("Thu, 26 Nov 2026 21:00:00")
+    assert ID3(example["mp3"])["TALB"].text[0] == "焦點新聞"
 
 
 def test_a_sting_between_every_two_stories_and_none_after_the_last(example) -> None:
@@ -171,19 +189,12 @@ def test_two_anchors_take_turns_story_by_story(example) -> None:
         assert len(voices) == 1 and next(iter(voices)).endswith(anchors[turn % 2]), (story, voices)
 
 
-def test_the_opener_says_the_air_time_and_the_feed_lists_the_headlines(paced_edge, tmp_path) -> None:
-    plan = json.loads(
-        run(
-            "build",
-            "--programme",
-            str(EXAMPLE),
-            "--air-time",
-            "2026-11-26T21:00",
-            "--dry-run",
-            "--json",
-            "--engine",
-            "edge",
-        ).stdout
+def test_the_opener_says_the_air_time_in_the_voices_script(paced_edge, tmp_path) -> None:
+    plan = dry_plan(
+        "--programme",
+        str(EXAMPLE),
+        "--air-time",
+        "2026-11-26T21:00",
     )
     opener = "".join(c["text"] for c in plan["chunks"] if c["segment"] == "opener")
     assert "十一月二十六日" in opener and "星期四" in opener and "晚上九點" in opener
@@ -194,21 +205,7 @@ def test_the_opener_says_the_air_time_and_the_feed_lists_the_headlines(paced_edg
     }
     aired = [s for s in plan["programme"]["stories"] if s["aired"]]
     assert 0 < len(aired) < len(NEWS)
-    simplified = json.loads(
-        run(
-            "build",
-            "--programme",
-            str(EXAMPLE),
-            "--air-time",
-            "2026-11-26T00:15",
-            "--dry-run",
-            "--json",
-            "--engine",
-            "edge",
-            "--voice",
-            "cn-news",
-        ).stdout
-    )
+    simplified = dry_plan("--programme", str(EXAMPLE), "--air-time", "2026-11-26T00:15", "--voice", "cn-news")
     opener = "".join(c["text"] for c in simplified["chunks"] if c["segment"] == "opener")
     assert "凌晨零点十五分" in opener
 
@@ -393,19 +390,12 @@ def test_the_midnight_programme_made_before_midnight_says_tomorrow(paced_edge, t
 
     now = datetime.now().astimezone()
     air = (now + timedelta(minutes=7)).strftime("%H:%M")  # a few minutes ahead, maybe past midnight
-    plan = json.loads(
-        run(
-            "build",
-            str(NEWS[0]),
-            "--programme",
-            str(EXAMPLE),
-            "--air-time",
-            air,
-            "--dry-run",
-            "--json",
-            "--engine",
-            "edge",
-        ).stdout
+    plan = dry_plan(
+        str(NEWS[0]),
+        "--programme",
+        str(EXAMPLE),
+        "--air-time",
+        air,
     )
     opener = "".join(c["text"] for c in plan["chunks"] if c["segment"] == "opener")
     soon = now + timedelta(minutes=7)
@@ -423,4 +413,4 @@ def test_the_anchors_stay_two_voices_offline(tmp_path) -> None:
     by_story = {c["story"]: c["voice"] for c in plan["chunks"] if c["segment"] == "story"}
     assert set(story_voices) == {"zf_xiaoxiao", "zm_yunxi"}
     voices = [by_story[n] for n in sorted(by_story)]
-    assert all(a != b for a, b in zip(voices, voices[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(voices))

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,23 @@ class Clip:
     boundaries: tuple[Boundary, ...] = ()
     retries: int = 0  # transient failures recovered while making it
     meta: dict[str, object] = field(default_factory=dict, compare=False)
+
+
+def wav_bytes(audio: np.ndarray, rate: int) -> bytes:
+    """Float samples in [-1, 1] as 16-bit mono WAV bytes: how the offline models hand over a clip."""
+    import io
+    import wave
+
+    import numpy as np
+
+    pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(pcm.tobytes())
+    return buffer.getvalue()
 
 
 #: Called as each clip is ready: (position in the batch, clip). Used for progress.

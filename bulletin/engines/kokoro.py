@@ -31,10 +31,8 @@ How it runs, and why (measured on 2 cores; bench/README.md, bench/kokoro/FINDING
 from __future__ import annotations
 
 import hashlib
-import io
 import queue
 import threading
-import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import version as dist_version
@@ -43,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from bulletin.engines.base import Clip, OnClip
+from bulletin.engines.base import Clip, OnClip, wav_bytes
 from bulletin.engines.kokoro_frontend import FRONTEND_VERSION, KokoroFrontend, Piece, load_vocab
 from bulletin.engines.voices import KOKORO_VOICES, kokoro_files_dir
 from bulletin.errors import ConfigError, ModelError, SynthesisError
@@ -137,18 +135,6 @@ def join(pieces: Sequence[tuple[Piece, np.ndarray]], speed: float, gain: float) 
     if peak > PEAK:
         audio = audio * np.float32(PEAK / peak)
     return audio
-
-
-def wav_bytes(audio: np.ndarray) -> bytes:
-    """float32 samples within [-1, 1] → 16-bit mono WAV bytes."""
-    pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(pcm.tobytes())
-    return buffer.getvalue()
 
 
 def open_session(model: Path) -> Any:
@@ -301,7 +287,9 @@ class KokoroSpeaker:
                 samples = join(made, style.speed, style.gain)
                 audio[item] = []  # this text's raw audio is no longer needed
                 clips[item] = Clip(
-                    data=wav_bytes(samples), format="wav", meta={"model_calls": len(pieces[item])}
+                    data=wav_bytes(samples, SAMPLE_RATE),
+                    format="wav",
+                    meta={"model_calls": len(pieces[item])},
                 )
                 if on_clip is not None:
                     on_clip(item, clips[item])  # type: ignore[arg-type]

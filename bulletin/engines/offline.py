@@ -50,13 +50,11 @@ acoustic model (weights packed for XNNPACK and its arena for a 40-syllable phras
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import queue
 import re
 import sys
 import threading
-import wave
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -65,7 +63,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from bulletin.engines.base import Boundary, Clip, OnClip, VoiceSettings
+from bulletin.engines.base import Boundary, Clip, OnClip, VoiceSettings, wav_bytes
 from bulletin.engines.litert_patch import PATCH_VERSION, PatchError, SubbandSynthesis, split_subband_synthesis
 from bulletin.engines.pinyin_frontend import FRONTEND_VERSION, Phrase, PinyinFrontend
 from bulletin.engines.prosody import parse_prosody
@@ -138,18 +136,6 @@ class Prosody:
             f0=round(min(max(1.0 + pitch / BAKER_MEAN_F0_HZ, 0.5), 2.0), 4),
             gain=round(min(max(1.0 + volume / 100.0, 0.0), 2.0), 4),
         )
-
-
-def _wav_bytes(audio: np.ndarray) -> bytes:
-    """float32 samples in [-1, 1] → 16-bit mono WAV bytes."""
-    pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(pcm.tobytes())
-    return buffer.getvalue()
 
 
 @contextlib.contextmanager
@@ -652,7 +638,7 @@ class OfflineEngine:
                 ) from exc
             finally:
                 lender.put(voice_)
-            data = _wav_bytes(audio)
+            data = wav_bytes(audio, SAMPLE_RATE)
             del audio
             _release_free_memory()  # this text's buffers are freed: give the pages back
             return Clip(data=data, format="wav", boundaries=boundaries, meta={"model_calls": calls})
