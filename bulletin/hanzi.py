@@ -22,6 +22,13 @@ def _t2s() -> Any:
     return opencc.OpenCC("t2s")
 
 
+@cache
+def _tw2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("tw2s")
+
+
 def to_simplified(text: str) -> str:
     """``text`` in Simplified characters, one character for one (position i stays character i).
 
@@ -31,12 +38,30 @@ def to_simplified(text: str) -> str:
     """
     converted: str = _t2s().convert(text)
     if len(converted) == len(text):
-        return converted
+        return _zhe(text, converted)
     out = []
     for ch in text:
         one: str = _t2s().convert(ch)
         out.append(one if len(one) == 1 else ch)
     return "".join(out)
+
+
+def _zhe(text: str, converted: str) -> str:
+    """著 as Taiwan writes the particle (隨著, 接著, 睡著, 著急) becomes 着, not 著.
+
+    OpenCC's plain t2s keeps 著 (著名 and 著作 are 著 in Simplified too), and the readers
+    then say zhù where Taiwan text means zhe or zháo; its tw2s knows the words, but also
+    turns 么 into 幺 and 抬 into 擡. So tw2s decides 著 only.
+    """
+    if "著" not in text:
+        return converted
+    taiwan: str = _tw2s().convert(text)
+    if len(taiwan) != len(text):
+        return converted
+    return "".join(
+        "着" if ch == "著" and tw == "着" else out
+        for ch, tw, out in zip(text, taiwan, converted, strict=True)
+    )
 
 
 @cache

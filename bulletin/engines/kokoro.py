@@ -42,20 +42,21 @@ from typing import Any
 import numpy as np
 
 from bulletin.engines.base import Clip, OnClip, wav_bytes
+from bulletin.engines.heap import release_free_memory
 from bulletin.engines.kokoro_frontend import FRONTEND_VERSION, KokoroFrontend, Piece, load_vocab
 from bulletin.engines.voices import KOKORO_VOICES, kokoro_files_dir
 from bulletin.errors import ConfigError, ModelError, SynthesisError
 
 SAMPLE_RATE = 24_000
 #: Bump when anything here changes how the same text sounds (part of the cache key).
-KOKORO_REVISION = 1
+KOKORO_REVISION = 2  # 2: arena shrinkage, 著 and 发 read right
 #: Longest model call, in phoneme tokens (the model's limit is 510). See the module docstring.
 MAX_PIECE_TOKENS = 100
 #: Tokens that may be in flight at once across the threads (peak memory follows it).
 IN_FLIGHT_TOKENS = 150
 #: Give the arena's memory back after each call (onnxruntime's arena shrinkage): keeps the
 #: arena from growing past what the calls in flight need when calls of many lengths interleave.
-SHRINK_ARENA = False
+SHRINK_ARENA = True
 SENTENCE_PAUSE_S = 0.35
 CLAUSE_PAUSE_S = 0.12
 #: Trimming a call's silence: samples quieter than this are silence; this much is kept
@@ -91,22 +92,28 @@ def kokoro_version() -> str:
     )
 
 
-def voice_vectors(name: str, folder: Path | None = None) -> np.ndarray:
-    """The voice's 510 x 256 style table, after checking the file against SHA256SUMS."""
+def shipped_file(name: str, folder: Path | None = None) -> bytes:
+    """A file shipped in ``voices/kokoro`` (a voice vector, the phoneme table), checked
+    against SHA256SUMS: a damaged one is a one-line error naming it, never a wrong sound."""
     folder = folder or kokoro_files_dir()
-    if name not in KOKORO_VOICES:
-        raise ConfigError(f"unknown Kokoro voice {name!r} (one of {', '.join(KOKORO_VOICES)})")
-    path = folder / f"{name}.bin"
+    path = folder / name
     try:
         sums = dict(
             reversed(line.split()) for line in (folder / "SHA256SUMS").read_text("ascii").splitlines() if line
         )
         data = path.read_bytes()
     except (OSError, ValueError) as exc:
-        raise ModelError(f"cannot read the Kokoro voice {path}: {exc}") from exc
+        raise ModelError(f"cannot read the Kokoro file {path}: {exc}") from exc
     if hashlib.sha256(data).hexdigest() != sums.get(path.name):
-        raise ModelError(f"the Kokoro voice file {path} is damaged (its sha256 is not the shipped one)")
-    return np.frombuffer(data, dtype="<f4").reshape(510, 256)
+        raise ModelError(f"the Kokoro file {path} is damaged (its sha256 is not the shipped one)")
+    return data
+
+
+def voice_vectors(name: str, folder: Path | None = None) -> np.ndarray:
+    """The voice's 510 x 256 style table, after checking the file against SHA256SUMS."""
+    if name not in KOKORO_VOICES:
+        raise ConfigError(f"unknown Kokoro voice {name!r} (one of {', '.join(KOKORO_VOICES)})")
+    return np.frombuffer(shipped_file(f"{name}.bin", folder), dtype="<f4").reshape(510, 256)
 
 
 def trim(audio: np.ndarray) -> np.ndarray:
@@ -153,18 +160,37 @@ def open_session(model: Path) -> Any:
     options.log_severity_level = 3  # errors only: cron mails whatever reaches stderr
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     saved = kokoro_store.optimized_ready(model, ort.__version__)
+    cpu = ["CPUExecutionProvider"]
     try:
         if saved is not None:
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-            return ort.InferenceSession(str(saved), options, providers=["CPUExecutionProvider"])
+            return ort.InferenceSession(str(saved), options, providers=cpu)
         # EXTENDED, not ALL: ALL may save layout changes specific to this CPU
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-        options.optimized_model_filepath = str(kokoro_store.optimized_path(model, ort.__version__))
-        session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        # saved under a name of its own, renamed in when complete: another build never
+        # reads it half-written; a folder that cannot hold it only costs the saving
+        temp = kokoro_store.optimized_temp(model, ort.__version__)
+        options.optimized_model_filepath = str(temp) if temp is not None else ""
+        try:
+            session = ort.InferenceSession(str(model), options, providers=cpu)
+        except Exception:
+            if temp is None:
+                raise
+            kokoro_store.discard(temp)
+            options.optimized_model_filepath = ""
+            return ort.InferenceSession(str(model), options, providers=cpu)
     except Exception as exc:  # onnxruntime raises its own exception types
         raise ModelError(f"cannot load the Kokoro model: {str(exc).strip().splitlines()[0][:200]}") from exc
-    kokoro_store.stamp_optimized(model, ort.__version__)
+    if temp is not None:
+        kokoro_store.keep_optimized(temp, model, ort.__version__)
     return session
+
+
+def vocab_table() -> dict[str, int]:
+    """The shipped phoneme → token table, checked against SHA256SUMS."""
+    import json
+
+    return dict(json.loads(shipped_file("vocab.json"))["vocab"])
 
 
 class KokoroSpeaker:
@@ -172,7 +198,7 @@ class KokoroSpeaker:
 
     def __init__(self, model: Path, workers: int, vocab: Path | None = None) -> None:
         self.session = open_session(model)
-        self.frontend = KokoroFrontend(load_vocab(vocab or kokoro_files_dir() / "vocab.json"))
+        self.frontend = KokoroFrontend(load_vocab(vocab) if vocab else vocab_table())
         self.workers = max(1, workers)
         self._styles: dict[str, np.ndarray] = {}
 
@@ -286,6 +312,7 @@ class KokoroSpeaker:
                 made = [(p, a) for p, a in zip(pieces[item], audio[item], strict=True) if a is not None]
                 samples = join(made, style.speed, style.gain)
                 audio[item] = []  # this text's raw audio is no longer needed
+                release_free_memory()  # and its pages go back to the system (see engines.heap)
                 clips[item] = Clip(
                     data=wav_bytes(samples, SAMPLE_RATE),
                     format="wav",

@@ -16,8 +16,9 @@ to ``, . ! ? ; :``. We rebuild exactly that format, with better parts where it m
 * **Latin letters**: Kokoro's vocabulary holds Latin capitals as English *phoneme* symbols
   (A, I, O, Q, S, T, W, Y), so misaki's pass-through turned "WTO" into junk. Acronyms are
   spelled the way Chinese newsreaders say them (the reader's letter names: WTO → da2 bu5
-  liu5 ti4 ou1); other Latin words cannot be said and are skipped, and the run lists them
-  (``unspoken`` in its report), exactly as for the Baker voice. Digits are read one by one.
+  liu5 ti4 ou1), and so are other Latin words of up to 12 letters (iPhone, Google: nothing
+  is dropped silently; a lexicon entry gives a word its proper reading). Longer ones are
+  skipped, and the run lists them (``unspoken`` in its report). Digits are read one by one.
 * **Length**: the model takes at most 510 tokens a call, and its memory grows with the
   call's length (~23 MB per second of audio), so a text is cut into pieces of at most
   ``max_tokens``, at sentence ends first, then at clause breaks, then between words.
@@ -35,7 +36,7 @@ from bulletin.engines.pinyin_frontend import Reader
 from bulletin.hanzi import to_simplified
 
 #: Bump whenever the same text would give other tokens (part of the cache key).
-FRONTEND_VERSION = 1
+FRONTEND_VERSION = 2  # 2: Latin words spelled, not skipped
 #: The model's limit: tokens per call, without the two pad tokens (its voice tables have 510 rows).
 MAX_TOKENS = 510
 
@@ -95,7 +96,7 @@ class KokoroFrontend:
         A unit is a word's phonemes (break ``WORD``) or a mapped punctuation mark (its
         strength); characters that are not said contribute nothing.
         """
-        readings = self.reader.read(text, sandhi=False)
+        readings = self.reader.read(text, sandhi=False, spell=True)
         units: list[tuple[str, int]] = []
         for start, end in _words(text):
             word = ""

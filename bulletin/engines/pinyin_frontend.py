@@ -57,7 +57,7 @@ from bulletin.engines.polyphones import LEXICAL, TRUST, PolyphoneModel, polyphon
 from bulletin.hanzi import char_readings, to_simplified
 
 #: Bump whenever the same text would produce different symbols (part of the cache key).
-FRONTEND_VERSION = 2  # 2: polyphones in context (g2pM), unreadable characters skipped
+FRONTEND_VERSION = 3  # 2: polyphones in context (g2pM), unreadable characters skipped; 3: 著 and 发
 
 #: Characters that end a sentence: the engine makes a separate model call per phrase.
 SENTENCE_END = frozenset("。！？!?…；;\n")
@@ -95,6 +95,8 @@ LETTER_PINYIN: dict[str, tuple[str, ...]] = {
 }
 #: Longest all-capital token spelled out; longer ones are more likely words than acronyms.
 MAX_ACRONYM = 6
+#: Longest Latin word spelled when words are spelled (``spell=True``); longer ones are skipped.
+MAX_SPELLED = 12
 
 #: Characters of numbers (一 next to them is a digit, read yi1) and of dates (一月, 一號).
 _NUMERALS = frozenset("零〇○一二三四五六七八九十兩两")
@@ -214,16 +216,20 @@ class Reader:
             self._polyphones = polyphone_model()
         return self._polyphones
 
-    def read(self, text: str, *, sandhi: bool = True, polyphones: bool = True) -> list[Reading]:
+    def read(
+        self, text: str, *, sandhi: bool = True, polyphones: bool = True, spell: bool = False
+    ) -> list[Reading]:
         """What the voice says for each character of ``text`` (same length as ``text``).
 
         ``polyphones=False`` skips the network (dictionary readings only): enough to know
-        what will be skipped, at a fraction of the cost.
+        what will be skipped, at a fraction of the cost. ``spell``: Latin words that are
+        not acronyms are spelled letter by letter too (up to :data:`MAX_SPELLED` letters),
+        not skipped: the Kokoro voices do this.
         """
-        return self.read_many([text], sandhi=sandhi, polyphones=polyphones)[0]
+        return self.read_many([text], sandhi=sandhi, polyphones=polyphones, spell=spell)[0]
 
     def read_many(
-        self, texts: Sequence[str], *, sandhi: bool = True, polyphones: bool = True
+        self, texts: Sequence[str], *, sandhi: bool = True, polyphones: bool = True, spell: bool = False
     ) -> list[list[Reading]]:
         """:meth:`read` for several texts at once (the network runs them as one batch)."""
         drafts = [_Draft.of(text, self._words) for text in texts]
@@ -233,7 +239,7 @@ class Reader:
             asked = [d.for_network(model.candidates) for d in drafts]
             for found, (_, positions), guesses in zip(decided, asked, model.predict_many(asked), strict=True):
                 found.update(zip(positions, guesses, strict=True))
-        return [self._finish(d, found, sandhi) for d, found in zip(drafts, decided, strict=True)]
+        return [self._finish(d, found, sandhi, spell) for d, found in zip(drafts, decided, strict=True)]
 
     def _words(self, run: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """A run of Chinese characters as pypinyin's words, each with its dictionary readings."""
@@ -247,7 +253,9 @@ class Reader:
             syllables = tuple((char_readings(ch) or ("",))[0] for ch in word)
         return syllables
 
-    def _finish(self, draft: _Draft, decided: dict[int, tuple[str, float]], sandhi: bool) -> list[Reading]:
+    def _finish(
+        self, draft: _Draft, decided: dict[int, tuple[str, float]], sandhi: bool, spell: bool = False
+    ) -> list[Reading]:
         text, folded, simplified = draft.text, draft.folded, draft.simplified
         readings: list[Reading | None] = [None] * len(text)
         for start, word, dictionary in draft.words:
@@ -283,7 +291,8 @@ class Reader:
                     self._yi_bu(folded, readings, start)
         for m in _LATIN.finditer(folded):
             token = m.group()
-            if len(token) <= MAX_ACRONYM and (token.isupper() or len(token) == 1):
+            acronym = len(token) <= MAX_ACRONYM and (token.isupper() or len(token) == 1)
+            if acronym or (spell and len(token) <= MAX_SPELLED):
                 for i in range(m.start(), m.end()):
                     readings[i] = Reading(text[i], LETTER_PINYIN[folded[i].upper()], "letter")
             else:

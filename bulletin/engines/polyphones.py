@@ -42,7 +42,7 @@ TRUST = 0.999
 #: on CPP where those words are rare, reads them le, wéi, cháng with near certainty. On CPP
 #: dev the two never disagree on them inside a dictionary word, so the rule costs nothing
 #: there (bench/g2p_cpp.py). Not 行: pypinyin cuts 进行会谈 as 进 + 行会 (guild, háng).
-LEXICAL = frozenset("了为為长長的都")
+LEXICAL = frozenset("了为為长長的都发髮")
 _HIDDEN = 32
 
 

@@ -616,18 +616,21 @@ def _list_unspoken(run: Run, report: RunReport, engine: Engine, plan: Plan) -> N
     if engine.name != "offline":
         return
     from bulletin.engines.pinyin_frontend import Reader, unspoken
+    from bulletin.engines.voices import spells_words
 
     reader = Reader()
     found = [
         word
-        for chunk in plan.chunks
-        for word in unspoken(reader.read(chunk.spoken, sandhi=False, polyphones=False))
+        for chunk, voice in zip(plan.chunks, plan.voices, strict=True)
+        for word in unspoken(
+            reader.read(chunk.spoken, sandhi=False, polyphones=False, spell=spells_words(voice.voice))
+        )
     ]
     report.unspoken = found
     if found:
         shown = ", ".join(dict.fromkeys(found))
-        run.console.detail(
-            f"the offline voice cannot say and skips: {shown} (add them to a lexicon to have them read)"
+        run.console.info(
+            f"warning: the offline voice cannot say and skips: {shown} (a lexicon entry gives them a reading)"
         )
 
 

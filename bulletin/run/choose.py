@@ -22,7 +22,7 @@ from bulletin.engines.base import Clip, Engine, OnClip, VoiceSettings
 from bulletin.environment import Endpoints
 from bulletin.errors import ConfigError, EngineUnavailable
 from bulletin.run.options import DEFAULTS
-from bulletin.run.presets import Preset, for_engine
+from bulletin.run.presets import Preset, for_engine, pitch_unused
 
 #: How long ``--engine auto`` waits for the Edge endpoint before choosing the offline voice.
 PROBE_SECONDS = 3.0
@@ -97,7 +97,8 @@ def choose(
     if requested == "offline" or (requested == "auto" and preset.engine == "offline"):
         why = "requested" if requested == "offline" else f"voice {preset.name} is offline"
         # --engine offline with no --voice: the default offline voice, not the script's Edge voice's twin
-        return Choice(make("offline"), for_engine(preset, "offline", same_gender=not preset.by_default), why)
+        voice, note = pitch_unused(for_engine(preset, "offline", same_gender=not preset.by_default))
+        return Choice(make("offline"), voice, f"{why}; {note}" if note else why)
     if requested not in ("auto", "edge"):
         raise ConfigError(f"unknown engine {requested!r} (auto, edge or offline)")
     # our own Edge is made only if it must be contacted; a caller's factory is asked at once
@@ -119,8 +120,8 @@ def choose(
 def fall_back(preset: Preset, make: MakeEngine, why: str) -> Choice:
     """The offline voice in place of Edge, keeping the preset's prosody: the default offline
     voice, unless a voice was named (then the Kokoro voice of its gender)."""
-    voice = for_engine(preset, "offline", same_gender=not preset.by_default)
-    return Choice(make("offline"), voice, why, fallback_reason=why)
+    voice, note = pitch_unused(for_engine(preset, "offline", same_gender=not preset.by_default))
+    return Choice(make("offline"), voice, f"{why}; {note}" if note else why, fallback_reason=why)
 
 
 def may_fall_back(requested: str, choice: Choice) -> bool:

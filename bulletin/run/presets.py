@@ -16,7 +16,14 @@ from pathlib import Path
 
 from bulletin.engines.base import VoiceSettings
 from bulletin.engines.prosody import validate_prosody
-from bulletin.engines.voices import DEFAULT_OFFLINE_VOICE, offline_for_edge, offline_voice, shipped_voices_dir
+from bulletin.engines.voices import (
+    DEFAULT_OFFLINE_VOICE,
+    NOT_SHIPPED,
+    has_pitch,
+    offline_for_edge,
+    offline_voice,
+    shipped_voices_dir,
+)
 from bulletin.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -101,6 +108,10 @@ def resolve(
         preset = Preset(name=name, engine="edge", voice=name, description="Edge voice")
     elif (offline := offline_voice(name)) is not None:
         preset = Preset(name=offline.name, engine="offline", voice=offline.name, description="offline voice")
+    elif name.strip().lower() in NOT_SHIPPED:
+        raise ConfigError(
+            f"voice {name!r} is not shipped: {NOT_SHIPPED[name.strip().lower()]} (see `bulletin voices`)"
+        )
     else:
         known = ", ".join(presets)
         raise ConfigError(
@@ -111,6 +122,16 @@ def resolve(
     preset = replace(preset, **overrides)
     validate_prosody(preset.rate, preset.volume, preset.pitch)
     return preset
+
+
+def pitch_unused(preset: Preset) -> tuple[Preset, str | None]:
+    """The preset without a pitch its voice cannot make (Kokoro's), and a note saying so.
+
+    So the report tells the truth and the cache does not keep one copy per unused pitch.
+    """
+    if preset.engine != "offline" or has_pitch(preset.voice) or preset.pitch in ("+0Hz", "-0Hz"):
+        return preset, None
+    return replace(preset, pitch="+0Hz"), f"the Kokoro voices have no pitch: {preset.pitch} not applied"
 
 
 def script_of(preset: Preset, default: str) -> str:

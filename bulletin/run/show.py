@@ -21,7 +21,7 @@ from bulletin.audio.settings import Pauses
 from bulletin.audio.timeline import Fit
 from bulletin.engines.base import Engine
 from bulletin.errors import AudioError, ConfigError
-from bulletin.run.presets import Preset, for_engine, load_presets, resolve, script_of
+from bulletin.run.presets import Preset, for_engine, load_presets, pitch_unused, resolve, script_of
 from bulletin.run.programme import Programme
 from bulletin.run.rundown import Rundown, rundown
 from bulletin.run.speak import Plan, Planner
@@ -78,10 +78,12 @@ class Show:
         """The same show with every voice for ``engine`` (the offline fallback keeps the anchors apart)."""
         if self.voice.engine == engine:
             return self
+
+        def mapped(preset: Preset) -> Preset:
+            return pitch_unused(for_engine(preset, engine))[0]
+
         return replace(
-            self,
-            voice=for_engine(self.voice, engine),
-            presets={n: for_engine(p, engine) for n, p in self.presets.items()},
+            self, voice=mapped(self.voice), presets={n: mapped(p) for n, p in self.presets.items()}
         )
 
     def rundown(self, aired: Sequence[int]) -> Rundown:
