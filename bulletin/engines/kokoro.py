@@ -98,9 +98,8 @@ def shipped_file(name: str, folder: Path | None = None) -> bytes:
     folder = folder or kokoro_files_dir()
     path = folder / name
     try:
-        sums = dict(
-            reversed(line.split()) for line in (folder / "SHA256SUMS").read_text("ascii").splitlines() if line
-        )
+        lines = (folder / "SHA256SUMS").read_text("ascii").splitlines()
+        sums: dict[str, str] = {name: digest for digest, name in (line.split() for line in lines if line)}
         data = path.read_bytes()
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot read the Kokoro file {path}: {exc}") from exc
@@ -305,10 +304,10 @@ class KokoroSpeaker:
             for _ in range(len(texts)):
                 item = done.get()
                 if isinstance(item, tuple):
-                    i, exc = item
+                    i, failure = item
                     raise SynthesisError(
-                        f"offline voice could not speak chunk {i}: {_first_line(exc)}", chunk=i
-                    ) from exc
+                        f"offline voice could not speak chunk {i}: {_first_line(failure)}", chunk=i
+                    ) from failure
                 made = [(p, a) for p, a in zip(pieces[item], audio[item], strict=True) if a is not None]
                 samples = join(made, style.speed, style.gain)
                 audio[item] = []  # this text's raw audio is no longer needed
