@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import shutil
 import wave
 import zipfile
@@ -214,7 +215,9 @@ def test_deterministic_and_long_sentence_spoken(engine: OfflineEngine) -> None:
     assert first[0].data == again[0].data  # same text, same samples
     long = samples(first[1].data)
     assert len(long) / 24000 > 0.18 * len(LONG)  # every character said (~0.25 s each), nothing dropped
-    assert first[1].meta["model_calls"] >= 2 and first[1].boundaries == ()
+    calls = first[1].meta["model_calls"]
+    assert calls >= 2 and len(first[1].boundaries) == calls  # one boundary per model call
+    assert "".join(b.text for b in first[1].boundaries) == LONG  # together, all of it
     assert np.abs(long).max() < 32767  # scaled, never clipped
 
 
@@ -234,7 +237,7 @@ def test_kokoro_voices_through_the_cli(voice: str, kokoro_base: Path, tmp_path: 
     assert f"voice: {voice}" in result.output
     assert 3.0 < probe_duration(out) < 12.0
     cues = srt.read_text(encoding="utf-8")
-    assert "颱風凱米" in cues and "-->" in cues  # subtitles timed without word boundaries
+    assert "颱風凱米" in cues and "-->" in cues  # subtitles timed by the pieces' boundaries
 
 
 def test_voices_lists_the_offline_voices_with_gender_and_licence() -> None:
@@ -315,3 +318,16 @@ def test_taiwan_zhe_and_hair_are_read_right(frontend: KokoroFrontend) -> None:
     assert said("隨著經濟發展") == "sui2 zhe5 jing1 ji4 fa1 zhan3"
     assert said("著名作家") == "zhu4 ming2 zuo4 jia1"
     assert said("他剪了頭髮") == "ta1 jian3 le5 tou2 fa4"
+
+
+@pytest.mark.slow
+def test_each_model_call_is_a_boundary_where_its_audio_went(engine: OfflineEngine) -> None:
+    text = "國際高度關注第二輪六邊會談，明天將在北京召開。為了替這次會談營造善意，北韓放出風聲。"
+    clip = engine.synthesize([text], VoiceSettings("offline", "zm_yunxi"))[0]
+    seconds = samples(clip.data).size / 24000
+    said = [b.text for b in clip.boundaries]
+    assert len(said) >= 2 and all(t in text for t in said)
+    assert [text.index(t) for t in said] == sorted(text.index(t) for t in said)  # in order
+    ends = [(b.offset, b.offset + b.duration) for b in clip.boundaries]
+    assert all(a < b <= c for (a, b), (c, _) in itertools.pairwise(ends))  # in time, apart
+    assert ends[-1][1] <= seconds + 0.01

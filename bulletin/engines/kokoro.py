@@ -24,7 +24,8 @@ How it runs, and why (measured on 2 cores; bench/README.md, bench/kokoro/FINDING
   end 0.35 s, a cut inside a sentence 0.12 s), and a clip whose peak passes full scale
   (Kokoro's output can) is scaled down, never clipped.
 * The model predicts durations inside the graph but does not return them, so clips
-  carry no word boundaries: subtitles spread each chunk's time over its characters.
+  carry a boundary per model call (a clause or so, timed by where its audio went): the
+  model reports no durations, so subtitles spread each piece's time over its characters.
 * Deterministic: one intra-op thread per call, so the same text gives the same samples.
 """
 
@@ -41,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from bulletin.engines.base import Clip, OnClip, wav_bytes
+from bulletin.engines.base import Boundary, Clip, OnClip, wav_bytes
 from bulletin.engines.heap import release_free_memory
 from bulletin.engines.kokoro_frontend import FRONTEND_VERSION, KokoroFrontend, Piece, load_vocab
 from bulletin.engines.voices import KOKORO_VOICES, kokoro_files_dir
@@ -49,7 +50,7 @@ from bulletin.errors import ConfigError, ModelError, SynthesisError
 
 SAMPLE_RATE = 24_000
 #: Bump when anything here changes how the same text sounds (part of the cache key).
-KOKORO_REVISION = 2  # 2: arena shrinkage, 著 and 发 read right
+KOKORO_REVISION = 3  # 2: arena shrinkage, 著 and 发 read right; 3: boundaries per piece
 #: Longest model call, in phoneme tokens (the model's limit is 510). See the module docstring.
 MAX_PIECE_TOKENS = 100
 #: Tokens that may be in flight at once across the threads (peak memory follows it).
@@ -126,21 +127,49 @@ def trim(audio: np.ndarray) -> np.ndarray:
 
 def join(pieces: Sequence[tuple[Piece, np.ndarray]], speed: float, gain: float) -> np.ndarray:
     """A text's audio: its trimmed pieces with pauses between, gain applied, peaks scaled."""
+    return join_timed(pieces, speed, gain)[0]
+
+
+def join_timed(
+    pieces: Sequence[tuple[Piece, np.ndarray]], speed: float, gain: float
+) -> tuple[np.ndarray, list[tuple[Piece, float, float]]]:
+    """:func:`join`, and where each piece's speech is in it (seconds from the start, and how long).
+
+    The model reports no durations, but the engine knows where every call's audio went:
+    subtitles are timed piece by piece (a clause or so) instead of over the whole chunk.
+    """
     parts: list[np.ndarray] = []
+    times: list[tuple[Piece, float, float]] = []
+    at = 0
     for n, (piece, audio) in enumerate(pieces):
-        parts.append(trim(audio))
+        said = trim(audio)
+        times.append((piece, at / SAMPLE_RATE, said.size / SAMPLE_RATE))
+        parts.append(said)
+        at += said.size
         if n < len(pieces) - 1:
             pause = SENTENCE_PAUSE_S if piece.ends_sentence else CLAUSE_PAUSE_S
             parts.append(np.zeros(int(pause / speed * SAMPLE_RATE), dtype=np.float32))
+            at += parts[-1].size
     if not parts or not any(p.size for p in parts):  # nothing speakable: a short silence
-        return np.zeros(int(0.2 * SAMPLE_RATE), dtype=np.float32)
+        return np.zeros(int(0.2 * SAMPLE_RATE), dtype=np.float32), []
     audio = np.concatenate(parts).astype(np.float32, copy=False)
     if gain != 1.0:
         audio = audio * np.float32(gain)
     peak = float(np.abs(audio).max())
     if peak > PEAK:
         audio = audio * np.float32(PEAK / peak)
-    return audio
+    return audio, times
+
+
+def boundaries(text: str, times: Sequence[tuple[Piece, float, float]]) -> tuple[Boundary, ...]:
+    """One ``"word"`` boundary per piece: the text it says (stripped of edge punctuation and
+    spaces, as subtitles search for it) and when, in the clip."""
+    out = []
+    for piece, start, length in times:
+        said = text[piece.span[0] : piece.span[1]].strip(" \t\n\u3000，。、；：！？,.;:!?「」『』（）()")
+        if said and length > 0:
+            out.append(Boundary("word", said, start, length))
+    return tuple(out)
 
 
 def open_session(model: Path) -> Any:
@@ -309,12 +338,13 @@ class KokoroSpeaker:
                         f"offline voice could not speak chunk {i}: {_first_line(failure)}", chunk=i
                     ) from failure
                 made = [(p, a) for p, a in zip(pieces[item], audio[item], strict=True) if a is not None]
-                samples = join(made, style.speed, style.gain)
+                samples, times = join_timed(made, style.speed, style.gain)
                 audio[item] = []  # this text's raw audio is no longer needed
                 release_free_memory()  # and its pages go back to the system (see engines.heap)
                 clips[item] = Clip(
                     data=wav_bytes(samples, SAMPLE_RATE),
                     format="wav",
+                    boundaries=boundaries(texts[item], times),
                     meta={"model_calls": len(pieces[item])},
                 )
                 if on_clip is not None:

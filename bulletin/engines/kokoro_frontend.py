@@ -36,7 +36,7 @@ from bulletin.engines.pinyin_frontend import Reader
 from bulletin.hanzi import to_simplified
 
 #: Bump whenever the same text would give other tokens (part of the cache key).
-FRONTEND_VERSION = 2  # 2: Latin words spelled, not skipped
+FRONTEND_VERSION = 3  # 2: Latin words spelled, not skipped; 3: pieces know their text
 #: The model's limit: tokens per call, without the two pad tokens (its voice tables have 510 rows).
 MAX_TOKENS = 510
 
@@ -76,6 +76,8 @@ class Piece:
     ids: tuple[int, ...]
     phonemes: str
     ends_sentence: bool
+    #: The characters of the text it says (start, end): where subtitles find it.
+    span: tuple[int, int] = (0, 0)
 
 
 def load_vocab(path: Path) -> dict[str, int]:
@@ -96,8 +98,12 @@ class KokoroFrontend:
         A unit is a word's phonemes (break ``WORD``) or a mapped punctuation mark (its
         strength); characters that are not said contribute nothing.
         """
+        return [(unit, strength) for unit, strength, _ in self._units(text)]
+
+    def _units(self, text: str) -> list[tuple[str, int, int]]:
+        """:meth:`units`, each with the index one past the last character it covers."""
         readings = self.reader.read(text, sandhi=False, spell=True)
-        units: list[tuple[str, int]] = []
+        units: list[tuple[str, int, int]] = []
         for start, end in _words(text):
             word = ""
             for i in range(start, end):
@@ -106,18 +112,18 @@ class KokoroFrontend:
                     word += "".join(syllable_phonemes(s) for s in reading.syllables)
                     continue
                 if word:
-                    units.append((word, WORD))
+                    units.append((word, WORD, i))
                     word = ""
                 ch = reading.char
                 if reading.kind in ("end", "pause") or ch in _SENTENCE_MARKS or ch in _CLAUSE_MARKS:
                     mark = _SENTENCE_MARKS.get(ch) or _CLAUSE_MARKS.get(ch) or ", "
                     strength = SENTENCE if (ch in _SENTENCE_MARKS or reading.kind == "end") else CLAUSE
                     if units and units[-1][1] < CLAUSE:  # never two marks in a row, nor one first
-                        units.append((mark, strength))
+                        units.append((mark, strength, i + 1))
                     elif units and strength > units[-1][1]:
-                        units[-1] = (mark, strength)
+                        units[-1] = (mark, strength, i + 1)
             if word:
-                units.append((word, WORD))
+                units.append((word, WORD, end))
         return units
 
     def phonemes(self, text: str) -> str:
@@ -132,7 +138,8 @@ class KokoroFrontend:
         no tiny pieces); a single word longer than the limit is cut where it must be.
         """
         limit = max(8, min(max_tokens, MAX_TOKENS))
-        units = self.units(text)
+        spanned = self._units(text)
+        units = [(unit, strength) for unit, strength, _ in spanned]
         rendered = []  # each unit with the space misaki puts before it
         for k, (unit, _) in enumerate(units):
             space = k > 0 and not units[k - 1][0].endswith(" ") and unit[0] not in _PUNCT
@@ -146,18 +153,20 @@ class KokoroFrontend:
                 total += tokens[end]
                 end += 1
             cut = end if end == len(units) else _cut_point(units, start, end)
-            out.extend(self._piece(units[start:cut]))
+            begin = spanned[start - 1][2] if start else 0
+            out.extend(self._piece(units[start:cut], (begin, spanned[cut - 1][2])))
             start = cut
         if out and not out[-1].ends_sentence:  # the text's end is a sentence's end
-            out[-1] = Piece(out[-1].ids, out[-1].phonemes, True)
+            out[-1] = Piece(out[-1].ids, out[-1].phonemes, True, out[-1].span)
         return out
 
     def _ids(self, phonemes: str) -> list[int]:
         vocab = self.vocab
         return [vocab[c] for c in phonemes if c in vocab]
 
-    def _piece(self, units: list[tuple[str, int]]) -> Iterator[Piece]:
-        """One piece, or a word too long for any piece hard-cut into several."""
+    def _piece(self, units: list[tuple[str, int]], span: tuple[int, int]) -> Iterator[Piece]:
+        """One piece, or a word too long for any piece hard-cut into several (the first
+        of them carries the span)."""
         phonemes = _render([u for u, _ in units])
         ids = self._ids(phonemes)
         if not any(c not in _PUNCT + " " for c in phonemes):
@@ -165,7 +174,8 @@ class KokoroFrontend:
         ends = units[-1][1] >= SENTENCE if units else True
         for at in range(0, len(ids), MAX_TOKENS):
             last = at + MAX_TOKENS >= len(ids)
-            yield Piece(tuple(ids[at : at + MAX_TOKENS]), phonemes, ends if last else False)
+            here = span if at == 0 else (span[1], span[1])
+            yield Piece(tuple(ids[at : at + MAX_TOKENS]), phonemes, ends if last else False, here)
 
 
 def _render(units: list[str]) -> str:
