@@ -69,67 +69,18 @@ def plain_model() -> Path:
 
 
 def fast_model(src: Path) -> Path:
-    """ConvInteger (u8u8) -> MatMulInteger (u8s8), once; bit-identical output."""
+    """ConvInteger (u8u8) -> MatMulInteger (u8s8), once; bit-identical output.
+
+    The rewrite prototyped here now lives in bulletin (``bulletin.engines.kokoro_rewrite``);
+    this reference uses it rather than keeping a second copy.
+    """
+    from bulletin.engines.kokoro_rewrite import rewrite
+
     out = CACHE / "kokoro-v1.0.int8.mmi.onnx"
     if out.exists():
         return out
-    import onnx  # only needed for this one-time rewrite
-    from onnx import helper, numpy_helper
-
-    m = onnx.load(str(src))
-    g = m.graph
-    inits = {i.name: i for i in g.initializer}
-    new_inits, nodes = [], []
-
-    def const(name, a):
-        new_inits.append(numpy_helper.from_array(np.asarray(a), name))
-        return name
-
-    for n in g.node:
-        at = {a.name: helper.get_attribute_value(a) for a in n.attribute}
-        if (n.op_type != "ConvInteger" or len(at.get("kernel_shape", [])) != 1 or at.get("group", 1) != 1
-                or list(at.get("strides", [1])) != [1] or n.input[1] not in inits):
-            nodes.append(n)
-            continue
-        w = numpy_helper.to_array(inits[n.input[1]])            # uint8 [O, C, k]
-        o_, c_, k = w.shape
-        d = at.get("dilations", [1])[0]
-        p0, p1 = at.get("pads", [0, 0])
-        wzp = int(numpy_helper.to_array(inits[n.input[3]])) if len(n.input) > 3 else 0
-        ws8 = (w.astype(np.int16) - 128).astype(np.int8)       # (w - 128) - (wzp - 128) == w - wzp
-        pre = n.name + "_mmi"
-        zp8 = const(pre + "_wzp", np.array(wzp - 128, dtype=np.int8))
-        b = const(pre + "_W", np.ascontiguousarray(ws8.transpose(2, 1, 0).reshape(k * c_, o_)))
-        x, xzp = n.input[0], n.input[2]
-        xt = pre + "_xt"
-        nodes.append(helper.make_node("Transpose", [x], [xt], perm=[0, 2, 1]))   # [1, T, C]
-        cols = xt
-        if k > 1:
-            xp = pre + "_pad"
-            nodes.append(helper.make_node("Pad", [xt, const(pre + "_pads", np.array([0, p0, 0, 0, p1, 0], np.int64)), xzp],
-                                          [xp], mode="constant"))
-            sl = []
-            for j in range(k):
-                end = -(p0 + p1 - j * d) if p0 + p1 - j * d > 0 else 2**62
-                s = f"{pre}_s{j}"
-                nodes.append(helper.make_node("Slice", [xp, const(s + "_a", np.array([j * d], np.int64)),
-                                                        const(s + "_b", np.array([end], np.int64)),
-                                                        const(s + "_x", np.array([1], np.int64))], [s]))
-                sl.append(s)
-            cols = pre + "_cols"
-            nodes.append(helper.make_node("Concat", sl, [cols], axis=2))               # [1, T, k*C]
-        y = pre + "_y"
-        nodes.append(helper.make_node("MatMulInteger", [cols, b, xzp, zp8], [y]))    # [1, T, O] int32
-        nodes.append(helper.make_node("Transpose", [y], [n.output[0]], perm=[0, 2, 1]))
-    del g.node[:]
-    g.node.extend(nodes)
-    g.initializer.extend(new_inits)
-    used = {i for nd in g.node for i in nd.input}
-    keep = [i for i in g.initializer if i.name in used]
-    del g.initializer[:]
-    g.initializer.extend(keep)
     tmp = out.with_suffix(".tmp")
-    onnx.save(m, str(tmp))
+    rewrite(src, tmp)
     tmp.replace(out)
     return out
 
