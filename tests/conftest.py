@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,6 @@ def edge(monkeypatch, tmp_path, request):
     Bulletins are encoded without the loudness passes (test_assemble.py tests those, on the
     real encoded file), unless a test is marked ``loudness``.
     """
-    from fake_edge import FakeEdgeServer
 
     if request.node.get_closest_marker("loudness") is None:
         import functools
@@ -39,11 +39,20 @@ def edge(monkeypatch, tmp_path, request):
             "bulletin.run.options.EncodeOptions", functools.partial(EncodeOptions, normalize=False)
         )
 
-    with FakeEdgeServer(seconds_per_char=0.05) as server:
+    with pointed_at_fake_edge(monkeypatch, tmp_path, seconds_per_char=0.05) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def pointed_at_fake_edge(monkeypatch, folder: Path, *, seconds_per_char: float):
+    """A fake Edge server the CLI is pointed at, with cache and state folders under ``folder``."""
+    from fake_edge import FakeEdgeServer
+
+    with FakeEdgeServer(seconds_per_char=seconds_per_char) as server:
         monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", server.wss_url)
         monkeypatch.setenv("BULLETIN_EDGE_VOICES_URL", server.voices_url)
-        monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
-        monkeypatch.setenv("BULLETIN_STATE_DIR", str(tmp_path / "state"))
+        monkeypatch.setenv("BULLETIN_CACHE_DIR", str(folder / "cache"))
+        monkeypatch.setenv("BULLETIN_STATE_DIR", str(folder / "state"))
         yield server
 
 

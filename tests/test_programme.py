@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import pointed_at_fake_edge
 from conftest import run_cli as run
-from fake_edge import FakeEdgeServer
 from mp3_duration import probe_duration
 from mutagen.id3 import ID3
 
@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "programme" / "hourly.toml"
 NEWS = sorted((ROOT / "examples" / "programme" / "news").glob("*.txt"))
 RATE = 24_000
+#: The fake Edge's seconds of audio a character: about a newsreader's pace.
+PACE = 0.2
 
 
 def _jingles():
@@ -44,11 +46,7 @@ JINGLES = _jingles()
 @pytest.fixture
 def paced_edge(monkeypatch, tmp_path):
     """The fake Edge at about a newsreader's pace, with private cache and state folders."""
-    with FakeEdgeServer(seconds_per_char=0.2) as server:
-        monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", server.wss_url)
-        monkeypatch.setenv("BULLETIN_EDGE_VOICES_URL", server.voices_url)
-        monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
-        monkeypatch.setenv("BULLETIN_STATE_DIR", str(tmp_path / "state"))
+    with pointed_at_fake_edge(monkeypatch, tmp_path, seconds_per_char=PACE) as server:
         yield server
 
 
@@ -92,11 +90,10 @@ def chapters(mp3: Path) -> list[tuple[str, float, float]]:
 def example(tmp_path_factory):
     """The example programme built once from its six stories (more than two minutes of news)."""
     folder = tmp_path_factory.mktemp("programme")
-    with FakeEdgeServer(seconds_per_char=0.2) as server, pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BULLETIN_EDGE_WSS_URL", server.wss_url)
-        mp.setenv("BULLETIN_EDGE_VOICES_URL", server.voices_url)
-        mp.setenv("BULLETIN_CACHE_DIR", str(folder / "cache"))
-        mp.setenv("BULLETIN_STATE_DIR", str(folder / "state"))
+    with (
+        pytest.MonkeyPatch.context() as mp,
+        pointed_at_fake_edge(mp, folder, seconds_per_char=PACE) as server,
+    ):
         out = folder / "hourly.mp3"
         args = ["build", "--programme", str(EXAMPLE), "--engine", "edge", "-o", str(out)]
         args += ["--air-time", "2026-11-26T21:00", "--subtitles", str(folder / "hourly.srt")]
