@@ -23,9 +23,25 @@ from typing import Any, NoReturn
 import click
 
 from bulletin import __version__
-from bulletin.errors import EXIT_SYNTHESIS, EXIT_USAGE, BulletinError
-from bulletin.publish.subtitles import CHARS_RANGE, LINES_RANGE
-from bulletin.run.options import DEFAULT_PAUSE_MS, DEFAULTS, ENGINES, PREVIEW_SECONDS
+from bulletin.audio.settings import EncodeOptions, Pauses
+from bulletin.errors import EXIT_SYNTHESIS, EXIT_USAGE, BulletinError, ConfigError
+from bulletin.publish.subtitles import CHARS_RANGE, LINES_RANGE, Layout
+from bulletin.run.options import (
+    DEFAULTS,
+    ENGINES,
+    PREVIEW_SECONDS,
+    BuildOptions,
+    OutputOptions,
+    ProgrammeOptions,
+    PublishOptions,
+    SourceOptions,
+    VoiceOptions,
+)
+
+#: The pause defaults in milliseconds, as the CLI takes them.
+DEFAULT_PAUSE_MS = {
+    k: round(DEFAULTS.output.pauses.after(k) * 1000) for k in ("sentence", "paragraph", "story")
+}
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -150,7 +166,7 @@ ENCODING = click.option(
 FOLD = click.option(
     "--fold/--no-fold",
     "same_story",
-    default=DEFAULTS.same_story,
+    default=DEFAULTS.sources.same_story,
     show_default=True,
     help="Read articles about the same event once (the fullest version is kept).",
 )
@@ -159,7 +175,7 @@ QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but erro
 ENGINE = click.option(
     "--engine",
     type=click.Choice(ENGINES),
-    default=DEFAULTS.engine,
+    default=DEFAULTS.voice.engine,
     show_default=True,
     help="auto: Edge when its service answers within a few seconds, else the offline voice.",
 )
@@ -183,7 +199,7 @@ def SOURCES(command: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--source-timeout",
                 type=click.FloatRange(0, 600, min_open=True),
-                default=DEFAULTS.source_timeout,
+                default=DEFAULTS.sources.timeout,
                 show_default=True,
                 metavar="SECONDS",
                 help="Give up on a feed or page (its item pages included) after this long.",
@@ -327,14 +343,13 @@ def clean(
       cat story.txt | bulletin clean - --json
       bulletin clean https://example.org/rss.xml --since 6h
     """
-    from bulletin.run.build import Run, clean_sources, gather
-    from bulletin.run.options import BuildOptions
+    from bulletin.run.context import Run
+    from bulletin.run.read import clean_sources, gather
 
     def action() -> None:
-        options = BuildOptions.from_cli(
-            articles=articles, encoding=encoding, same_story=same_story, **sources
-        )
-        run = Run.make(options, Console(verbose=verbose), None, None, None)
+        options = build_options(articles, encoding=encoding, same_story=same_story, **sources)
+        options.check()
+        run = Run.make(options, Console(verbose=verbose))
         gathered = gather(run)
         result = clean_sources(run, gathered)
         if result is None:
@@ -400,7 +415,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 32),
-    default=DEFAULTS.concurrency,
+    default=DEFAULTS.voice.concurrency,
     show_default=True,
     help="Edge requests at once.",
 )
@@ -410,25 +425,27 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option(
     "--subtitle-chars",
     type=click.IntRange(*CHARS_RANGE),
-    default=DEFAULTS.subtitle_chars,
+    default=DEFAULTS.output.subtitle_layout.chars,
     show_default=True,
     help="Characters a subtitle line may hold.",
 )
 @click.option(
     "--subtitle-lines",
     type=click.IntRange(*LINES_RANGE),
-    default=DEFAULTS.subtitle_lines,
+    default=DEFAULTS.output.subtitle_layout.lines,
     show_default=True,
     help="Lines a subtitle cue may have.",
 )
 @click.option(
     "--loudness",
     type=click.FloatRange(-40, -5),
-    default=DEFAULTS.encode.loudness,
+    default=DEFAULTS.output.encode.loudness,
     show_default=True,
     help="Target LUFS.",
 )
-@click.option("--bitrate", default=DEFAULTS.encode.bitrate, show_default=True, help="MP3 bitrate (mono).")
+@click.option(
+    "--bitrate", default=DEFAULTS.output.encode.bitrate, show_default=True, help="MP3 bitrate (mono)."
+)
 @PAUSE("sentence")
 @PAUSE("paragraph")
 @PAUSE("story")
@@ -437,7 +454,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option(
     "--lock-timeout",
     type=float,
-    default=DEFAULTS.lock_timeout,
+    default=DEFAULTS.publish.lock_timeout,
     callback=_positive,
     show_default=True,
     help="Seconds to wait for another run on the same output.",
@@ -451,7 +468,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option(
     "--feed-keep",
     type=click.IntRange(1, 1000),
-    default=DEFAULTS.feed_keep,
+    default=DEFAULTS.publish.feed_keep,
     show_default=True,
     help="Feed items kept.",
 )
@@ -484,17 +501,18 @@ def build(
       bulletin build https://example.org/rss.xml in/ --since 12h --max-stories 10 -o news.mp3
       bulletin build --programme examples/programme/hourly.toml --air-time next-hour -o hourly.mp3
     """
-    from bulletin.run.build import dry_run_plan, run_build
-    from bulletin.run.options import BuildOptions
+    from bulletin.run.build import run_build
+    from bulletin.run.dry_run import dry_run_plan
 
     console = Console(quiet=quiet, verbose=verbose)
 
     def action() -> None:
         try:
-            options = BuildOptions.from_cli(articles=articles, **opts)
+            options = build_options(articles, **opts)
+            options.check()
         except BulletinError as exc:  # the README promises a report on failure, early ones too
-            others = [*articles, opts.get("output"), opts.get("subtitles"), opts.get("feed")]
-            _report_early_failure(opts.get("report"), opts.get("engine"), exc, others)
+            named = [*articles, opts.get("output"), opts.get("subtitles"), opts.get("feed")]
+            _report_early_failure(opts.get("report"), opts.get("engine"), exc, named)
             raise
         if dry_run:
             plan = dry_run_plan(options, console)
@@ -511,25 +529,84 @@ def build(
 
 
 def _report_early_failure(
-    path: str | None, engine: str | None, exc: BulletinError, others: list[str | None]
+    path: str | None, engine: str | None, exc: BulletinError, named: list[str | None]
 ) -> None:
-    """Write ``--report`` for a run refused before it started (bad option, output or folder).
-
-    Never over an article or another output, nor into a folder read as articles (that may
-    be why the run was refused).
-    """
-    if not path:
-        return
-    real, kept = os.path.realpath(path), {os.path.realpath(o) for o in others if o and o != "-"}
-    if real in kept or os.path.dirname(real) in {k for k in kept if os.path.isdir(k)}:
-        return
+    """Write ``--report`` for a run refused before it started (bad option), where it may be written."""
     from bulletin.run.report import RunReport
+    from bulletin.run.targets import report_may_be_written
 
+    if not path or not report_may_be_written(path, named):
+        return
     report = RunReport(engine_requested=engine)
     report.fail(str(exc))
     report.finish(exc.exit_code)
     with contextlib.suppress(BulletinError):  # an unwritable report is one of the early failures
         report.write(Path(path))
+
+
+def build_options(articles: tuple[str, ...] | list[str], **flags: Any) -> BuildOptions:
+    """The command line's flags as :class:`BuildOptions`: milliseconds become seconds,
+    ``--no-*`` flags switches, repeated flags tuples. Unchecked (see :meth:`BuildOptions.check`).
+
+    A flag name that is not known is an error (a typo must not be dropped silently).
+    """
+    d, take = DEFAULTS, flags.pop
+
+    def ms(kind: str) -> float:
+        return take(f"pause_{kind}", DEFAULT_PAUSE_MS[kind]) / 1000
+
+    options = BuildOptions(
+        sources=SourceOptions(
+            articles=tuple(articles),
+            encoding=take("encoding", None),
+            since=take("since", None),
+            max_stories=take("max_stories", None),
+            same_story=take("same_story", d.sources.same_story),
+            keep_headlines=take("keep_headlines", False),
+            timeout=take("source_timeout", d.sources.timeout),
+        ),
+        voice=VoiceOptions(
+            engine=take("engine", d.voice.engine),
+            name=take("voice", None),
+            rate=take("rate", None),
+            volume=take("volume", None),
+            pitch=take("pitch", None),
+            concurrency=take("concurrency", d.voice.concurrency),
+            lexicons=tuple(take("lexicon", ()) or ()),
+            default_lexicon=not take("no_default_lexicon", False),
+        ),
+        output=OutputOptions(
+            path=take("output", None),
+            title=take("title", None),
+            author=take("author", None),
+            subtitles=take("subtitles", None),
+            subtitle_layout=Layout(
+                chars=take("subtitle_chars", d.output.subtitle_layout.chars),
+                lines=take("subtitle_lines", d.output.subtitle_layout.lines),
+            ),
+            pauses=Pauses(sentence=ms("sentence"), paragraph=ms("paragraph"), story=ms("story")),
+            encode=EncodeOptions(
+                loudness=take("loudness", d.output.encode.loudness),
+                bitrate=take("bitrate", d.output.encode.bitrate),
+            ),
+        ),
+        programme=ProgrammeOptions(
+            file=take("programme", None), air_time=take("air_time", None), timezone=take("timezone", None)
+        ),
+        publish=PublishOptions(
+            feed=take("feed", None),
+            base_url=take("base_url", None),
+            feed_keep=take("feed_keep", d.publish.feed_keep),
+            report=take("report", None),
+            lock_timeout=take("lock_timeout", d.publish.lock_timeout),
+            force=take("force", False),
+            cache=not take("no_cache", False),
+            cache_dir=take("cache_dir", None),
+        ),
+    )
+    if flags:
+        raise ConfigError(f"unknown build option(s): {', '.join(sorted(flags))}")
+    return options
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
@@ -596,13 +673,13 @@ def preview(
       bulletin preview story.txt --seconds 10 --voice tw-male --out /tmp/p.mp3
       bulletin preview --programme examples/programme/hourly.toml --seconds 30
     """
-    from bulletin.run.options import BuildOptions
     from bulletin.run.preview import run_preview
 
     console = Console(quiet=quiet, verbose=verbose)
 
     def action() -> None:
-        options = BuildOptions.from_cli(articles=articles, **opts)
+        options = build_options(articles, **opts)
+        options.check()
         path = run_preview(options, console, seconds=seconds, out=Path(out) if out else None)
         if path is not None:
             click.echo(str(path))
@@ -631,8 +708,7 @@ def pronounce(texts: tuple[str, ...], as_json: bool, sandhi: bool, **opts: Any) 
       bulletin pronounce - < lines.txt
     """
     from bulletin.environment import user_lexicon
-    from bulletin.run.build import lexicon_for
-    from bulletin.run.options import BuildOptions
+    from bulletin.run.context import lexicon_for
     from bulletin.run.pronounce import pronounce as read_out
 
     def lines() -> Any:
@@ -644,9 +720,8 @@ def pronounce(texts: tuple[str, ...], as_json: bool, sandhi: bool, **opts: Any) 
                 yield from text.splitlines() or [""]
 
     def action() -> None:
-        options = BuildOptions(
-            articles=(), lexicon=tuple(opts["lexicon"]), default_lexicon=not opts["no_default_lexicon"]
-        )
+        voice = VoiceOptions(lexicons=tuple(opts["lexicon"]), default_lexicon=not opts["no_default_lexicon"])
+        options = BuildOptions(voice=voice)
         lexicon = lexicon_for(options, user_lexicon())
         for said in read_out(lines(), lexicon=lexicon, sandhi=sandhi):
             if as_json:

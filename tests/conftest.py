@@ -35,9 +35,7 @@ def edge(monkeypatch, tmp_path, request):
 
         from bulletin.audio.settings import EncodeOptions
 
-        monkeypatch.setattr(
-            "bulletin.run.options.EncodeOptions", functools.partial(EncodeOptions, normalize=False)
-        )
+        monkeypatch.setattr("bulletin.cli.EncodeOptions", functools.partial(EncodeOptions, normalize=False))
 
     with pointed_at_fake_edge(monkeypatch, tmp_path, seconds_per_char=0.05) as server:
         yield server

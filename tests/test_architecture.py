@@ -61,3 +61,23 @@ def test_sources_sit_between_run_and_text(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "bulletin.sources.pages -> bulletin.run.build" in result.stdout
     assert "bulletin.sources.pages -> bulletin.engines.base" in result.stdout
+
+
+def test_the_public_api_is_declared_and_loads_lazily() -> None:
+    """``bulletin.__all__`` names the run, the options, the engine interface, the report and the
+    errors; each resolves, and ``import bulletin`` alone loads none of them."""
+    import sys
+
+    code = (
+        "import sys, bulletin\n"
+        "assert not any(m.startswith('bulletin.') for m in sys.modules), sorted(sys.modules)\n"
+        "for name in bulletin.__all__: getattr(bulletin, name)\n"
+        "print(len(bulletin.__all__))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    import bulletin
+
+    for name in ("run_build", "BuildOptions", "SourceOptions", "Engine", "RunReport", "BulletinError"):
+        assert name in bulletin.__all__
+    assert set(bulletin.__all__) == {"__version__", *bulletin._PUBLIC}

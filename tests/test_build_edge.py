@@ -352,11 +352,14 @@ def test_corrupt_cache_entry_with_edge_down_falls_back_to_offline(edge, tmp_path
 
 def test_templated_output_lock_names_the_template(edge, sample, tmp_path):
     from bulletin.publish.lock import output_lock
-    from bulletin.run.options import BuildOptions
+    from bulletin.run.options import BuildOptions, OutputOptions, SourceOptions
     from bulletin.run.outputs import lock_target
 
     template = str(tmp_path / "pub" / "{date:%H%M}-{slug}.mp3")
-    target = lock_target(BuildOptions(articles=(str(sample),), output=template))
+    options = BuildOptions(
+        sources=SourceOptions(articles=(str(sample),)), output=OutputOptions(path=template)
+    )
+    target = lock_target(options)
     assert target is not None
     with output_lock(target, 0):
         result = run("build", str(sample), "--engine", "edge", "-o", template)

@@ -63,13 +63,18 @@ def srv(server: FakeEdgeServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fak
 
 
 def fast_engine(**kw: object) -> EdgeEngine:
-    """An engine with test-sized backoff and deadlines (the defaults are for the internet)."""
+    """An engine with test-sized backoff (the defaults are for the internet).
+
+    The deadlines stay generous: on a loaded 2-core machine a local request can take over a
+    second, and a happy-path test must not see a retry; the tests of stalls and deadlines
+    pass their own short ``timeout_base``.
+    """
     args: dict[str, object] = {
         "backoff_base": 0.01,
         "backoff_max": 0.05,
-        "timeout_base": 1.0,
+        "timeout_base": 10.0,
         "timeout_per_char": 0.01,
-        "connect_timeout": 1,
+        "connect_timeout": 5,
     }
     args.update(kw)
     return EdgeEngine(**args)  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ from memory_engine import MemoryEngine
 from bulletin.audio.settings import EncodeOptions
 from bulletin.environment import Dirs
 from bulletin.run.build import run_build
-from bulletin.run.options import BuildOptions
+from bulletin.run.options import BuildOptions, OutputOptions, PublishOptions, SourceOptions
 from bulletin.text.fold import THRESHOLD, anchors, comparable, score_texts
 from bulletin.text.normalize import detect_script
 from bulletin.text.pipeline import CleanText, clean_articles
@@ -262,10 +262,9 @@ def test_dry_run_json_and_report_list_the_folds(tmp_path):
     verbose = run("build", *paths, "--dry-run", "-v")
     assert f"folded {paths[0]} into {paths[2]}: same event (similarity" in verbose.stderr
     options = BuildOptions(
-        articles=tuple(paths),
-        output=str(tmp_path / "out.mp3"),
-        report=str(tmp_path / "report.json"),
-        encode=EncodeOptions(normalize=False),
+        sources=SourceOptions(articles=tuple(paths)),
+        output=OutputOptions(path=str(tmp_path / "out.mp3"), encode=EncodeOptions(normalize=False)),
+        publish=PublishOptions(report=str(tmp_path / "report.json")),
     )
     run_build(options, engine=MemoryEngine(), dirs=Dirs.under(tmp_path / "dirs"))
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))

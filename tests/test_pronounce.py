@@ -19,7 +19,7 @@ from bulletin.engines.pinyin_frontend import Reader, unspoken
 from bulletin.environment import Dirs
 from bulletin.errors import InputError
 from bulletin.run.build import run_build
-from bulletin.run.options import BuildOptions
+from bulletin.run.options import BuildOptions, OutputOptions, SourceOptions, VoiceOptions
 from bulletin.text.lexicon import Lexicon, char_readings, merged, parse, respell
 
 QUICK = EncodeOptions(normalize=False)  # no loudness passes: these tests are about words
@@ -90,11 +90,16 @@ def test_the_run_lists_what_the_offline_voice_skips(tmp_path: Path) -> None:
     article = tmp_path / "a.txt"
     article.write_text("蘋果發表iPhone 16 Pro，售價不變。㘃字很少見。\n", encoding="utf-8")
     baker = BuildOptions(
-        articles=(str(article),), output=str(tmp_path / "a.mp3"), encode=QUICK, voice="baker"
+        sources=SourceOptions(articles=(str(article),)),
+        voice=VoiceOptions(name="baker"),
+        output=OutputOptions(path=str(tmp_path / "a.mp3"), encode=QUICK),
     )
     report = run_build(baker, engine=MemoryEngine(name="offline"), dirs=Dirs.under(tmp_path / "dirs"))
     assert report.unspoken == ["iPhone", "Pro", "㘃"]  # Baker skips Latin words
-    kokoro = BuildOptions(articles=(str(article),), output=str(tmp_path / "b.mp3"), encode=QUICK)
+    kokoro = BuildOptions(
+        sources=SourceOptions(articles=(str(article),)),
+        output=OutputOptions(path=str(tmp_path / "b.mp3"), encode=QUICK),
+    )
     report = run_build(kokoro, engine=MemoryEngine(name="offline"), dirs=Dirs.under(tmp_path / "dirs"))
     assert report.unspoken == ["㘃"]  # a Kokoro voice spells them
 
@@ -199,10 +204,8 @@ def test_subtitles_keep_the_original_words(tmp_path: Path) -> None:
     article.write_text("主持人曾國城今天出席活動。\n", encoding="utf-8")
     engine = MemoryEngine()
     options = BuildOptions(
-        articles=(str(article),),
-        output=str(tmp_path / "a.mp3"),
-        subtitles=str(tmp_path / "a.srt"),
-        encode=QUICK,
+        sources=SourceOptions(articles=(str(article),)),
+        output=OutputOptions(path=str(tmp_path / "a.mp3"), subtitles=str(tmp_path / "a.srt"), encode=QUICK),
     )
     run_build(options, engine=engine, dirs=Dirs.under(tmp_path / "dirs"))
     assert "增國城" in engine.texts[0]
@@ -215,7 +218,9 @@ def test_a_changed_lexicon_rebuilds(tmp_path: Path) -> None:
     lexicon = tmp_path / "l.toml"
     lexicon.write_text('"見面" = "碰面"\n', encoding="utf-8")
     options = BuildOptions(
-        articles=(str(article),), output=str(tmp_path / "a.mp3"), lexicon=(str(lexicon),), encode=QUICK
+        sources=SourceOptions(articles=(str(article),)),
+        voice=VoiceOptions(lexicons=(str(lexicon),)),
+        output=OutputOptions(path=str(tmp_path / "a.mp3"), encode=QUICK),
     )
     dirs = Dirs.under(tmp_path / "dirs")
     assert run_build(options, engine=MemoryEngine(), dirs=dirs).skipped_unchanged is None

@@ -168,9 +168,7 @@ def test_sample_fits_on_the_offline_voice(
 
     from bulletin.audio.settings import EncodeOptions
 
-    monkeypatch.setattr(
-        "bulletin.run.options.EncodeOptions", functools.partial(EncodeOptions, normalize=False)
-    )
+    monkeypatch.setattr("bulletin.cli.EncodeOptions", functools.partial(EncodeOptions, normalize=False))
     monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("BULLETIN_STATE_DIR", str(tmp_path / "state"))
     out, srt = tmp_path / "b.mp3", tmp_path / "b.srt"

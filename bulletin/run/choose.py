@@ -57,7 +57,7 @@ MakeEngine = Callable[[str], Engine]
 class EngineFactory:
     """Makes engines with the run's settings (concurrency, endpoints, model folder)."""
 
-    concurrency: int = DEFAULTS.concurrency
+    concurrency: int = DEFAULTS.voice.concurrency
     endpoints: Endpoints = Endpoints()
     data_dir: Path | None = None
 

@@ -6,7 +6,7 @@ fits the whole to the slot in the playout log. This module only *reads* the file
 checks it, before anything is synthesized: an unknown key, a missing audio file, a
 placeholder that does not exist or a slot that is not a length is a one-line
 :class:`~bulletin.errors.ConfigError` (exit 2). What the programme then says is
-:mod:`bulletin.run.rundown`; how it sounds is :mod:`bulletin.audio.mix`.
+:mod:`bulletin.run.programme.rundown`; how it sounds is :mod:`bulletin.audio.mix`.
 
 Paths inside the file are relative to the file; sources that are URLs are kept as
 they are.

@@ -1,6 +1,6 @@
 """What a programme says, part by part: the rundown (opener, headlines, stories, closer).
 
-Pure: a checked :class:`~bulletin.run.programme.Programme`, the cleaned stories, which
+Pure: a checked :class:`~bulletin.run.programme.file.Programme`, the cleaned stories, which
 of them are aired, the air time's spoken forms and the voices give the parts in order.
 Headlines name only the stories that are aired, so when the slot drops a story the
 rundown is simply made again without it. The parts become the "stories" of a
@@ -14,13 +14,16 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bulletin.audio.mix import Section
 from bulletin.run.presets import Preset
-from bulletin.run.programme import Programme
+from bulletin.run.programme.file import Programme
 from bulletin.text.chars import split_sentences
 from bulletin.text.chunk import Chunk
 from bulletin.text.pipeline import CleanText
+
+if TYPE_CHECKING:
+    from bulletin.audio.mix import Section
 
 #: Chapter titles of the parts that are not stories, in each script.
 TITLES = {
@@ -76,6 +79,8 @@ class Rundown:
 
     def sections(self, chunks: Sequence[Chunk]) -> tuple[Section, ...]:
         """The parts as the mixer lays them out, each with the indexes of its chunks."""
+        from bulletin.audio.mix import Section
+
         index = {id(p): n for n, p in enumerate(self.spoken)}
         return tuple(
             Section(

@@ -1,0 +1,175 @@
+"""Which stories a programme airs so that it lasts its slot: the fitting loop, in one place.
+
+Two questions, two functions:
+
+- :func:`choose_by_estimate`: the stories, in order, that fit at the lengths known so far
+  (measured speech where there is some, estimates at the voice's measured pace
+  elsewhere). The dry run and the preview stop here; so does the engine choice, to ask
+  whether every chunk of the rundown is cached.
+- :func:`fit_to_slot`: the build's loop. In rounds, choose by estimate, have the chunks not
+  yet measured synthesized (``measure``), and choose again, until a choice needs nothing
+  new; if the rounds run out, drop stories from the end until the measured programme
+  fits. Every chunk is synthesized at most once (its speech is kept by chunk key).
+
+How long a given layout lasts, and the pause scale and tempo that make it end on the
+slot, is :func:`bulletin.audio.mix.fit` (arithmetic on lengths, no audio).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bulletin.audio.settings import Pauses
+from bulletin.audio.timeline import Fit
+from bulletin.engines.base import Engine
+from bulletin.errors import SlotOverrun
+from bulletin.run.programme.rundown import Rundown
+from bulletin.run.programme.show import Show
+from bulletin.run.speak import Plan
+from bulletin.text.chars import is_speakable
+from bulletin.text.lexicon import Lexicon
+from bulletin.text.pipeline import CHARS_PER_SECOND, rate_factor
+
+if TYPE_CHECKING:
+    from bulletin.audio.mix import Section
+
+#: Until the real lengths are measured, stories are chosen as if speech were this much
+#: shorter than estimated: a story too many costs one synthesis and is dropped after
+#: measuring; one too few would leave the slot short for good.
+OPTIMISM = 0.9
+#: No story is tried once the programme is within this many seconds of its slot.
+ROOM = 3.0
+
+#: A chunk's measured speech in seconds by key, None when not measured yet.
+Measured = Callable[[str], "float | None"]
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """The programme as it will air: its rundown and plan, laid out and fitted, and what was left out."""
+
+    parts: Rundown
+    plan: Plan
+    sections: tuple[Section, ...]
+    fit: Fit
+    dropped: tuple[int, ...] = field(default=())
+
+
+def estimated_seconds(plan: Plan) -> dict[str, float]:
+    """Each chunk's speech by key, estimated from its speakable characters and its voice's rate."""
+    return {
+        key: sum(1 for ch in chunk.spoken if is_speakable(ch)) / (CHARS_PER_SECOND * rate_factor(voice.rate))
+        for chunk, key, voice in zip(plan.chunks, plan.keys, plan.voices, strict=True)
+    }
+
+
+def choose_by_estimate(
+    show: Show,
+    engine: Engine,
+    lexicon: Lexicon | None,
+    sounds: Mapping[Path, float],
+    pauses: Pauses,
+    *,
+    measured: Measured | None = None,
+    optimism: float = OPTIMISM,
+) -> tuple[list[int], Fit]:
+    """The stories, in order, that fit the slot; one that does not fit is skipped and the
+    next ones tried (a short story may still fit where a long one did not). Without a
+    slot, every story.
+
+    A chunk's length is ``measured(key)`` when it is known, else its estimate, scaled by
+    how the measured chunks compared with their estimates (the voice's real pace), or by
+    ``optimism`` before anything is measured.
+    """
+    from bulletin.audio.mix import fit
+
+    slot = show.programme.slot
+    known: dict[str, float] = {}
+    guessed: dict[str, float] = {}
+
+    def try_fit(aired: list[int]) -> Fit:
+        parts, plan = show.plan(aired, engine, lexicon)
+        for key, guess in estimated_seconds(plan).items():
+            guessed[key] = guess
+            real = measured(key) if measured is not None else None
+            if real is not None:
+                known[key] = real
+        pace = sum(known.values()) / sum(guessed[k] for k in known) if known else optimism
+        seconds = lambda k: known.get(k, guessed[k] * pace)  # noqa: E731
+        return fit(parts.sections(plan.chunks), plan.chunks, plan.keys, seconds, sounds, pauses, slot)
+
+    every = list(range(len(show.clean.stories)))
+    if slot is None:
+        return every, try_fit(every)
+    try_fit(every)  # learn what is measured first, so the pace is known throughout
+    aired: list[int] = []
+    best = try_fit(aired)
+    for n in every:
+        if slot - best.seconds < ROOM:
+            break
+        trial = try_fit([*aired, n])
+        if trial.fits:
+            aired, best = [*aired, n], trial
+    if not aired:  # not even the first story fits: it is read anyway, and the overrun said
+        aired, best = [0], try_fit([0])
+    return aired, best
+
+
+def fit_to_slot(
+    show: Show,
+    engine: Engine,
+    lexicon: Lexicon | None,
+    sounds: Mapping[Path, float],
+    pauses: Pauses,
+    *,
+    measured: Measured,
+    measure: Callable[[Plan], bool],
+) -> Fitted:
+    """The stories that fit the slot at their measured lengths (see the module docstring).
+
+    ``measure(plan)`` synthesizes and measures the chunks of ``plan`` that ``measured``
+    does not know yet, and says whether there were any. Raises
+    :class:`~bulletin.errors.SlotOverrun` when not even one story fits.
+    """
+    from bulletin.audio.mix import fit
+
+    slot = show.programme.slot
+    for _ in range(len(show.clean.stories) + 1):  # each round measures stories not measured before
+        aired, _fit = choose_by_estimate(show, engine, lexicon, sounds, pauses, measured=measured)
+        parts, plan = show.plan(aired, engine, lexicon)
+        if not measure(plan):
+            break
+    dropped = [n for n in range(len(show.clean.stories)) if n not in aired]
+    while True:  # only if the rounds ran out: drop from the end until it fits
+        sections = parts.sections(plan.chunks)
+        seconds = lambda key: measured(key) or 0.0  # noqa: E731  (every chunk is measured by now)
+        fitted = fit(sections, plan.chunks, plan.keys, seconds, sounds, pauses, slot)
+        if fitted.fits or len(aired) <= 1:
+            break
+        dropped.append(aired.pop())
+        parts, plan = show.plan(aired, engine, lexicon)
+        measure(plan)
+    if not fitted.fits:  # not even one story fits: an overlong programme would break the playout
+        raise SlotOverrun(
+            f"programme {show.programme.path}: with even its shortest story it lasts "
+            f"{fitted.seconds:.1f} s, over its {slot:g} s slot; nothing published "
+            "(lengthen the slot, or shorten the opener, closer or jingles)"
+        )
+    return Fitted(parts, plan, sections, fitted, tuple(sorted(dropped)))
+
+
+def first_sections(sections: Sequence[Section], count: int) -> list[Section]:
+    """The sections heard within the first ``count`` chunks (a preview), cut there, nothing after."""
+    from dataclasses import replace
+
+    heard = []
+    for section in sections:
+        if section.chunks and section.chunks[0] >= count:
+            break
+        heard.append(replace(section, chunks=tuple(c for c in section.chunks if c < count)))
+        if section.chunks and section.chunks[-1] >= count - 1:
+            break
+    return heard
