@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from bulletin.errors import SourceError
+from bulletin.sources.markup import prune
 from bulletin.text.chars import CLOSERS, SENTENCE_END
-from bulletin.text.detect import detect
+from bulletin.text.detect import detect, rank, reads_as_chinese, score
+from bulletin.text.furniture import line_kind, strip_tails
 
 #: Superset codecs for what pages declare.
 _WIDER = {
@@ -40,19 +42,8 @@ _META_CHARSET = re.compile(
 )
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
-#: Lines that are furniture whatever their length.
-_CAPTION = re.compile(
-    r"(?:^[（(]?(?:圖為|图为|圖：|图：|圖/|图/|圖／|图／|照片))|(?:[摄攝](?:影)?|提供|翻[攝摄])\s*[）)]?$"
-)
-_COPYRIGHT = re.compile(
-    r"版[權权]所有|不得[轉转]載|不得转载|未[經经][授许][權权可]|非[經经]授[權权]|"
-    r"All Rights Reserved|Copyright",
-    re.IGNORECASE,
-)
-_PROMO = re.compile(
-    r"^\W{0,3}(?:看更多|更多新聞|更多新闻|延伸閱讀|延伸阅读|相關新聞|相关新闻|推薦閱讀|推荐阅读|點我|点我|點擊|点击|"
-    r"下載|下载|訂閱|订阅|加入|追蹤|关注|關注|分享|廣告|广告|贊助|赞助)"
-)
+#: How much of a decoded page is scored when choosing between readings.
+_SAMPLE_CHARS = 20_000
 _HASHTAGS = re.compile(r"^[#＃]")
 #: A line shorter than this with no sentence-final mark is a title, date, byline or link.
 _SHORT = 50
@@ -98,21 +89,99 @@ def _codec(name: str | None) -> str | None:
 
 
 def decode_html(data: bytes, declared: str | None = None) -> tuple[str, str]:
-    """Decode a page or feed: BOM, the HTTP charset, ``<meta charset>``, UTF-8, then detection."""
+    """Decode a page or feed, weighing what the HTTP header and ``<meta>`` declare against the bytes.
+
+    A byte-order mark decides. Otherwise the declared charsets (the header's, then
+    ``<meta>``'s), then UTF-8, are tried strictly, and the first whose text reads as Chinese
+    (:func:`bulletin.text.detect.reads_as_chinese`: a page that says Big5 but is GBK decodes
+    "strictly" into rare characters) is taken; then detection among the Chinese codecs.
+    A page no codec decodes whole (a Big5 page with one UTF-8 link title) is decoded by
+    segment: the declared or detected codec, and runs of UTF-8 where it fails; bytes
+    neither reads become U+FFFD, which keeps what they reach from being spoken (the text
+    stage leaves such an article out, with a warning). The encoding named for a page read
+    by segment is ``big5hkscs+utf-8``.
+    """
     for bom, name in _BOMS:
         if data.startswith(bom):
             return data.decode(name, errors="replace"), name
     meta = _META_CHARSET.search(data[:4096])
-    for codec in (_codec(declared), _codec(meta.group(1).decode("ascii")) if meta else None, "utf-8"):
-        if codec:
-            try:
-                return data.decode(codec), codec
-            except (UnicodeDecodeError, LookupError):
-                continue
+    named = [_codec(declared), _codec(meta.group(1).decode("ascii")) if meta else None]
+    candidates = list(dict.fromkeys(c for c in (*named, "utf-8") if c))
+    strict: tuple[str, str] | None = None
+    for codec in candidates:
+        try:
+            text = data.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if reads_as_chinese(text):
+            return text, codec
+        strict = strict or (text, codec)
     found = detect(data)
     if found is not None:
         return found
-    return data.decode("utf-8", errors="replace"), "utf-8"
+    if strict is not None:  # decodes, but is not Chinese: another language, or too little text
+        return strict
+    return _by_segment(data, [c for c in named if c] + [g.encoding for g in rank(data)])
+
+
+#: UTF-8 sequences of characters over U+007F, one after another.
+_UTF8_RUN = re.compile(rb"(?:[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})+")
+#: A page with more failures than this is not read by segment any further (the rest is replaced).
+_MAX_SEGMENTS = 1000
+
+
+def decode_segments(data: bytes, codec: str) -> tuple[str, int, int]:
+    """``data`` in ``codec``, with runs of UTF-8 where ``codec`` fails: the text, how many UTF-8
+    runs were read, and how many bytes neither reads (each a U+FFFD)."""
+    out: list[str] = []
+    pos = runs = bad = 0
+    while pos < len(data):
+        try:
+            out.append(data[pos:].decode(codec))
+            break
+        except UnicodeDecodeError as exc:
+            at = pos + exc.start
+        if runs + bad >= _MAX_SEGMENTS:
+            rest = data[pos:].decode(codec, errors="replace")
+            out.append(rest)
+            bad += rest.count("\ufffd")
+            break
+        # the codec may have read a byte or two of the UTF-8 as one of its own characters
+        run = None
+        for start in range(max(pos, at - 3), at + 1):
+            m = _UTF8_RUN.match(data, start)
+            if m and m.end() > at:
+                run = m
+                break
+        end = run.start() if run else at
+        head = data[pos:end].decode(codec, errors="replace")
+        bad += head.count("\ufffd")
+        out.append(head)
+        if run:
+            out.append(run.group().decode("utf-8"))
+            runs, pos = runs + 1, run.end()
+        else:
+            out.append("\ufffd")
+            bad, pos = bad + 1, at + 1
+    return "".join(out), runs, bad
+
+
+def _by_segment(data: bytes, codecs_: list[str]) -> tuple[str, str]:
+    best: tuple[int, float, str, str] | None = None
+    for codec in dict.fromkeys(codecs_ or ["utf-8"]):
+        try:
+            text, runs, bad = decode_segments(data, codec)
+        except LookupError:
+            continue
+        name = f"{codec}+utf-8" if runs else codec
+        if not bad and reads_as_chinese(text):
+            return text, name
+        key = (bad, -score(text[:_SAMPLE_CHARS]), text, name)
+        if best is None or key[:2] < best[:2]:
+            best = key
+    if best is None:
+        return data.decode("utf-8", errors="replace"), "utf-8"
+    return best[2], best[3]
 
 
 def _ends_sentence(line: str) -> bool:
@@ -125,22 +194,27 @@ def _squash(text: str) -> str:
 
 
 def is_furniture(line: str, headline: str | None = None) -> bool:
-    """Is this extracted line site furniture rather than the article's text?"""
+    """Is this extracted line site furniture rather than the article's text?
+
+    The classes of :data:`bulletin.text.furniture.KINDS`, the headline repeated, hashtags,
+    and a short line that holds no sentence (a title, a date, a name, a link).
+    """
     if headline and _squash(line) == _squash(headline):
         return True
-    if _COPYRIGHT.search(line) or _HASHTAGS.match(line):
-        return True
-    if _CAPTION.search(line) and len(line) < 120:
-        return True
-    if _PROMO.match(line) and (len(line) < _SHORT or not _ends_sentence(line)):
+    if _HASHTAGS.match(line) or line_kind(line) is not None:
         return True
     return len(line) < _SHORT and not _ends_sentence(line) and not any(m in line for m in "。！？")
 
 
 def clean_lines(lines: list[str], headline: str | None = None) -> list[str]:
-    """The lines that are the article (see :func:`is_furniture`)."""
-    kept = [line.strip() for line in lines if line.strip()]
-    return [line for line in kept if not is_furniture(line, headline)]
+    """The lines that are the article: furniture glued to their ends taken off, furniture
+    lines left out (see :func:`is_furniture`)."""
+    kept = []
+    for line in lines:
+        line, _ = strip_tails(line.strip())
+        if line and not is_furniture(line, headline):
+            kept.append(line)
+    return kept
 
 
 def _title(html: str) -> str | None:
@@ -211,8 +285,11 @@ def extract(data: bytes, *, url: str | None, declared: str | None, name: str | N
     html, encoding = decode_html(data, declared)
     shown = name or url or "page"
     try:
+        tree = trafilatura.load_html(html)
+        if tree is not None:
+            prune(tree)
         document = trafilatura.bare_extraction(
-            html,
+            tree if tree is not None else html,
             url=url,
             include_comments=False,
             include_tables=False,

@@ -1,0 +1,157 @@
+"""A page's markup pruned of furniture before its article is extracted (stage: pages).
+
+trafilatura finds the article's container well, but it reads what sits inside or next to
+it: a caption paragraph under each photo, the share row, a comment box's disclaimer, a
+hidden promo, the editor's list of recent articles (``bench/README.md``, real pages). On
+the page those are marked, by the words sites give their elements (``p.pictext``,
+``div.share-bar``, ``div#post_comment``, ``div.c_hidden``: the markup of
+:data:`bulletin.text.furniture.KINDS`) and by their shape (a block made of links, a short
+line under an image). They are taken out of the tree here, before trafilatura sees it:
+
+* **the article is never pruned.** The block holding most of the page's sentences (the
+  parent of most paragraph text) and every element around it are kept whatever their
+  class says (a site may call its article ``div.content-hidden-ad``); what is inside it
+  is pruned like the rest;
+* **marked elements**: an element whose class or id words name a kind of furniture, the
+  site's navigation, or that the page hides (``display:none``, ``hidden``);
+* **link lists**: a block of three links or more whose text is mostly link text;
+* **captions by place**: the short block right after an image-only block, or an image
+  with a short line beside it in one block (Chinese CMSs put the caption in a plain
+  ``<p>`` under the photo).
+
+Pure: a tree in, the same tree pruned, and what was taken out (kind, text) for ``-v``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from lxml.html import HtmlElement
+
+from bulletin.text.chars import HAN
+from bulletin.text.furniture import markup_kind
+
+#: Blocks whose text is a paragraph (the article's paragraphs are among them).
+_BLOCKS = frozenset({"p", "div", "section", "li", "td", "dd", "blockquote", "article", "font", "center"})
+_NESTED = [
+    "p",
+    "div",
+    "section",
+    "li",
+    "td",
+    "dd",
+    "table",
+    "ul",
+    "ol",
+    "article",
+    "blockquote",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+]
+#: Tags that lay a page out when the article sits inside them (an old table layout, a list
+#: of columns): read as plain containers, or trafilatura reads the article as a list item.
+_LAYOUT = frozenset({"li", "ul", "ol", "dl", "dd", "dt", "table", "tbody", "thead", "tr", "td", "th"})
+_HAN = re.compile(f"[{HAN}]")
+_SENTENCE = re.compile("[。！？]")
+_SPACE = re.compile(r"\s+")
+_CAMEL = re.compile(r"([a-z])([A-Z])")
+_SPLIT = re.compile(r"[^a-z0-9]+")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+#: A block under an image with at most this many Han characters is its caption.
+CAPTION_MAX = 60
+#: A block with this many links or more, whose link text is this share of its text, is a list.
+LIST_LINKS = 3
+LIST_SHARE = 0.6
+
+
+def _words(element: HtmlElement) -> frozenset[str]:
+    raw = f"{element.get('class') or ''} {element.get('id') or ''}"
+    return frozenset(w for w in _SPLIT.split(_CAMEL.sub(r"\1 \2", raw).lower()) if w)
+
+
+def _han(text: str) -> int:
+    return len(_HAN.findall(text))
+
+
+def _visible(text: str) -> int:
+    """How much text a reader sees: characters but spaces."""
+    return len(_SPACE.sub("", text))
+
+
+def _main(root: HtmlElement) -> HtmlElement | None:
+    """The element holding most of the page's sentences: the parent of most paragraph text."""
+    weight: dict[HtmlElement, int] = defaultdict(int)
+    for block in root.iter(*_BLOCKS):
+        if next(block.iterdescendants(*_NESTED), None) is not None:
+            continue  # not a paragraph: its paragraphs are counted
+        text = block.text_content()
+        if not _SENTENCE.search(text):
+            continue
+        parent = block.getparent()
+        if parent is not None:
+            weight[parent] += _han(text)
+    for element in root.iter():  # text set with <br> straight inside a container
+        if isinstance(element.tag, str) and sum(1 for c in element if c.tag == "br") >= 2:
+            loose = (element.text or "") + "".join(c.tail or "" for c in element)
+            if _SENTENCE.search(loose):
+                weight[element] += _han(loose)
+    return max(weight, key=weight.__getitem__) if weight else None
+
+
+def _is_image_only(element: HtmlElement) -> bool:
+    return (element.tag == "img" or element.find(".//img") is not None) and not _han(element.text_content())
+
+
+def prune(root: HtmlElement) -> list[tuple[str, str]]:
+    """Take the furniture out of ``root`` (in place); what was taken: (kind, its text)."""
+    main = _main(root)
+    keep = set() if main is None else {main, *main.iterancestors()}
+    for element in keep:  # a layout list or table around the article is a container, not a list
+        if element.tag in _LAYOUT:
+            element.tag = "div"
+    doomed: list[tuple[HtmlElement, str]] = []
+    for element in root.iter():
+        if not isinstance(element.tag, str) or element in keep or element.tag in ("html", "body", "head"):
+            continue
+        kind = markup_kind(_words(element))
+        if kind is None and (
+            element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style") or "")
+        ):
+            kind = "hidden"
+        if kind is None and element.tag in ("ul", "ol", "dl", "div", "section", "table", "p", "td", "span"):
+            links = [a for a in element.iter("a") if a.text_content().strip()]
+            if len(links) >= LIST_LINKS:
+                linked = sum(_visible(a.text_content()) for a in links)
+                total = _visible(element.text_content())
+                if total and linked / total >= LIST_SHARE:
+                    kind = "link lists"
+        if kind is not None:
+            doomed.append((element, kind))
+    if main is not None:
+        doomed += _captions(main)
+    removed: list[tuple[str, str]] = []
+    for element, kind in doomed:
+        if element.getparent() is None:
+            continue
+        text = " ".join(element.text_content().split())
+        element.drop_tree()  # its tail, text of the parent, stays
+        if text:
+            removed.append((kind, text))
+    return removed
+
+
+def _captions(main: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    found: list[tuple[HtmlElement, str]] = []
+    children = [c for c in main if isinstance(c.tag, str)]
+    for n, child in enumerate(children):
+        han = _han(child.text_content())
+        if child.find(".//img") is not None and 0 < han <= CAPTION_MAX:
+            found.append((child, "captions"))  # the photo and its line in one block
+        elif n and _is_image_only(children[n - 1]) and 0 < han <= CAPTION_MAX and child.tag in _BLOCKS:
+            found.append((child, "captions"))
+    return found
