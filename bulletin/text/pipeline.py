@@ -17,6 +17,7 @@ from bulletin.errors import InputError
 from bulletin.text.chars import has_han, is_speakable
 from bulletin.text.chunk import Chunk, plan_chunks
 from bulletin.text.dedupe import DedupeStats, dedupe_each
+from bulletin.text.detect import garbled
 from bulletin.text.fold import Fold, fold
 from bulletin.text.lexicon import Lexicon
 from bulletin.text.normalize import detect_script, to_spoken
@@ -98,7 +99,9 @@ def clean_articles(
     Datelines, bylines and flash markers are never spoken; the headline is not read as the
     story's first sentence unless ``keep_headlines`` (the behaviour before headlines were
     told apart). ``same_story``: articles about one event become one story; folding comes
-    before sentence dedupe, so the version kept of an event is read whole.
+    before sentence dedupe, so the version kept of an event is read whole. An article whose
+    text or headline is garbled (:func:`bulletin.text.detect.garbled`: undecodable bytes, a
+    wrong encoding) is left out and listed in ``dropped``, wherever it came from.
     """
     usable: list[Article] = []
     stories: list[list[str]] = []
@@ -115,6 +118,10 @@ def clean_articles(
             problem = "nothing to speak (punctuation, symbols or wire furniture only)"
         elif not has_han(joined):
             problem = "no Chinese text to speak"
+        elif (why := garbled(joined + (parts.headline or ""))) is not None:
+            # never spoken, wherever it came from: left out with a warning, the rest is read
+            dropped.append((article.source, why))
+            continue
         if problem is not None:
             if article.origin is None:  # an article named on the command line: a usage error
                 raise InputError(f"{_display(article.source)}: {problem}")
