@@ -340,6 +340,9 @@ def gather(run: Run) -> Gathered:
         state=run.dirs.state,
         fetch=options.fetch,
         warn=lambda message: run.console.info(f"warning: {message}"),
+        zone=options.source_zone(),
+        zones=run.programme.zones() if run.programme else None,
+        local_zone=run.local_zone,
     )
 
 

@@ -87,6 +87,9 @@ class BuildOptions:
     #: the feed item's and the ID3 date.
     air_time: str | None = None
     timezone: str | None = None
+    #: ``--source-timezone``: the zone of feeds' and pages' times given without an offset,
+    #: when the source itself does not tell (bulletin.sources.zones); default the machine's.
+    source_timezone: str | None = None
 
     @classmethod
     def from_cli(cls, *, articles: Sequence[str], **opts: Any) -> BuildOptions:
@@ -164,6 +167,14 @@ class BuildOptions:
 
         return parse_air_time(self.air_time, now, parse_zone(self.timezone, local=local))
 
+    def source_zone(self) -> tzinfo | None:
+        """``--source-timezone`` as a zone (None when not given)."""
+        from bulletin.text.airtime import parse_zone
+
+        if self.source_timezone is None:
+            return None
+        return parse_zone(self.source_timezone, local=timezone.utc)
+
     def since_time(self, now: datetime) -> datetime | None:
         """``--since`` as a time, counted back from ``now`` when it is a duration."""
         from bulletin.sources.gather import parse_since
@@ -206,6 +217,7 @@ class BuildOptions:
             )
         self.since_time(datetime.now().astimezone())  # a bad --since is refused before any work
         self.air(datetime.now(timezone.utc), timezone.utc)  # and a bad --air-time or --timezone
+        self.source_zone()  # and a bad --source-timezone
         self._check_outputs()
 
     def _check_outputs(self) -> None:
@@ -257,6 +269,7 @@ class BuildOptions:
 _NULLABLE = frozenset(
     {"output", "voice", "rate", "volume", "pitch", "encoding", "title", "author", "subtitles"}
     | {"cache_dir", "report", "feed", "base_url", "since", "max_stories", "programme", "air_time", "timezone"}
+    | {"source_timezone"}
 )
 
 #: The defaults, for the CLI to show and use (``DEFAULTS.concurrency``, ...).

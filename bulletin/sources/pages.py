@@ -21,10 +21,11 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone, tzinfo
 
 from bulletin.errors import SourceError
 from bulletin.sources.markup import prune
+from bulletin.sources.zones import OFFSET_STAMP, Choice, SourceZone, offset_of
 from bulletin.text.chars import CLOSERS, SENTENCE_END
 from bulletin.text.detect import detect, rank, reads_as_chinese, score
 from bulletin.text.furniture import line_kind, strip_tails
@@ -60,6 +61,19 @@ _META_DATE_FIRST = re.compile(
     re.IGNORECASE,
 )
 _LD_DATE = re.compile(r""""datePublished"\s*:\s*"([^"]{8,40})\"""")
+#: Where a page says its language: ``<html lang>``, ``content-language``, ``og:locale``.
+_LANGUAGE = (
+    re.compile(r"""<html\b[^>]{0,300}?\blang\s*=\s*["']?([A-Za-z_-]{2,20})""", re.IGNORECASE),
+    re.compile(
+        r"""<meta\s[^>]{0,100}?(?:http-equiv|name)\s*=\s*["']?(?:content-language|language)["']?[^>]{0,50}?"""
+        r"""content\s*=\s*["']([A-Za-z_,-]{2,20})""",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"""<meta\s[^>]{0,100}?property\s*=\s*["']og:locale["'][^>]{0,50}?content\s*=\s*["']([A-Za-z_-]{2,20})""",
+        re.IGNORECASE,
+    ),
+)
 _TIME_TAG = re.compile(r"""<time\s[^>]{0,200}?datetime\s*=\s*["']([^"']{8,40})["']""", re.IGNORECASE)
 
 
@@ -71,6 +85,8 @@ class Page:
     paragraphs: tuple[str, ...]
     published: datetime | None
     encoding: str
+    #: What the user should know: a publication time read in the machine's zone.
+    notes: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -235,12 +251,21 @@ def _title(html: str) -> str | None:
     return None
 
 
-def parse_time(value: str) -> datetime | None:
+def parse_time(value: str, zone: tzinfo | None = None) -> datetime | None:
     """An ISO-like timestamp (``2026-11-26T09:12:00+08:00``, ``2026-11-26 10:30:00``, ``…Z``).
 
-    No zone: local time. A date alone: the end of that day (so ``--since`` skips only what
-    surely came before it).
+    No offset: in ``zone`` (the source's: :mod:`bulletin.sources.zones`), else the machine's
+    local time. A date alone: the end of that day (so ``--since`` skips only what surely
+    came before it).
     """
+    when = naive_time(value)
+    if when is None or when.tzinfo is not None:
+        return when
+    return when.replace(tzinfo=zone) if zone is not None else when.astimezone()
+
+
+def naive_time(value: str) -> datetime | None:
+    """:func:`parse_time` without choosing a zone: naive when ``value`` gives no offset."""
     value = value.strip().replace("Z", "+00:00").replace("/", "-")
     m = re.match(
         r"^(\d{4}-\d{1,2}-\d{1,2})(?:[T\s](\d{1,2}:\d{2}(?::\d{2})?)(?:\.\d+)?\s*([+-]\d{2}:?\d{2})?)?", value
@@ -251,7 +276,7 @@ def parse_time(value: str) -> datetime | None:
     try:
         y, mo, d = (int(x) for x in day.split("-"))
         if clock is None:
-            return datetime.combine(datetime(y, mo, d), time(23, 59, 59)).astimezone()
+            return datetime.combine(datetime(y, mo, d), time(23, 59, 59))
         parts = [int(x) for x in clock.split(":")]
         when = datetime(y, mo, d, parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
     except ValueError:
@@ -259,27 +284,46 @@ def parse_time(value: str) -> datetime | None:
     if zone:
         zone = zone.replace(":", "")
         sign = 1 if zone[0] == "+" else -1
-        from datetime import timezone
-
         offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
         return when.replace(tzinfo=timezone(sign * offset))
-    return when.astimezone()
+    return when
 
 
 def published_time(html: str, fallback: str | None = None) -> datetime | None:
-    """The page's publication time from its meta tags, JSON-LD or ``<time>``, else ``fallback``."""
+    """The page's publication time from its meta tags, JSON-LD or ``<time>``, else ``fallback``;
+    naive when the page gives it without an offset (see :func:`page_zone`)."""
     head = html[:200_000]
     for pattern in (_META_DATE, _META_DATE_FIRST, _LD_DATE, _TIME_TAG):
         m = pattern.search(head)
         if m:
-            when = parse_time(m.group(1))
+            when = naive_time(m.group(1))
             if when is not None:
                 return when
-    return parse_time(fallback) if fallback else None
+    return naive_time(fallback) if fallback else None
 
 
-def extract(data: bytes, *, url: str | None, declared: str | None, name: str | None = None) -> Page:
-    """The main text of an article page (bytes as fetched or read), or :class:`SourceError`."""
+def page_zone(html: str, url: str | None, zone: SourceZone) -> Choice:
+    """The zone of a page's times without an offset: its other times' offsets, its language
+    (``<html lang>``, ``content-language``, ``og:locale``) or host, else what the run says."""
+    head = html[:200_000]
+    offsets = [o for m in OFFSET_STAMP.finditer(head) if (o := offset_of(m.group(1))) is not None]
+    language = next((m.group(1) for p in _LANGUAGE if (m := p.search(head))), None)
+    return zone.pick(offsets=offsets, language=language, url=url)
+
+
+def extract(
+    data: bytes,
+    *,
+    url: str | None,
+    declared: str | None,
+    name: str | None = None,
+    zone: SourceZone | None = None,
+) -> Page:
+    """The main text of an article page (bytes as fetched or read), or :class:`SourceError`.
+
+    ``zone``: what is known of the source's time zone, for a publication time given
+    without an offset (:mod:`bulletin.sources.zones`).
+    """
     import trafilatura
 
     html, encoding = decode_html(data, declared)
@@ -304,7 +348,13 @@ def extract(data: bytes, *, url: str | None, declared: str | None, name: str | N
     if not paragraphs:
         raise SourceError(f"{shown}: no article text found on the page")
     date = getattr(document, "date", None) if document is not None else None
-    return Page(headline, tuple(paragraphs), published_time(html, date), encoding)
+    published = published_time(html, date)
+    notes: tuple[str, ...] = ()
+    if published is not None and published.tzinfo is None:
+        choice = page_zone(html, url, zone or SourceZone())
+        published = published.replace(tzinfo=choice.zone)
+        notes = tuple(w for w in [choice.warning(shown)] if w)
+    return Page(headline, tuple(paragraphs), published, encoding, notes)
 
 
 def fragment_lines(fragment: str) -> list[str]:
