@@ -227,10 +227,16 @@ def clean_lines(lines: list[str], headline: str | None = None) -> list[str]:
     lines left out (see :func:`is_furniture`)."""
     kept = []
     for line in lines:
-        line, _ = strip_tails(line.strip())
+        line = line.strip()
+        if not line or is_furniture(line, headline):  # a caption is one whole, credit and all
+            continue
+        line, _ = strip_tails(line)
         if line and not is_furniture(line, headline):
             kept.append(line)
     return kept
+
+
+_TITLE_PARTS = re.compile(r"\s[|｜_–—-]\s|｜|_")
 
 
 def _title(html: str) -> str | None:
@@ -244,8 +250,10 @@ def _title(html: str) -> str | None:
             import html as html_module
 
             text = html_module.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip()
-            if pattern.startswith("<title"):  # "headline | section | site": the headline
-                text = re.split(r"\s[|｜_–—-]\s|_", text)[0].strip()
+            # "headline | section | site" (in <title>, and in many sites' og:title): the
+            # headline, the longest part ("專訪｜…" keeps what follows the label)
+            parts = [p.strip() for p in _TITLE_PARTS.split(text)]
+            text = max(parts, key=len) if parts else text
             if text:
                 return text
     return None

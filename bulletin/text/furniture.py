@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bulletin.text.chars import CLOSERS, SENTENCE_END
+from bulletin.text.chars import CLOSERS, SENTENCE_END, split_sentences
 
 _NUM = "0-9一二三四五六七八九十〇○"
 _OPEN = "（(【〔［\\["
@@ -93,7 +93,8 @@ BYLINE_ANYWHERE = re.compile(
     r"\s*[（(]\s*(?:(?:記者|记者|文|圖|图|編譯|编译|綜合|综合)\s*[，,／/]?\s*)?[\u4e00-\u9fff·]{2,4}"
     r"(?:\s*[，,、／/]\s*[\u4e00-\u9fff·]{2,4}){0,3}\s*[，,／/]?\s*(?:[\u4e00-\u9fff]{2,3}\s*)?"
     r"(?:報導|报道|編譯|编译|整理|採訪|采访)\s*[）)]"
-    r"|\s*[（(]\s*(?:評論員|评论员|記者|记者|通訊員|通讯员|實習生|实习生|特約記者|特约记者|作者)\s*[，,：:／/]?\s*"
+    r"|\s*[（(]\s*(?:[\u4e00-\u9fff]{1,6}?)?(?:評論員|评论员|記者|记者|通訊員|通讯员|實習生|实习生|特約記者|"
+    r"特约记者|作者)\s*[，,：:／/]?\s*"
     r"[^（）()。！？]{1,30}[）)]\s*$"
 )
 #: ``快訊／``, ``【快訊】``, ``快讯：``
@@ -125,6 +126,9 @@ class Kind:
     where: str = "pages"
     #: Only lines that end no sentence (a share row, a list heading; not 收藏家表示…。).
     unless_sentence: bool = False
+    #: Only lines of at most this many sentences, and a credit after them (a caption is
+    #: one; a story's paragraph with a caption glued to it is more, and loses only the tail).
+    max_sentences: int | None = None
 
 
 def _words(text: str) -> frozenset[str]:
@@ -159,9 +163,9 @@ KINDS: tuple[Kind, ...] = (
             "(本文来自澎湃新闻，更多原创资讯请下载“澎湃新闻”APP)",
             "歡迎加入東森新聞LINE官方帳號，即時新聞不漏接！",
         ),
-        lines=re.compile(
-            _PROMO + r"|^\W{0,3}(?:點我|点我|點擊|点击|下載|下载|訂閱|订阅|追蹤|追踪|關注|关注|加入|按讚|"
-            r"点赞)[^。！？]{0,30}" + _CHANNEL[:-1] + "|好友)"
+        lines=re.compile(  # a promo glued to the story is a tail, taken off below
+            r"^\W{0,3}(?:點我|点我|點擊|点击|下載|下载|訂閱|订阅|追蹤|追踪|關注|关注|加入|按讚|点赞)"
+            r"[^。！？]{0,30}" + _CHANNEL[:-1] + "|好友)"
         ),
         line_max=150,
         tails=re.compile(
@@ -192,11 +196,13 @@ KINDS: tuple[Kind, ...] = (
             r"|[（(]\s*(?:圖|图|照片|圖片|图片|翻攝|翻摄|影片|視頻|视频|截圖|截图)[^（）()]{0,24}[）)]$"
         ),
         line_max=80,
+        max_sentences=1,
         tails=re.compile(
             r"(?:本文|文中|以上)?(?:圖片|图片|照片|配圖|配图)(?:除[^。，！？]{0,12}外)?[，,]?\s*(?:均為|均为|皆為|皆为|均由|皆由|"
             r"均來自|均来自|來源|来源)[^。！？]{0,40}$"
             r"|(?<=[。！？!?」”）)])\s*[^\s。！？，]{1,16}(?:供圖|供图|攝|摄|翻攝|翻摄)\s*$"
             r"|\s*[（(]\s*(?:圖|图|照片|圖片|图片|翻攝|翻摄|截圖|截图)[^（）()]{0,24}[）)]$"
+            r"|\s*[▲▼△▽][^▲▼△▽]{0,120}$"
         ),
         markup=_words(
             "caption captions figcaption pictext pictxt pictitle picnote picdesc imgtext imgtxt "
@@ -388,6 +394,8 @@ def line_kind(line: str) -> str | None:
     ends = line.rstrip(CLOSERS + " ")[-1:] in SENTENCE_END
     for kind in (*_LINE_KINDS, BY_NAME["editor credits"]):
         if kind.unless_sentence and ends:
+            continue
+        if kind.max_sentences is not None and len(split_sentences(line)) > kind.max_sentences + 1:
             continue
         if kind.lines is not None and len(line) <= kind.line_max and kind.lines.search(line):
             return kind.name
