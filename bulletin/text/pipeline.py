@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from bulletin.errors import InputError
 from bulletin.text.chars import has_han, is_speakable
@@ -137,7 +138,8 @@ def clean_articles(
     folds: tuple[Fold, ...] = ()
     order = list(range(len(stories)))
     if same_story and len(stories) > 1:
-        order, folds = fold(stories, detect_script("".join("".join(s) for s in stories)))
+        sites = [_site(a) for a in articles]
+        order, folds = fold(stories, detect_script("".join("".join(s) for s in stories)), sites)
         stories = [stories[i] for i in order]
     each, removed = dedupe_each(stories)
     kept = [story for story in each if story]
@@ -155,6 +157,15 @@ def clean_articles(
         dropped=tuple(dropped),
         headlines=headlines,
     )
+
+
+def _site(article: Article) -> str | None:
+    """The site an article came from (its page's host, else its feed or folder), for folding."""
+    if article.url:
+        host = urlsplit(article.url).hostname
+        if host:
+            return host
+    return article.origin
 
 
 def _structure(article: Article) -> Structure:
