@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
@@ -30,6 +31,7 @@ from bulletin.errors import ConfigError, InputError, SourceError, SourcesFailed
 from bulletin.sources.feeds import Item, holds_article, looks_like_feed, parse_feed
 from bulletin.sources.fetch import Fetcher, FetchOptions, Response, Validators, keep_loopback_off_proxies
 from bulletin.sources.pages import Page, extract, parse_time
+from bulletin.sources.repeats import Memory, strip_repeats
 from bulletin.sources.zones import SourceZone
 from bulletin.text.read import Article, read_article, read_bytes
 
@@ -62,6 +64,9 @@ class SourceReport:
     from_feed: int = 0
     from_pages: int = 0
     from_summaries: int = 0
+    #: Paragraphs and sentences taken out as the site's own, found on several of its pages
+    #: (:mod:`bulletin.sources.repeats`).
+    site_furniture: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -462,6 +467,12 @@ def read_sources(
                 raise InputError(str(exc)) from None
         report.items += len(found)
         articles += found
+    memory, now = Memory(state), time.time()
+    articles, taken = strip_repeats(articles, memory, now)
+    memory.save(now)
+    for article, count in zip(articles, taken, strict=True):
+        if count and article.origin in reports:
+            reports[article.origin].site_furniture += count
     for report in reports.values():
         if report.status == "failed":
             say(f"source failed: {report.error}")
