@@ -93,14 +93,17 @@ MAX_POSTINGS = 100
 #: Text common to this many articles of one site (or folder) in the run, and to at least
 #: :data:`COMMON_SHARE` of them, is the site's (a byline and share row, an ad block, an
 #: editor's credit its template puts in every article) and weighs nothing: three different
-#: events on one template scored 0.54–0.55 on it and were read as one story.
+#: events on one template scored 0.54–0.55 on it and were read as one story. The share is
+#: high because a template is in every page, and four of a site's five items about one
+#: event must still fold (items all about one event cannot be told from a template: they
+#: may stay apart, and sentence dedupe then drops what they repeat word for word).
 COMMON_MIN = 3
-COMMON_SHARE = 0.5
+COMMON_SHARE = 0.9
 #: Across the whole run, text in :data:`RUN_SHARE` of the articles of a run of at least
 #: :data:`RUN_MIN` weighs nothing either (what every story of the day says). Smaller runs
 #: are not judged whole: three agencies telling one event share its words.
 RUN_MIN = 10
-RUN_SHARE = 0.5
+RUN_SHARE = 0.9
 
 # After NFKC (full-width brackets and colons are ASCII) and folding to Simplified.
 _FURNITURE = re.compile(
