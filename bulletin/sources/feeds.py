@@ -16,6 +16,7 @@ summary is only what is left if the page cannot be read.
 from __future__ import annotations
 
 import calendar
+import html as html_module
 import json
 import re
 from dataclasses import dataclass, replace
@@ -55,6 +56,13 @@ class Item:
     published: datetime | None
     content: tuple[str, ...]  # paragraphs of the full content, if the feed carries any
     summary: tuple[str, ...]  # paragraphs of the summary / description
+    #: The content, as the feed wrote it, ends in a teaser mark (a closing ``…`` or a
+    #: 閱讀全文 link, which cleaning takes out of the paragraphs as furniture).
+    cut: bool = False
+
+    def whole(self) -> bool:
+        """Does the feed give the whole story, so that its page need not be fetched?"""
+        return not self.cut and holds_article(self.content, self.summary)
 
 
 def holds_article(paragraphs: tuple[str, ...] | list[str], summary: tuple[str, ...] | list[str] = ()) -> bool:
@@ -159,6 +167,13 @@ def _parse_feed(data: bytes, name: str, declared: str | None = None) -> tuple[li
     return usable, (f"{broken}; {len(usable)} item(s) read leniently" if broken else None), hints
 
 
+def _ends_cut(values: list[Any]) -> bool:
+    """Does the last of these HTML fragments end in a teaser mark, markup aside?"""
+    last = next((str(v) for v in reversed(values) if v), "")
+    plain = re.sub(r"<[^>]*>", "", last)
+    return bool(plain.strip()) and bool(_TEASER_END.search(html_module.unescape(plain).strip()))
+
+
 def _short(exc: object) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text[:120]
@@ -185,6 +200,7 @@ def _item(entry: Any) -> tuple[Item, timedelta | None]:
         published=published,
         content=content,
         summary=() if content and summary in contents else _paragraphs([summary]),
+        cut=_ends_cut(contents),
     )
     return item, offset
 
@@ -228,6 +244,7 @@ def _json_feed(data: bytes, name: str, declared: str | None) -> tuple[list[Item]
     for raw in items:
         if not isinstance(raw, dict):
             continue
+        written = [raw.get("content_html") or raw.get("content_text")]
         content = _paragraphs([raw.get("content_html")]) or tuple(
             p.strip() for p in str(raw.get("content_text") or "").split("\n") if p.strip()
         )
@@ -242,6 +259,7 @@ def _json_feed(data: bytes, name: str, declared: str | None) -> tuple[list[Item]
                 published=published,
                 content=content,
                 summary=_paragraphs([raw.get("summary")]),
+                cut=_ends_cut(written),
             )
         )
     language = feed.get("language")

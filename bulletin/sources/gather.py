@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from bulletin.errors import ConfigError, InputError, SourceError, SourcesFailed
-from bulletin.sources.feeds import Item, holds_article, looks_like_feed, parse_feed
+from bulletin.sources.feeds import Item, looks_like_feed, parse_feed
 from bulletin.sources.fetch import Fetcher, FetchOptions, Response, Validators, keep_loopback_off_proxies
 from bulletin.sources.pages import Page, extract, parse_time
 from bulletin.sources.repeats import Memory, strip_repeats
@@ -164,7 +164,7 @@ def _local_feed(path: Path, since: datetime | None, report: SourceReport, zone: 
             continue
         paragraphs = item.content or item.summary
         if paragraphs:
-            _count(report, "feed" if holds_article(item.content, item.summary) else "summary")
+            _count(report, "feed" if item.whole() else "summary")
             articles.append(_item_article(item, paragraphs, f"{path}#{n + 1}", str(path), "utf-8"))
     return articles
 
@@ -325,7 +325,7 @@ async def _feed_items(
 
     # a bulletin reads a few dozen stories: a feed of thousands gets pages for its first
     # items only (the rest are read from their content or summary), so it ends in time
-    full = {n for n, item in fresh if holds_article(item.content, item.summary)}
+    full = {n for n, item in fresh if item.whole()}
     with_pages = {n for n, item in fresh if item.link and n not in full}
     with_pages = set(sorted(with_pages)[:MAX_ITEM_PAGES])
 
