@@ -140,46 +140,32 @@ def decode_html(data: bytes, declared: str | None = None) -> tuple[str, str]:
     return _by_segment(data, [c for c in named if c] + [g.encoding for g in rank(data)])
 
 
-#: UTF-8 sequences of characters over U+007F, one after another.
-_UTF8_RUN = re.compile(rb"(?:[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3})+")
-#: A page with more failures than this is not read by segment any further (the rest is replaced).
-_MAX_SEGMENTS = 1000
+#: Two or more three-byte UTF-8 characters in a row (Chinese characters and full-width marks):
+#: what a UTF-8 fragment in a Big5 or GBK page looks like.
+_UTF8_RUN = re.compile(rb"(?:[\xe2-\xef][\x80-\xbf]{2}){2,}")
 
 
 def decode_segments(data: bytes, codec: str) -> tuple[str, int, int]:
-    """``data`` in ``codec``, with runs of UTF-8 where ``codec`` fails: the text, how many UTF-8
-    runs were read, and how many bytes neither reads (each a U+FFFD)."""
+    """``data`` in ``codec``, with the runs of UTF-8 Chinese that ``codec`` cannot read (or reads
+    as less Chinese than UTF-8 does) decoded as UTF-8: the text, how many UTF-8 runs were
+    read, and how many characters neither reads (each a U+FFFD)."""
     out: list[str] = []
-    pos = runs = bad = 0
-    while pos < len(data):
+    pos = runs = 0
+    for m in _UTF8_RUN.finditer(data):
+        piece = m.group()
         try:
-            out.append(data[pos:].decode(codec))
-            break
-        except UnicodeDecodeError as exc:
-            at = pos + exc.start
-        if runs + bad >= _MAX_SEGMENTS:
-            rest = data[pos:].decode(codec, errors="replace")
-            out.append(rest)
-            bad += rest.count("\ufffd")
-            break
-        # the codec may have read a byte or two of the UTF-8 as one of its own characters
-        run = None
-        for start in range(max(pos, at - 3), at + 1):
-            m = _UTF8_RUN.match(data, start)
-            if m and m.end() > at:
-                run = m
-                break
-        end = run.start() if run else at
-        head = data[pos:end].decode(codec, errors="replace")
-        bad += head.count("\ufffd")
-        out.append(head)
-        if run:
-            out.append(run.group().decode("utf-8"))
-            runs, pos = runs + 1, run.end()
-        else:
-            out.append("\ufffd")
-            bad, pos = bad + 1, at + 1
-    return "".join(out), runs, bad
+            theirs = piece.decode(codec)
+        except UnicodeDecodeError:
+            theirs = None
+        ours = piece.decode("utf-8")
+        if theirs is not None and score(theirs) >= score(ours):
+            continue  # the page's own codec reads it as well: not a fragment
+        out.append(data[pos : m.start()].decode(codec, errors="replace"))
+        out.append(ours)
+        runs, pos = runs + 1, m.end()
+    out.append(data[pos:].decode(codec, errors="replace"))
+    text = "".join(out)
+    return text, runs, text.count("\ufffd")
 
 
 def _by_segment(data: bytes, codecs_: list[str]) -> tuple[str, str]:
