@@ -16,6 +16,7 @@ summary is only what is left if the page cannot be read.
 from __future__ import annotations
 
 import calendar
+import email.utils
 import html as html_module
 import json
 import re
@@ -26,7 +27,7 @@ from urllib.parse import urljoin
 
 from bulletin.errors import SourceError
 from bulletin.sources.pages import decode_html, fragment_lines, naive_time
-from bulletin.sources.zones import SourceZone, offset_of
+from bulletin.sources.zones import SourceZone
 
 #: Full content has at least this many sentences and characters, or :data:`FULL_LONG`
 #: characters (a long story told in few sentences); less is a teaser.
@@ -161,7 +162,7 @@ def _parse_feed(data: bytes, name: str, declared: str | None = None) -> tuple[li
         if not parsed.get("version"):
             raise SourceError(f"{name}: not a feed (no RSS, Atom or JSON Feed found)")
     feed = parsed.get("feed", {})
-    own = _entry_time(feed.get("updated") or feed.get("published"), None)[1]
+    own = _entry_time(dict.get(feed, "updated") or dict.get(feed, "published"), None)[1]
     offsets = tuple(o for o in [own, *(offset for _, offset in found)] if o is not None)
     hints = _Hints(feed.get("language") or None, offsets)
     return usable, (f"{broken}; {len(usable)} item(s) read leniently" if broken else None), hints
@@ -190,8 +191,10 @@ def _paragraphs(values: list[Any]) -> tuple[str, ...]:
 def _item(entry: Any) -> tuple[Item, timedelta | None]:
     """One entry as an :class:`Item`, and the offset its time was written with (if any)."""
     contents = [c.get("value") for c in entry.get("content", []) or []]
-    raw = entry.get("published") or entry.get("updated")
-    published, offset = _entry_time(raw, entry.get("published_parsed") or entry.get("updated_parsed"))
+    # dict.get: feedparser's own get maps a missing "updated" to "published", with a warning
+    raw = dict.get(entry, "published") or dict.get(entry, "updated")
+    stamp = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
+    published, offset = _entry_time(raw, stamp)
     summary = entry.get("summary")
     content = _paragraphs(contents)
     item = Item(
@@ -210,22 +213,26 @@ _ZONE_WRITTEN = re.compile(r"(?:[+-]\d{2}:?\d{2}|\bZ|\b(?:GMT|UTC|UT|[ECMP][SD]T
 
 
 def _entry_time(raw: str | None, stamp: Any) -> tuple[datetime | None, timedelta | None]:
-    """An entry's time as written (naive when written without a zone; feedparser reads those
-    as UTC) and its offset, from the raw string and feedparser's UTC reading of it."""
+    """An entry's time as written (naive when written without a zone) and the offset it was
+    written with, from the raw string (ISO 8601, RFC 822), else feedparser's UTC reading."""
     raw = (raw or "").strip()
     if re.match(r"\d{4}[-/]\d{1,2}[-/]\d{1,2}", raw):
         when = naive_time(raw)
         if when is not None:
             return when, when.utcoffset()
-    if not stamp:
-        return None, None
+    written = email.utils.parsedate_tz(raw) if raw else None
     try:
-        if raw and not _ZONE_WRITTEN.search(raw):
-            return datetime(*stamp[:6]), None
-        when = datetime.fromtimestamp(calendar.timegm(stamp), timezone.utc)
+        if written is not None:
+            when = datetime(*written[:6])
+            if not _ZONE_WRITTEN.search(raw):  # feedparser would take it for UTC
+                return when, None
+            offset = timedelta(seconds=written[9] or 0)
+            return when.replace(tzinfo=timezone(offset)), offset
+        if stamp:
+            return datetime.fromtimestamp(calendar.timegm(stamp), timezone.utc), None
     except (ValueError, OverflowError, OSError):
-        return None, None
-    return when, offset_of(raw) if re.search(r"[+-]\d{2}:?\d{2}\s*$", raw) else None
+        pass
+    return None, None
 
 
 def _json_feed(data: bytes, name: str, declared: str | None) -> tuple[list[Item], None, _Hints]:
