@@ -192,3 +192,23 @@ def test_a_whole_site_template_is_read_to_exactly_its_story(name, story):
         "基本工資明年調漲月薪2萬9500元",
         "长江大桥主体工程完工预计明年通车",
     )
+
+
+def test_short_paragraphs_under_photos_are_the_story_where_photos_sit_between_paragraphs(tmp_path):
+    """A page whose photos are followed by long paragraphs does not caption them with the
+    block under them: its short paragraphs there are the story (and a clause ending in a
+    colon introduces what follows)."""
+    long = (
+        "市府今天公布明年度預算，總額比今年增加百分之五，其中社會福利與長期照顧的經費成長最多，"
+        "交通建設的比重則略為下降，議會將在下個月開始審查。"
+    )
+    photo = '<p><img src="/p.jpg"></p>'
+    short = "這也說明了市府照顧長者的決心。"
+    colon = "除此之外，市府還提出三項配套措施："
+    last = "包括增加托老中心、補助居家照顧人力，以及擴大敬老卡的使用範圍，預計明年七月上路。"
+    html = page([long, short, long.replace("今天", "昨天"), colon, last])
+    html = html.replace(f"<p>{short}</p>", photo + f"<p>{short}</p>").replace(
+        "<p>" + long.replace("今天", "昨天"), photo + "<p>" + long.replace("今天", "昨天")
+    )
+    got = read(tmp_path, html)  # (repair runs the colon's clause into what it introduces)
+    assert "".join(got) == "".join([long, short, long.replace("今天", "昨天"), colon, last])

@@ -3,8 +3,8 @@
 trafilatura finds the article's container well, but it reads what sits inside or next to
 it: a caption paragraph under each photo, the share row, a comment box's disclaimer, a
 hidden promo, the editor's list of recent articles (``bench/README.md``, real pages). On
-the page those are marked, by the words sites give their elements (``p.pictext``,
-``div.share-bar``, ``div#post_comment``, ``div.c_hidden``: the markup of
+the page those are marked, by the words sites give their elements (``p.pic-text``,
+``div.share-bar``, ``div#comments``, ``div.hidden``: the markup of
 :data:`bulletin.text.furniture.KINDS`) and by their shape (a block made of links, a short
 line under an image). They are taken out of the tree here, before trafilatura sees it:
 
@@ -146,12 +146,20 @@ def prune(root: HtmlElement) -> list[tuple[str, str]]:
 
 
 def _captions(main: HtmlElement) -> list[tuple[HtmlElement, str]]:
+    """Captions by place: the short block under each photo, on a page that captions its
+    photos so (every photo followed by text is followed by a short block: a page whose
+    photos sit between long paragraphs does not, and its short paragraphs are the story)."""
     found: list[tuple[HtmlElement, str]] = []
     children = [c for c in main if isinstance(c.tag, str)]
-    for n, child in enumerate(children):
+    under = [
+        (child, _han(child.text_content()))
+        for n, child in enumerate(children)
+        if n and _is_image_only(children[n - 1]) and child.tag in _BLOCKS
+    ]
+    if all(han <= CAPTION_MAX for _, han in under):
+        found += [(child, "captions") for child, han in under if han]
+    for child in children:
         han = _han(child.text_content())
         if child.find(".//img") is not None and 0 < han <= CAPTION_MAX:
             found.append((child, "captions"))  # the photo and its line in one block
-        elif n and _is_image_only(children[n - 1]) and 0 < han <= CAPTION_MAX and child.tag in _BLOCKS:
-            found.append((child, "captions"))
     return found

@@ -46,6 +46,8 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codec
 #: How much of a decoded page is scored when choosing between readings.
 _SAMPLE_CHARS = 20_000
 _HASHTAGS = re.compile(r"^[#＃]")
+#: A clause that introduces what follows (a comma in it, a colon at its end) is the story's.
+_INTRODUCES = re.compile(r"[，,][^，,]{2,}[：:]\s*[」”]?$")
 #: A line shorter than this with no sentence-final mark is a title, date, byline or link.
 _SHORT = 50
 
@@ -205,6 +207,8 @@ def is_furniture(line: str, headline: str | None = None) -> bool:
         return True
     if _HASHTAGS.match(line) or line_kind(line) is not None:
         return True
+    if _INTRODUCES.search(line):  # 除此之外，他還提出三點： (the story goes on after it)
+        return False
     return len(line) < _SHORT and not _ends_sentence(line) and not any(m in line for m in "。！？")
 
 

@@ -11,9 +11,9 @@ prints it (a second set of real pages, unseen, is scored the same way: bench/REA
 * ``lines``: a paragraph that matches is furniture, whole (only up to ``line_max``
   characters: a long paragraph that happens to hold the words is the story);
 * ``tails``: a piece taken off the end of a paragraph it was glued to
-  (``…至关重要。(本文来自澎湃新闻，更多原创资讯请下载“澎湃新闻”APP)``);
+  (``…至關重要。(本文來自東方日報，更多原創資訊請下載東方日報APP)``);
 * ``markup``: words in an element's ``class`` or ``id`` that mark it as this furniture on a
-  page (``div.share-bar``, ``p.pictext``, ``div#post_comment``), used by
+  page (``div.share-bar``, ``p.pic-text``, ``div#comments``), used by
   :mod:`bulletin.sources.markup` before the article is extracted;
 * ``where``: the module that applies the class's text rules: ``"pages"`` for what only
   pages and feed content carry (:func:`strip`, from :mod:`bulletin.sources.pages`),
@@ -77,7 +77,7 @@ BRACKETED_BYLINE = re.compile(
     rf"[^{_CLOSE}]{{0,40}}[{_CLOSE}]\s*"
 )
 #: A paragraph that is only a byline: ``記者林小美／台北報導``, ``聯合報／記者林小美／台北即時報導``,
-#: ``澎湃新闻记者 段彦超 廖艳``
+#: ``华夏新闻记者 王小明 李四``
 BYLINE_LINE = re.compile(
     r"^(?:[^，。,\s]{1,10}[，／/]\s*|[^，。,\s]{2,8}(?=記者|记者))?(?:記者|记者|文[，／/]|撰文[，／/：:])[^。！？]{1,30}?"
     r"(?:報導|报道|綜合報導|综合报道|即時報導|即时报道)?$"
@@ -87,7 +87,7 @@ BYLINE_PREFIX = re.compile(
     r"^(?:[^，。\s]{1,10}[，／/]\s*)?(?:記者|记者)[^，。！？]{1,12}[，／/][^，。！？]{1,10}?"
     r"(?:即時|即时)?(?:報導|报道)\s*[，,：:]?\s*"
 )
-#: A reporter's bracket inside or at the end of a paragraph: ``…不要放棄救人。（溫蘭魁報導）``,
+#: A reporter's bracket inside or at the end of a paragraph: ``…不要放棄救人。（林大同報導）``,
 #: ``（記者王小明／台北報導）``, ``（评论员，罗博，萧海川）``, ``（实习生王金茹对此文亦有贡献）``.
 BYLINE_ANYWHERE = re.compile(
     r"\s*[（(]\s*(?:(?:記者|记者|文|圖|图|編譯|编译|綜合|综合)\s*[，,／/]?\s*)?[\u4e00-\u9fff·]{2,4}"
@@ -108,7 +108,7 @@ CREDIT_TAIL = re.compile(
     r"\s*[（(]\s*(?:責任編輯|责任编辑|編輯|编辑|譯者|译者|核稿|審校|审校)\s*[：:][^（()）]{1,20}[）)]"
     r"(?:\s*[（(]?\s*[0-9]{4,8}\s*[）)]?)?\s*$"
 )
-#: A wire's date code after the last sentence: CNA's ``…指日可待。1030404`` (民國 103 年 4 月 4 日).
+#: A wire's date code after the last sentence: CNA's ``…前景可期。1141126`` (民國 114 年 11 月 26 日).
 WIRE_CODE = re.compile(rf"(?<=[{re.escape(SENTENCE_END + CLOSERS)}])\s*[（(]?\s*[0-9]{{6,8}}\s*[）)]?\s*$")
 
 
@@ -158,10 +158,10 @@ KINDS: tuple[Kind, ...] = (
         "promos",
         "the site's own app, account, newsletter or QR code, often glued to the last paragraph",
         (
-            "還想看更多新聞嗎？歡迎下載自由時報APP，現在看新聞還能抽獎，共9萬個中獎機會等著你：",
-            "更多猛料！欢迎扫描左方二维码关注新浪新闻官方微信（xinlang-xinwen）",
-            "(本文来自澎湃新闻，更多原创资讯请下载“澎湃新闻”APP)",
-            "歡迎加入東森新聞LINE官方帳號，即時新聞不漏接！",
+            "還想看更多新聞嗎？歡迎下載東方日報APP，現在看新聞還能抽獎，共3萬個好禮等著你：",
+            "更多好料！欢迎扫描左方二维码关注华夏新闻官方微信（huaxia-news）",
+            "(本文来自南方快报，更多原创资讯请下载“南方快报”APP)",
+            "歡迎加入東方新聞LINE官方帳號，即時新聞不漏接！",
         ),
         lines=re.compile(  # a promo glued to the story is a tail, taken off below
             r"^\W{0,3}(?:點我|点我|點擊|点击|下載|下载|訂閱|订阅|追蹤|追踪|關注|关注|加入|按讚|点赞)"
@@ -174,18 +174,18 @@ KINDS: tuple[Kind, ...] = (
             rf"(?:[。！？!?：:]+[{re.escape(CLOSERS)}]*[^。！？!?]*)*$"
         ),
         markup=_words(
-            "promo promotion download downloadapp app qrcode qr ewm wxfollow follow subscribe appdown"
+            "promo promotion download downloadapp app appdown qrcode qr ewm weixin wechat follow subscribe"
         ),
     ),
     Kind(
         "captions",
         "photo captions and photo credits",
         (
-            "图注：巴兹·奥尔德林可能是第二个在月球上行走的人",
-            "▲警消到場時男子已無生命跡象。（圖／翻攝畫面）",
-            "小花母亲说，女儿的左眼被塞了不止几十块小纸片。 小花母亲供图",
+            "图注：一名宇航员在空间站内整理实验设备",
+            "▲消防人員在火場外架設水線。（圖／翻攝畫面）",
+            "村民说，河水一夜之间涨了两米多。 王先生供图",
             "本文图片除特别标注外，均为本报记者王小明摄",
-            "下月將法拍的房子位在萬大路一帶。（圖翻攝自google map）",
+            "這棟老公寓位於市區的巷弄內。（圖翻攝自Google地圖）",
             "圖／記者林小美攝",
         ),
         lines=re.compile(
@@ -213,7 +213,7 @@ KINDS: tuple[Kind, ...] = (
         "comments",
         "the comment box: its disclaimer, prompts and the comments themselves",
         (
-            "网友评论仅供其表达个人看法，并不表明网易立场。",
+            "网友评论仅代表其个人看法，并不表明本站立场。",
             "留言僅代表網友個人意見，不代表本網立場",
             "發表評論",
             "文明上网，理性发言",
@@ -232,8 +232,8 @@ KINDS: tuple[Kind, ...] = (
         "lists of other stories: related, recommended, most read, the editor's recent articles, tags",
         (
             "相關新聞",
-            "小编最近文章",
-            "为您推荐",
+            "小编近期文章",
+            "猜你喜欢",
             "延伸閱讀：北市大樓火警 疏散300人",
             "看更多：颱風假一次看",
         ),
@@ -256,10 +256,10 @@ KINDS: tuple[Kind, ...] = (
         "bylines",
         "who wrote it: the reporter's bracket or line, anywhere in the body",
         (
-            "（溫蘭魁報導）",
+            "（林大同報導）",
             "【記者林小美／台北報導】",
-            "澎湃新闻记者 段彦超 廖艳",
-            "（评论员，罗博，萧海川）",
+            "华夏新闻记者 王小明 李四",
+            "（评论员，张三，李四）",
         ),
         markup=_words("author authors byline writer reporter zuozhe"),
         where="structure",
@@ -267,27 +267,27 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "datelines",
         "where and when the story was filed, and the publication-time row",
-        ("（中央社記者楊思瑞台南4日電）", "央广网北京2月13日消息，", "新华社北京11月17日电", "本報訊"),
+        ("（中央社記者王小明台南4日電）", "华夏网北京2月13日消息，", "新华社北京11月17日电", "本報訊"),
         markup=_words("time date datetime pubtime pubdate publishtime posttime dateline"),
         where="structure",
     ),
     Kind(
         "wire codes",
         "a wire's date or serial code after the last sentence, read aloud as a number",
-        ("…指日可待。1030404", "…濺落印度洋。（編輯：林克倫）1151126"),
+        ("…前景可期。1141126", "…濺落印度洋。（編輯：林克倫）1151126"),
         where="structure",
     ),
     Kind(
         "copyright",
         "copyright and reprint notices",
         (
-            "原创版权禁止商业转载授权",
-            "本網站之文字、圖片及影音，非經授權，不得轉載、公開播送或公開傳輸及利用。",
+            "原创内容，禁止商业转载",
+            "本站文字與圖片，非經授權不得轉載。",
         ),
         lines=re.compile(
             r"版[權权]所有|不得[轉转]載|不得转载|未[經经][授许][權权可]|非[經经]授[權权]|"
             r"All Rights Reserved|Copyright|"
-            r"版[權权][聲声]明|免[責责][聲声]明|[轉转]載請|转载请|禁止[轉转]載|禁止转载|"
+            r"版[權权][聲声]明|免[責责][聲声]明|[轉转]載請|转载请|禁止[^，。]{0,4}[轉转][載载]|"
             r"[授商][權权业業][轉转]載|授权转载|原[創创]版[權权]",
         ),
         line_max=200,
@@ -296,7 +296,7 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "share rows",
         "share buttons, print and font-size controls",
-        ("分享到：微信 微博 QQ空间", "我要分享", "小字型", "分享 Facebook LINE"),
+        ("分享到：微信 微博 QQ空间", "分享此文", "字型大小", "分享 Facebook LINE"),
         lines=re.compile(
             r"^(?:我要)?(?:分享|轉寄|转寄|列印|打印|收藏|轉貼|转贴|字級|字级|字型|字體|字体|小字型|大字型|中字型)"
             r"|(?:Facebook|LINE|Twitter|微信|微博|QQ空[間间]|臉書|脸书|Plurk).{0,12}(?:Facebook|LINE|Twitter|微信|"
@@ -311,7 +311,7 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "ads",
         "advertisements and the 'read on' marks around them",
-        ("請繼續往下閱讀...", "廣告", "贊助廣告"),
+        ("请继续往下阅读", "廣告", "贊助廣告"),
         lines=re.compile(
             r"^(?:廣告|广告|贊助|赞助|推廣|推广|AD|Advertisement|Sponsored)|[請请][繼继][續续]往下[閱阅][讀读]|"
             r"^[繼继][續续][閱阅][讀读]|^(?:點擊|点击)(?:查看|閱讀|阅读|進入|进入)",
@@ -327,7 +327,7 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "editor credits",
         "the editor's, proof-reader's or translator's credit",
-        ("責任編輯：王小明", "（編輯：陳俊華）", "（实习生王金茹对此文亦有贡献）"),
+        ("責任編輯：王小明", "（編輯：陳俊華）", "（实习生李四对此文亦有贡献）"),
         lines=re.compile(
             r"^[（(【\[]?\s*(?:責任編輯|责任编辑|編輯|编辑|校對|校对|審核|审核|審校|审校|監製|监制|主編|主编|值班編輯|"
             r"值班编辑|實習編輯|实习编辑|美編|美编|編審|编审|譯者|译者|核稿)\s*[：:]"
@@ -341,8 +341,8 @@ KINDS: tuple[Kind, ...] = (
         "notices",
         "public-service boilerplate: suicide hotlines, drinking and gambling warnings",
         (
-            "自殺防治諮詢安心專線：0800-788995；",
-            "自殺解決不了問題，卻留給家人無比悲痛。請珍惜生命。",
+            "自殺防治諮詢安心專線：1925；生命線協談專線：1995",
+            "自殺解決不了問題，請撥打安心專線求助。",
             "喝酒不開車，安全有保障。",
         ),
         lines=re.compile(
@@ -354,7 +354,7 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "source notes",
         "where the story was first printed, its original or repeated title",
-        ("原标题：他晚于阿姆斯特朗登月", "来源：央广网", "（刊於《聯合報》A2版）"),
+        ("原标题：长江大桥主体工程完工", "来源：华夏网", "（刊於《東方日報》A2版）"),
         lines=re.compile(
             r"^[（(【\[]?\s*(?:原標題|原标题|標題|标题|副標題|副标题|來源|来源|稿源|出處|出处|轉自|转自|本文來源|本文来源|文章來源|文章来源|"
             r"轉載自|转载自)\s*[：:]"

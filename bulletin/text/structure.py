@@ -211,12 +211,12 @@ def structure(
         elif BYLINE_LINE.match(paragraph) and not _ends_sentence(paragraph) and len(paragraph) <= 30:
             strip._note(paragraph, "byline")
             paragraph = ""
-        for m in reversed(list(BYLINE_ANYWHERE.finditer(paragraph))):  # …救人。（溫蘭魁報導）
+        for m in reversed(list(BYLINE_ANYWHERE.finditer(paragraph))):  # …救人。（林大同報導）
             strip._note(m.group().strip(), "byline")
             paragraph = paragraph[: m.start()] + paragraph[m.end() :]
         if paragraph.strip():
             kept.append(paragraph.strip())
-    for pattern in (CREDIT_TAIL, WIRE_CODE, CREDIT_TAIL):  # （編輯：林克倫）1151126, …可待。1030404
+    for pattern in (CREDIT_TAIL, WIRE_CODE, CREDIT_TAIL):  # （編輯：林克倫）1151126, …可期。1141126
         if kept and (tail := pattern.search(kept[-1])):
             strip.removed.append(tail.group().strip())
             kept[-1] = kept[-1][: tail.start()].rstrip()
