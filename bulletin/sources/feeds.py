@@ -8,9 +8,12 @@ declarations is removed before parsing (news feeds have no use for one; its refe
 are then left as text); the bytes are bounded by the fetch's size cap. JSON Feed (1.0,
 1.1) is a small JSON document, read here.
 
-An item's text: ``content:encoded`` / Atom ``content`` / JSON ``content_html`` when that
-holds the article (:func:`holds_article`); otherwise the item's page is fetched and the
-summary is only what is left if the page cannot be read.
+An item's text: ``content:encoded`` / Atom ``content`` / JSON ``content_html`` or
+``content_text`` when that holds the whole story (:meth:`Item.whole`: long enough, not
+ending in a teaser mark as written), read without fetching the page; otherwise the item's
+page is fetched and the summary is only what is left if the page cannot be read. Times
+written without a zone (feedparser takes an RFC 822 one for UTC) are read in the feed's
+zone (:mod:`bulletin.sources.zones`: its other items' offsets, its ``<language>``, …).
 """
 
 from __future__ import annotations

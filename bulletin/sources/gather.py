@@ -11,7 +11,10 @@ try again later). No article at all, with sources that worked, is "no new storie
 success the run reports without publishing.
 
 ``since``: feed items, pages and files in folders published (or, for files, modified)
-before it are skipped; files named on the command line are always read.
+before it are skipped; files named on the command line are always read. A feed's or
+page's time given without an offset is in the source's zone (:mod:`bulletin.sources.zones`),
+never the machine's silently. Last, what repeats on several pages of one site is taken
+out of them (:mod:`bulletin.sources.repeats`).
 """
 
 from __future__ import annotations

@@ -3,17 +3,24 @@
 Built on trafilatura, which beat readability-lxml on Chinese news pages wrapped in real
 sites' furniture (``bench/extract_bench.py``, results in ``bench/README.md``): both find
 every body paragraph, but readability keeps share bars, photo captions and inline ads
-that trafilatura drops. What trafilatura still lets through is taken out here, line by
-line: the headline and the date line above the body, photo captions (``…摄``), editors'
-credits, copyright notices, "more" links (``看更多：…``), inline ads and other short lines
-that hold no sentence. Datelines and bylines inside the first paragraph are left to
-:mod:`bulletin.text.structure`, which treats plain-text articles the same way.
+that trafilatura drops. Before trafilatura sees the page, the furniture its markup names
+is pruned (:mod:`bulletin.sources.markup`); what trafilatura still lets through is taken
+out here, line by line, by the classes of :data:`bulletin.text.furniture.KINDS` (promos,
+captions and credits, comment furniture, link lists, copyright, share rows, ads, notices,
+source notes: whole lines, and what is glued to a paragraph's end), the headline repeated
+above the body, and other short lines that hold no sentence. Datelines, bylines and wire
+codes are left to :mod:`bulletin.text.structure`, which treats plain-text articles the
+same way.
 
-Encodings: a byte-order mark, then the HTTP header's charset, then ``<meta charset>`` (or
-``http-equiv``), then strict UTF-8, then :func:`bulletin.text.detect.detect` for undeclared
-Chinese bytes. GB2312 and GBK are read as GB18030 (their superset: pages declared GB2312
-routinely use GBK characters) and Big5 as Big5-HKSCS for the same reason; a declared
-charset that does not decode falls through to detection (pages lie about their charset).
+Encodings (:func:`decode_html`): a byte-order mark decides; otherwise the HTTP header's
+charset, then ``<meta charset>`` (or ``http-equiv``), then UTF-8 are tried strictly, and
+the first whose text reads as Chinese is taken (a page declared Big5 that is GBK decodes
+"strictly" into rare characters); then :func:`bulletin.text.detect.detect`. GB2312 and
+GBK are read as GB18030 (their superset: pages declared GB2312 routinely use GBK
+characters) and Big5 as Big5-HKSCS for the same reason. A page no codec reads whole (a
+Big5 page with one UTF-8 link title) is decoded by segment; what is still undecodable
+becomes U+FFFD, and an article holding any is never spoken
+(:func:`bulletin.text.detect.garbled`).
 """
 
 from __future__ import annotations

@@ -27,7 +27,16 @@ method was chosen on ``tests/data/same_story`` (36 articles, 15 events, decoys i
   and figures count, 表示 and 今天 little. The weight of what two articles share is
   divided by the weight of the *smaller* one (containment), so a flash inside its full
   story scores high. The weights come from a fixed table, not from the batch (as IDF
-  would), so the decision on two articles does not depend on what else came in.
+  would), so the decision on two articles does not depend on what else came in, with
+  one exception:
+* **a site's own text weighs nothing.** What nearly all the articles of one site (a page's
+  host, or the feed or folder they came from) share in a run, and what nearly all the
+  articles of a large run share, is the template's (a byline and share row, an ad block,
+  an editor's credit that extraction let through), not the event's: bigrams, numbers and
+  anchors found there are left out of both articles before they are compared
+  (:data:`COMMON_MIN`, :data:`COMMON_SHARE`, :data:`RUN_MIN`). Three events on one
+  template then stay three stories; two articles are one event only on what is
+  particular to them.
 * **facts.** Every number both give (5.8, 10, 589.3, 2%) adds :data:`NUMBER_BONUS` (three
   at most); two articles that both give decimals (magnitudes, rates, amounts) and share
   none lose :data:`CONFLICT_PENALTY`, and two that both give three figures or more but
