@@ -317,7 +317,9 @@ def _shared(raws: Sequence[_Raw], groups: Sequence[str | None]) -> _Common:
     for members, share in judged:
         need = max(COMMON_MIN, math.ceil(share * len(members)))
         for name, kept in found.items():
-            counts = Counter(item for raw in members for item in getattr(raw, name))
+            counts: Counter[str] = Counter()
+            for raw in members:
+                counts.update(getattr(raw, name))
             kept.update(item for item, n in counts.items() if n >= need)
     return _Common(**{name: frozenset(kept) for name, kept in found.items()})
 
