@@ -212,3 +212,9 @@ def test_short_paragraphs_under_photos_are_the_story_where_photos_sit_between_pa
     )
     got = read(tmp_path, html)  # (repair runs the colon's clause into what it introduces)
     assert "".join(got) == "".join([long, short, long.replace("今天", "昨天"), colon, last])
+
+
+def test_a_keyword_link_inside_a_sentence_stays_in_the_sentence(tmp_path):
+    linked = BODY[0].replace("基本工資", '<a class="tag" href="/tag/wage">基本工資</a>', 1)
+    html = page(list(BODY)).replace(f"<p>{BODY[0]}</p>", f"<p>{linked}</p>")
+    assert read(tmp_path, html) == list(BODY)

@@ -62,6 +62,11 @@ _SPACE = re.compile(r"\s+")
 _CAMEL = re.compile(r"([a-z])([A-Z])")
 _SPLIT = re.compile(r"[^a-z0-9]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+#: Inline elements: furniture words on one inside a sentence (``<a class="tag">台積電</a>``)
+#: do not take it out of the sentence.
+_INLINE = frozenset({"a", "span", "em", "strong", "b", "i", "u", "font", "small", "sup", "sub", "label"})
+#: Han characters around an inline element, in its parent, that make it part of running text.
+RUNNING_TEXT = 10
 #: A block under an image with at most this many Han characters is its caption.
 CAPTION_MAX = 60
 #: A block with this many links or more, whose link text is this share of its text, is a list.
@@ -76,6 +81,18 @@ def _words(element: HtmlElement) -> frozenset[str]:
 
 def _han(text: str) -> int:
     return len(_HAN.findall(text))
+
+
+def _in_running_text(element: HtmlElement) -> bool:
+    """Is this inline element a piece of its paragraph's text (words around it)?"""
+    parent = element.getparent()
+    if parent is None:
+        return False
+    return _han(parent.text_content()) - _han(element.text_content()) >= RUNNING_TEXT
+
+
+def _hidden(element: HtmlElement) -> bool:
+    return element.get("hidden") is not None or bool(_HIDDEN_STYLE.search(element.get("style") or ""))
 
 
 def _visible(text: str) -> int:
@@ -118,10 +135,10 @@ def prune(root: HtmlElement) -> list[tuple[str, str]]:
     for element in root.iter():
         if not isinstance(element.tag, str) or element in keep or element.tag in ("html", "body", "head"):
             continue
+        if element.tag in _INLINE and _in_running_text(element):
+            continue  # a keyword link or a time inside a sentence is part of the sentence
         kind = markup_kind(_words(element))
-        if kind is None and (
-            element.get("hidden") is not None or _HIDDEN_STYLE.search(element.get("style") or "")
-        ):
+        if kind is None and _hidden(element):
             kind = "hidden"
         if kind is None and element.tag in ("ul", "ol", "dl", "div", "section", "table", "p", "td", "span"):
             links = [a for a in element.iter("a") if a.text_content().strip()]
