@@ -218,3 +218,13 @@ def test_a_keyword_link_inside_a_sentence_stays_in_the_sentence(tmp_path):
     linked = BODY[0].replace("基本工資", '<a class="tag" href="/tag/wage">基本工資</a>', 1)
     html = page(list(BODY)).replace(f"<p>{BODY[0]}</p>", f"<p>{linked}</p>")
     assert read(tmp_path, html) == list(BODY)
+
+
+@pytest.mark.parametrize("classes", ["story-editor rich-text", "hidden-xs", "author-content"])
+def test_the_storys_blocks_are_read_whatever_their_class(tmp_path, classes):
+    """A site may call its story's blocks ``editor``, hide them on small screens only, or
+    mark them ``author``: long blocks and blocks shown on some screens are read."""
+    more = [p.replace("。", "，而且這是第二段的內容。") for p in BODY]
+    html = page(list(BODY), around=f'<div class="{classes}">{"".join(f"<p>{p}</p>" for p in more)}</div>')
+    html = html.replace('<div class="story">', f'<div class="story {classes}">')
+    assert read(tmp_path, html) == [*BODY, *more]

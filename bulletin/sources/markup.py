@@ -30,7 +30,7 @@ from collections import defaultdict
 from lxml.html import HtmlElement
 
 from bulletin.text.chars import HAN
-from bulletin.text.furniture import markup_kind
+from bulletin.text.furniture import BY_NAME, markup_kind
 
 #: Blocks whose text is a paragraph (the article's paragraphs are among them).
 _BLOCKS = frozenset({"p", "div", "section", "li", "td", "dd", "blockquote", "article", "font", "center"})
@@ -138,6 +138,9 @@ def prune(root: HtmlElement) -> list[tuple[str, str]]:
         if element.tag in _INLINE and _in_running_text(element):
             continue  # a keyword link or a time inside a sentence is part of the sentence
         kind = markup_kind(_words(element))
+        most = BY_NAME[kind].markup_max if kind in BY_NAME else None
+        if most is not None and len(_SENTENCE.findall(element.text_content())) > most:
+            kind = None  # a long block is no byline or ad, whatever its class says
         if kind is None and _hidden(element):
             kind = "hidden"
         if kind is None and element.tag in ("ul", "ol", "dl", "div", "section", "table", "p", "td", "span"):

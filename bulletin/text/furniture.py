@@ -112,6 +112,10 @@ CREDIT_TAIL = re.compile(
 WIRE_CODE = re.compile(rf"(?<=[{re.escape(SENTENCE_END + CLOSERS)}])\s*[（(]?\s*[0-9]{{6,8}}\s*[）)]?\s*$")
 
 
+#: How many sentences the short kinds of furniture hold at most in markup.
+SHORT_BLOCK = 2
+
+
 @dataclass(frozen=True)
 class Kind:
     """One class of furniture: what it is, what it looks like, and how it is found."""
@@ -129,6 +133,10 @@ class Kind:
     #: Only lines of at most this many sentences, and a credit after them (a caption is
     #: one; a story's paragraph with a caption glued to it is more, and loses only the tail).
     max_sentences: int | None = None
+    #: An element its markup names as this kind is furniture only up to this many
+    #: sentences (None: any length): a byline, a caption or an ad is a line or two, and a
+    #: site that calls its story's blocks ``editor-content`` or ``author`` keeps its story.
+    markup_max: int | None = SHORT_BLOCK
 
 
 def _words(text: str) -> frozenset[str]:
@@ -226,6 +234,7 @@ KINDS: tuple[Kind, ...] = (
         ),
         line_max=80,
         markup=_words("comment comments cmt cmts reply replies discuss discussion pinglun disqus talkback"),
+        markup_max=None,
     ),
     Kind(
         "link lists",
@@ -251,6 +260,7 @@ KINDS: tuple[Kind, ...] = (
             "xiangguan xgxw xgwz hot hotnews hotlist rank ranking toplist morenews readmore sidebar "
             "side guesslike youlike tags tag keywords keyword"
         ),
+        markup_max=None,
     ),
     Kind(
         "bylines",
@@ -373,6 +383,8 @@ KINDS: tuple[Kind, ...] = (
 NAVIGATION = _words("nav navbar navigation menu submenu breadcrumb breadcrumbs crumb crumbs footer topbar")
 #: Words that mark an element the page does not show.
 HIDDEN = _words("hidden hide invisible")
+#: ...unless on some screens only (``hidden-xs``, ``hide-mobile``: shown on the others).
+SCREENS = _words("xs sm md lg xl xxl mobile phone tablet pc desktop wap m print")
 
 BY_NAME = {kind.name: kind for kind in KINDS}
 _LINE_KINDS = tuple(k for k in KINDS if k.lines is not None and k.where == "pages")
@@ -381,7 +393,7 @@ _TAIL_KINDS = tuple(k for k in KINDS if k.tails is not None and k.where == "page
 
 def markup_kind(words: frozenset[str] | set[str]) -> str | None:
     """The kind an element's class and id words mark it as (see :data:`KINDS`), if any."""
-    if words & HIDDEN:
+    if words & HIDDEN and not words & SCREENS:
         return "hidden"
     if words & NAVIGATION:
         return "navigation"
