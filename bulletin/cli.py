@@ -182,7 +182,8 @@ ENGINE = click.option(
 
 
 def SOURCES(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--since, --max-stories, --keep-headlines, --source-timeout: what is read from the sources."""
+    """--since, --max-stories, --keep-headlines, --source-timeout, --source-timezone: what is read
+    from the sources."""
     for option in reversed(
         [
             click.option(
@@ -203,6 +204,13 @@ def SOURCES(command: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 metavar="SECONDS",
                 help="Give up on a feed or page (its item pages included) after this long.",
+            ),
+            click.option(
+                "--source-timezone",
+                metavar="ZONE",
+                help="Read times that feeds and pages give without a zone in ZONE (an IANA name such as "
+                "Asia/Taipei) when the source does not tell (its language or other times); default: the "
+                "machine's zone, with a warning.",
             ),
         ]
     ):
@@ -621,6 +629,12 @@ def _print_plan(plan: dict[str, Any]) -> None:
             click.echo(f"{'':>17}→ {chunk['spoken']}")
     minutes, seconds = divmod(plan["estimated_seconds"], 60)
     click.echo(f"{len(plan['chunks'])} chunks, estimated duration {int(minutes)}:{seconds:04.1f}")
+    for source in plan.get("sources", []):  # where each feed's stories were read from
+        if source.get("kind") == "feed" and source.get("items"):
+            click.echo(
+                f"feed {source['source']}: {source['from_feed']} read from the feed, "
+                f"{source['from_pages']} from their pages, {source['from_summaries']} from the teaser"
+            )
     programme = plan.get("programme")
     if programme:
         slot = programme["slot"]

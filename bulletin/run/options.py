@@ -56,6 +56,15 @@ class SourceOptions:
     keep_headlines: bool = False
     #: Seconds for all requests of one feed or page.
     timeout: float = SOURCE_TIMEOUT
+    #: ``--source-timezone``: the zone of feeds' and pages' times given without an offset,
+    #: when the source itself does not tell (bulletin.sources.zones); default the machine's.
+    timezone: str | None = None
+
+    def zone(self) -> tzinfo | None:
+        """``timezone`` as a zone (None when not given)."""
+        from bulletin.text.airtime import parse_zone
+
+        return None if self.timezone is None else parse_zone(self.timezone, local=timezone.utc)
 
     @property
     def fetch(self) -> FetchOptions:
@@ -215,6 +224,7 @@ class BuildOptions:
             )
         sources.since_time(datetime.now().astimezone())  # a bad --since is refused before any work
         self.programme.air(datetime.now(timezone.utc), timezone.utc)  # and a bad --air-time or --timezone
+        sources.zone()  # and a bad --source-timezone
 
 
 #: The defaults, for the CLI to show and use (``DEFAULTS.voice.concurrency``, ...).

@@ -11,7 +11,10 @@ try again later). No article at all, with sources that worked, is "no new storie
 success the run reports without publishing.
 
 ``since``: feed items, pages and files in folders published (or, for files, modified)
-before it are skipped; files named on the command line are always read.
+before it are skipped; files named on the command line are always read. A feed's or
+page's time given without an offset is in the source's zone (:mod:`bulletin.sources.zones`),
+never the machine's silently. Last, what repeats on several pages of one site is taken
+out of them (:mod:`bulletin.sources.repeats`).
 """
 
 from __future__ import annotations
@@ -20,16 +23,19 @@ import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from bulletin.errors import ConfigError, InputError, SourceError, SourcesFailed
-from bulletin.sources.feeds import Item, holds_article, looks_like_feed, parse_feed
+from bulletin.sources.feeds import Item, looks_like_feed, parse_feed
 from bulletin.sources.fetch import Fetcher, FetchOptions, Response, Validators, keep_loopback_off_proxies
 from bulletin.sources.pages import Page, extract, parse_time
+from bulletin.sources.repeats import Memory, strip_repeats
+from bulletin.sources.zones import SourceZone
 from bulletin.text.read import Article, read_article, read_bytes
 
 #: Files a folder source reads (others, such as images or notes, are left alone).
@@ -55,6 +61,15 @@ class SourceReport:
     items: int = 0  # articles taken from it
     skipped: int = 0  # older than --since
     warnings: list[str] = field(default_factory=list)  # e.g. item pages that failed
+    #: A feed's items by where their text came from: the feed's own content (the whole
+    #: story, so no page was fetched), their pages (the feed gave a teaser), or the teaser
+    #: itself (its page failed, or was past :data:`MAX_ITEM_PAGES`).
+    from_feed: int = 0
+    from_pages: int = 0
+    from_summaries: int = 0
+    #: Paragraphs and sentences taken out as the site's own, found on several of its pages
+    #: (:mod:`bulletin.sources.repeats`).
+    site_furniture: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,14 +149,15 @@ def _page_article(page: Page, source: str, origin: str, url: str | None) -> Arti
 # --------------------------------------------------------------------------- local sources
 
 
-def _local_page(path: Path, origin: str) -> Article:
-    page = extract(read_bytes(path), url=None, declared=None, name=str(path))
+def _local_page(path: Path, origin: str, zone: SourceZone, report: SourceReport) -> Article:
+    page = extract(read_bytes(path), url=None, declared=None, name=str(path), zone=zone)
+    report.warnings += page.notes
     return _page_article(page, str(path), origin, None)
 
 
-def _local_feed(path: Path, since: datetime | None, report: SourceReport) -> list[Article]:
+def _local_feed(path: Path, since: datetime | None, report: SourceReport, zone: SourceZone) -> list[Article]:
     """A feed saved as a file: items with their own content (no pages are fetched for it)."""
-    items, warning = parse_feed(read_bytes(path), str(path))
+    items, warning = parse_feed(read_bytes(path), str(path), zone=zone)
     if warning:
         report.warnings.append(f"{path}: {warning}")
     articles: list[Article] = []
@@ -151,8 +167,19 @@ def _local_feed(path: Path, since: datetime | None, report: SourceReport) -> lis
             continue
         paragraphs = item.content or item.summary
         if paragraphs:
+            _count(report, "feed" if item.whole() else "summary")
             articles.append(_item_article(item, paragraphs, f"{path}#{n + 1}", str(path), "utf-8"))
     return articles
+
+
+def _count(report: SourceReport, where: str) -> None:
+    """One more feed item read from ``where`` (feed, page or summary)."""
+    if where == "feed":
+        report.from_feed += 1
+    elif where == "page":
+        report.from_pages += 1
+    else:
+        report.from_summaries += 1
 
 
 def _item_article(item: Item, paragraphs: Iterable[str], source: str, origin: str, encoding: str) -> Article:
@@ -168,12 +195,12 @@ def _item_article(item: Item, paragraphs: Iterable[str], source: str, origin: st
 
 
 def _read_file(
-    path: Path, *, encoding: str | None, since: datetime | None, report: SourceReport
+    path: Path, *, encoding: str | None, since: datetime | None, report: SourceReport, zone: SourceZone
 ) -> list[Article]:
     suffix = path.suffix.lower()
     in_folder = report.kind == "folder"
     if suffix in PAGE_SUFFIXES:
-        article = _local_page(path, report.source)
+        article = _local_page(path, report.source, zone, report)
         if in_folder and _older(article.published, since):
             report.skipped += 1
             return []
@@ -181,7 +208,7 @@ def _read_file(
         # one of a folder's files is only skipped
         return [article if in_folder else replace(article, origin=None)]
     if suffix in FEED_SUFFIXES or (suffix not in TEXT_SUFFIXES and _sniff_feed(path)):
-        return _local_feed(path, since, report)
+        return _local_feed(path, since, report, zone)
     article = read_article(path, encoding=encoding)
     return [replace(article, origin=report.source) if in_folder else article]
 
@@ -205,6 +232,7 @@ def _folder(
     since: datetime | None,
     report: SourceReport,
     warn: Callable[[str], None],
+    zone: SourceZone,
 ) -> list[Article]:
     suffixes = TEXT_SUFFIXES + PAGE_SUFFIXES + FEED_SUFFIXES
     try:
@@ -229,7 +257,7 @@ def _folder(
                 report.skipped += 1
                 continue
         try:
-            articles += _read_file(entry, encoding=encoding, since=since, report=report)
+            articles += _read_file(entry, encoding=encoding, since=since, report=report, zone=zone)
         except (InputError, SourceError) as exc:
             failed += 1
             report.warnings.append(str(exc))
@@ -242,7 +270,9 @@ def _folder(
 # --------------------------------------------------------------------------- remote sources
 
 
-async def _remote(fetcher: Fetcher, url: str, since: datetime | None, report: SourceReport) -> list[Article]:
+async def _remote(
+    fetcher: Fetcher, url: str, since: datetime | None, report: SourceReport, zone: SourceZone
+) -> list[Article]:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + fetcher.options.timeout
     response = await fetcher.get(url, deadline, _ACCEPT)
@@ -250,15 +280,16 @@ async def _remote(fetcher: Fetcher, url: str, since: datetime | None, report: So
         report.status = "not-modified"
     if looks_like_feed(response.body, response.content_type):
         report.kind = "feed"
-        items, warning = await asyncio.to_thread(parse_feed, response.body, url, response.charset)
+        items, warning = await asyncio.to_thread(parse_feed, response.body, url, response.charset, zone)
         if warning:
             report.warnings.append(f"{url}: {warning}")
-        return await _feed_items(fetcher, url, items, since, report, deadline)
+        return await _feed_items(fetcher, url, items, since, report, deadline, zone)
     if _is_html(response):
         report.kind = "page"
         page = await asyncio.to_thread(
-            extract, response.body, url=response.url, declared=response.charset, name=url
+            extract, response.body, url=response.url, declared=response.charset, name=url, zone=zone
         )
+        report.warnings += page.notes
         if _older(page.published, since):
             report.skipped += 1
             return []
@@ -285,6 +316,7 @@ async def _feed_items(
     since: datetime | None,
     report: SourceReport,
     deadline: float,
+    zone: SourceZone,
 ) -> list[Article]:
     """Each item's text: its content when that is the article, else its page (fetched at once)."""
     fresh = []
@@ -296,29 +328,36 @@ async def _feed_items(
 
     # a bulletin reads a few dozen stories: a feed of thousands gets pages for its first
     # items only (the rest are read from their content or summary), so it ends in time
-    with_pages = {n for n, item in fresh if item.link and not holds_article(item.content)}
+    full = {n for n, item in fresh if item.whole()}
+    with_pages = {n for n, item in fresh if item.link and n not in full}
     with_pages = set(sorted(with_pages)[:MAX_ITEM_PAGES])
 
     async def one(n: int, item: Item) -> Article | None:
-        if n not in with_pages:
-            paragraphs = item.content or item.summary
-        else:
-            paragraphs = item.content or item.summary
+        paragraphs = item.content or item.summary
+        where = "feed" if n in full else "summary"
+        if n in with_pages:
             try:
                 response = await fetcher.get(item.link, deadline, "text/html, */*;q=0.5")
                 page = await asyncio.to_thread(
-                    extract, response.body, url=response.url, declared=response.charset, name=item.link
+                    extract,
+                    response.body,
+                    url=response.url,
+                    declared=response.charset,
+                    name=item.link,
+                    zone=zone,
                 )
+                report.warnings += [n for n in page.notes if n not in report.warnings]
                 if len(page.text) > len("".join(paragraphs)):
                     item = Item(
                         item.title or page.headline, item.link, item.published or page.published, (), ()
                     )
-                    paragraphs = page.paragraphs
+                    paragraphs, where = page.paragraphs, "page"
             except SourceError as exc:
                 what = "its summary was read instead" if paragraphs else "the item was left out"
                 report.warnings.append(f"{exc} ({what})")
         if not paragraphs:
             return None
+        _count(report, where)
         return _item_article(item, paragraphs, f"{url}#{n + 1}", url, "utf-8")
 
     found = await asyncio.gather(*(one(n, item) for n, item in fresh))
@@ -331,13 +370,16 @@ async def _fetch_all(
     validators: Validators,
     since: datetime | None,
     reports: dict[str, SourceReport],
+    zones: Callable[[str], SourceZone],
 ) -> dict[str, list[Article]]:
     async with Fetcher(options, validators) as fetcher:
 
         async def bounded(url: str) -> list[Article]:
             report = reports[url]
             try:  # the source's deadline, parsing included (+ a moment for the last answer)
-                return await asyncio.wait_for(_remote(fetcher, url, since, report), options.timeout + 1)
+                return await asyncio.wait_for(
+                    _remote(fetcher, url, since, report, zones(url)), options.timeout + 1
+                )
             except asyncio.TimeoutError:
                 report.status, report.error = "failed", f"{url}: timed out after {options.timeout:g} s"
             except SourceError as exc:
@@ -359,13 +401,14 @@ def _fetch(
     state: Path | None,
     since: datetime | None,
     reports: dict[str, SourceReport],
+    zones: Callable[[str], SourceZone],
 ) -> dict[str, list[Article]]:
     if not urls:
         return {}
     validators = Validators(state, options.max_bytes)
     keep_loopback_off_proxies(urls)
     try:
-        return asyncio.run(_fetch_all(urls, options, validators, since, reports))
+        return asyncio.run(_fetch_all(urls, options, validators, since, reports, zones))
     finally:
         validators.prune()
 
@@ -382,11 +425,18 @@ def read_sources(
     state: Path | None = None,
     fetch: FetchOptions = FetchOptions(),
     warn: Callable[[str], None] | None = None,
+    zone: tzinfo | None = None,
+    zones: Mapping[str, tzinfo] | None = None,
+    local_zone: tzinfo | None = None,
 ) -> Gathered:
     """Read every source, in order: the articles, and a :class:`SourceReport` for each source.
 
     ``state``: the folder where conditional-request validators are kept (None: none kept).
     ``warn``: told once about each source that failed (default: the ``bulletin`` logger).
+    Times a feed or page gives without an offset are read in the source's zone
+    (:mod:`bulletin.sources.zones`): ``zones`` (a source's own, as a programme gives it),
+    what the source itself says, then ``zone`` (``--source-timezone``), then ``local_zone``
+    (the machine's, with a warning; asked of :mod:`bulletin.environment` when None).
     """
     say = warn or logging.getLogger("bulletin").warning
     names = [str(s) for s in sources]
@@ -395,7 +445,11 @@ def read_sources(
     if names.count("-") > 1:
         raise InputError("stdin (-) can be read only once")
     reports = {n: SourceReport(n, _kind(n)) for n in dict.fromkeys(names)}
-    fetched = _fetch([n for n in reports if is_url(n)], fetch, state, since, reports)
+
+    def zone_of(name: str) -> SourceZone:
+        return SourceZone(given=(zones or {}).get(name), default=zone, local=local_zone)
+
+    fetched = _fetch([n for n in reports if is_url(n)], fetch, state, since, reports, zone_of)
     articles: list[Article] = []
     for name in names:
         report = reports[name]
@@ -404,14 +458,24 @@ def read_sources(
         elif name == "-":
             found = [read_article(name, encoding=encoding, stdin=stdin)]
         elif Path(name).is_dir():
-            found = _folder(Path(name), encoding=encoding, since=since, report=report, warn=say)
+            found = _folder(
+                Path(name), encoding=encoding, since=since, report=report, warn=say, zone=zone_of(name)
+            )
         else:
             try:
-                found = _read_file(Path(name), encoding=encoding, since=since, report=report)
+                found = _read_file(
+                    Path(name), encoding=encoding, since=since, report=report, zone=zone_of(name)
+                )
             except SourceError as exc:  # a file the user named: their mistake, as before
                 raise InputError(str(exc)) from None
         report.items += len(found)
         articles += found
+    memory, now = Memory(state), time.time()
+    articles, taken = strip_repeats(articles, memory, now)
+    memory.save(now)
+    for article, count in zip(articles, taken, strict=True):
+        if count and article.origin in reports:
+            reports[article.origin].site_furniture += count
     for report in reports.values():
         if report.status == "failed":
             say(f"source failed: {report.error}")

@@ -27,7 +27,16 @@ method was chosen on ``tests/data/same_story`` (36 articles, 15 events, decoys i
   and figures count, 表示 and 今天 little. The weight of what two articles share is
   divided by the weight of the *smaller* one (containment), so a flash inside its full
   story scores high. The weights come from a fixed table, not from the batch (as IDF
-  would), so the decision on two articles does not depend on what else came in.
+  would), so the decision on two articles does not depend on what else came in, with
+  one exception:
+* **a site's own text weighs nothing.** What nearly all the articles of one site (a page's
+  host, or the feed or folder they came from) share in a run, and what nearly all the
+  articles of a large run share, is the template's (a byline and share row, an ad block,
+  an editor's credit that extraction let through), not the event's: bigrams, numbers and
+  anchors found there are left out of both articles before they are compared
+  (:data:`COMMON_MIN`, :data:`COMMON_SHARE`, :data:`RUN_MIN`). Three events on one
+  template then stay three stories; two articles are one event only on what is
+  particular to them.
 * **facts.** Every number both give (5.8, 10, 589.3, 2%) adds :data:`NUMBER_BONUS` (three
   at most); two articles that both give decimals (magnitudes, rates, amounts) and share
   none lose :data:`CONFLICT_PENALTY`, and two that both give three figures or more but
@@ -50,8 +59,10 @@ compared again, so the stage stays near-linear for hundreds of articles. Pure fu
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -88,6 +99,20 @@ SIMILAR_LENGTH = 0.85
 MIN_SHARED_KEYS = 2
 #: Keys carried by more articles than this say little about one event and are not indexed.
 MAX_POSTINGS = 100
+#: Text common to this many articles of one site (or folder) in the run, and to at least
+#: :data:`COMMON_SHARE` of them, is the site's (a byline and share row, an ad block, an
+#: editor's credit its template puts in every article) and weighs nothing: three different
+#: events on one template scored 0.54–0.55 on it and were read as one story. The share is
+#: high because a template is in every page, and four of a site's five items about one
+#: event must still fold (items all about one event cannot be told from a template: they
+#: may stay apart, and sentence dedupe then drops what they repeat word for word).
+COMMON_MIN = 3
+COMMON_SHARE = 0.9
+#: Across the whole run, text in :data:`RUN_SHARE` of the articles of a run of at least
+#: :data:`RUN_MIN` weighs nothing either (what every story of the day says). Smaller runs
+#: are not judged whole: three agencies telling one event share its words.
+RUN_MIN = 10
+RUN_SHARE = 0.9
 
 # After NFKC (full-width brackets and colons are ASCII) and folding to Simplified.
 _FURNITURE = re.compile(
@@ -156,6 +181,32 @@ class Fold:
 
 
 @dataclass(frozen=True)
+class _Raw:
+    """What an article is compared on, before the run's common text is taken out."""
+
+    grams: frozenset[str]
+    numbers: frozenset[str]
+    decimals: frozenset[str]
+    figures: frozenset[str]
+    length: int
+    places: frozenset[str]
+    laws: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Common:
+    """Text common to many articles of the run or of one site: bigrams, numbers, anchors."""
+
+    grams: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()
+    laws: frozenset[str] = frozenset()
+
+
+_NOTHING = _Common()
+
+
+@dataclass(frozen=True)
 class _Features:
     grams: frozenset[str]
     weight: float
@@ -204,13 +255,10 @@ def anchors(body: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(places), frozenset(laws)
 
 
-def _features(text: str, weights: dict[str, int]) -> _Features:
+def _raw(text: str) -> _Raw:
     body = comparable(text)
     kept = "".join(_COMPARABLE.findall(body))
     grams = frozenset(kept[i : i + 2] for i in range(len(kept) - 1))
-    for gram in grams:
-        if gram not in weights:
-            weights[gram] = max(_char_weight(gram[0]), _char_weight(gram[1]))
     numbers: set[str] = set()
     decimals: set[str] = set()
     figures: set[str] = set()
@@ -226,20 +274,54 @@ def _features(text: str, weights: dict[str, int]) -> _Features:
             decimals.add(value)
         if "." in value or len(value) >= 2:
             numbers.add(value)
+    return _Raw(grams, frozenset(numbers), frozenset(decimals), frozenset(figures), len(kept), *anchors(body))
+
+
+def _finish(raw: _Raw, weights: dict[str, int], common: _Common) -> _Features:
+    grams = raw.grams - common.grams
+    for gram in grams:
+        if gram not in weights:
+            weights[gram] = max(_char_weight(gram[0]), _char_weight(gram[1]))
+    numbers = raw.numbers - common.numbers
     # digit bigrams (the 12 of 12时 and of 2012) would make every article a candidate: numbers are keys whole
-    keys = frozenset(g for g in grams if weights[g] > 1 and not _DIGITS.search(g)) | {
-        "#" + n for n in numbers
-    }
+    keys = frozenset(g for g in grams if weights[g] > 1 and not _DIGITS.search(g))
+    keys |= {"#" + n for n in numbers}
     return _Features(
         grams,
         float(sum(weights[g] for g in grams)),
-        frozenset(numbers),
-        frozenset(decimals),
-        frozenset(figures),
+        numbers,
+        raw.decimals - common.numbers,
+        raw.figures - common.numbers,
         keys,
-        len(kept),
-        *anchors(body),
+        raw.length,
+        raw.places - common.places,
+        raw.laws - common.laws,
     )
+
+
+def _features(text: str, weights: dict[str, int], common: _Common = _NOTHING) -> _Features:
+    return _finish(_raw(text), weights, common)
+
+
+def _shared(raws: Sequence[_Raw], groups: Sequence[str | None]) -> _Common:
+    """What many articles of one site (:data:`COMMON_MIN`, :data:`COMMON_SHARE`) or of the
+    whole run (:data:`RUN_MIN`, :data:`RUN_SHARE`) have in common."""
+    by_site: dict[str, list[_Raw]] = {}
+    for raw, group in zip(raws, groups, strict=True):
+        if group is not None:
+            by_site.setdefault(group, []).append(raw)
+    found: dict[str, set[str]] = {"grams": set(), "numbers": set(), "places": set(), "laws": set()}
+    judged = [(members, COMMON_SHARE) for members in by_site.values() if len(members) >= COMMON_MIN]
+    if len(raws) >= RUN_MIN:
+        judged.append((list(raws), RUN_SHARE))
+    for members, share in judged:
+        need = max(COMMON_MIN, math.ceil(share * len(members)))
+        for name, kept in found.items():
+            counts: Counter[str] = Counter()
+            for raw in members:
+                counts.update(getattr(raw, name))
+            kept.update(item for item, n in counts.items() if n >= need)
+    return _Common(**{name: frozenset(kept) for name, kept in found.items()})
 
 
 def similarity(a: _Features, b: _Features, weights: dict[str, int]) -> float:
@@ -262,24 +344,32 @@ def similarity(a: _Features, b: _Features, weights: dict[str, int]) -> float:
     )
 
 
-def score_texts(texts: Sequence[str]) -> list[list[float]]:
+def score_texts(texts: Sequence[str], groups: Sequence[str | None] | None = None) -> list[list[float]]:
     """Every pair's score, for the benchmark and the tests (quadratic: not used to fold)."""
     weights: dict[str, int] = {}
-    features = [_features(t, weights) for t in texts]
+    raws = [_raw(t) for t in texts]
+    common = _shared(raws, groups or [None] * len(texts))
+    features = [_finish(r, weights, common) for r in raws]
     return [[similarity(a, b, weights) for b in features] for a in features]
 
 
-def fold(stories: Sequence[Sequence[str]], script: str) -> tuple[list[int], tuple[Fold, ...]]:
+def fold(
+    stories: Sequence[Sequence[str]], script: str, groups: Sequence[str | None] | None = None
+) -> tuple[list[int], tuple[Fold, ...]]:
     """Group the stories (each a list of paragraphs) by event.
 
     Returns which stories to keep, in bulletin order (each at the place of its group's
     earliest story), and the folds (kept story, the others and their similarity).
     ``script`` is the bulletin's (``"hant"`` or ``"hans"``): of two versions about as
-    full, the one in it is kept.
+    full, the one in it is kept. ``groups``: each story's site (its page's host, or the
+    feed or folder it came from; None when unknown), so that what a site's template puts
+    in all its articles weighs nothing (:data:`COMMON_MIN`).
     """
     weights: dict[str, int] = {}
     texts = ["".join(story) for story in stories]
-    features = [_features(t, weights) for t in texts]
+    raws = [_raw(t) for t in texts]
+    common = _shared(raws, groups or [None] * len(texts))
+    features = [_finish(r, weights, common) for r in raws]
     parent = list(range(len(texts)))
 
     def root(i: int) -> int:

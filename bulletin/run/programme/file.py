@@ -18,11 +18,13 @@ import re
 import string
 import sys
 from dataclasses import dataclass, field
+from datetime import timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
 from bulletin.errors import ConfigError
 from bulletin.files import NotRegularFile, read_regular
+from bulletin.text.airtime import parse_zone
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -96,12 +98,19 @@ class Programme:
     slot: float | None = None  # seconds
     max_stories: int | None = None
     sources: tuple[str, ...] = ()
+    #: A source's time zone, for the times it gives without an offset (``{source = "…",
+    #: timezone = "Asia/Taipei"}`` in ``sources``): source → IANA name.
+    timezones: dict[str, str] = field(default_factory=dict)
     opener: Part = field(default_factory=Part)
     headlines: Headlines = field(default_factory=Headlines)
     stories: Stories = field(default_factory=Stories)
     closer: Part = field(default_factory=Part)
     duck_db: float = DUCK_DB
     bed_level_db: float = 0.0
+
+    def zones(self) -> dict[str, tzinfo]:
+        """Each source's own time zone (``timezones``), as zones."""
+        return {source: parse_zone(name, local=timezone.utc) for source, name in self.timezones.items()}
 
     @property
     def sounds(self) -> tuple[Path, ...]:
@@ -190,13 +199,15 @@ class _Reader:
         opener, headlines, stories, closer, mix = (parts[n] for n in _PART_KEYS)
         count = self.integer(headlines, "headlines.count", 0, 50) if "count" in headlines else 0
         max_stories = self.integer(data, "max_stories", 1, 1000) if "max_stories" in data else None
+        sources, timezones = self.sources(data)
         return Programme(
             path=self.path,
             name=self.name(data),
             voice=self.string(data, "voice"),
             slot=self.slot(data),
             max_stories=max_stories,
-            sources=tuple(self.source(s) for s in self.strings(data, "sources")),
+            sources=sources,
+            timezones=timezones,
             opener=self.part(opener, "opener"),
             headlines=Headlines(
                 count=count,
@@ -310,6 +321,34 @@ class _Reader:
         if not path.is_file():
             raise self.fail(f"{label}: no audio file {path}")
         return path
+
+    def sources(self, data: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]]:
+        """``sources``: names, or tables naming a source and its ``timezone``."""
+        value = data.get("sources", [])
+        entries = value if isinstance(value, list) else [value]
+        names: list[str] = []
+        zones: dict[str, str] = {}
+        for entry in entries:
+            if isinstance(entry, dict):
+                unknown = [k for k in entry if k not in ("source", "timezone")]
+                if unknown or not isinstance(entry.get("source"), str) or not entry["source"].strip():
+                    raise self.fail('a table in sources must be {source = "…", timezone = "Area/City"}')
+                name = self.source(entry["source"].strip())
+                zone = entry.get("timezone")
+                if zone is not None:
+                    if not isinstance(zone, str):
+                        raise self.fail(f"sources: the timezone of {name} must be a string")
+                    try:
+                        parse_zone(zone, local=timezone.utc)
+                    except ConfigError as exc:
+                        raise self.fail(f"sources: {exc}") from None
+                    zones[name] = zone
+                names.append(name)
+            elif isinstance(entry, str) and entry.strip():
+                names.append(self.source(entry.strip()))
+            else:
+                raise self.fail("sources must be a list of strings (or of {source, timezone} tables)")
+        return tuple(names), zones
 
     def source(self, value: str) -> str:
         if re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE) or value == "-":
