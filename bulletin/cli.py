@@ -572,6 +572,7 @@ def build_options(articles: tuple[str, ...] | list[str], **flags: Any) -> BuildO
             same_story=take("same_story", d.sources.same_story),
             keep_headlines=take("keep_headlines", False),
             timeout=take("source_timeout", d.sources.timeout),
+            timezone=take("source_timezone", None),
         ),
         voice=VoiceOptions(
             engine=take("engine", d.voice.engine),

@@ -23,6 +23,9 @@ def gather(run: Run) -> Gathered:
         state=run.dirs.state,
         fetch=sources.fetch,
         warn=run.warn,
+        zone=sources.zone(),
+        zones=run.programme.zones() if run.programme else None,
+        local_zone=run.local_zone,
     )
 
 
