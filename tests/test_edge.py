@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from fake_edge import FAULTS, FakeEdgeServer, tone_mp3
 
-from bulletin.engines import edge as edge_module
+from bulletin import engines
 from bulletin.engines.base import Clip, Engine, VoiceSettings
-from bulletin.engines.edge import (
+from bulletin.engines.edge.engine import (
     MAX_CHUNK_CHARS,
     EdgeEngine,
     mp3_duration,
@@ -86,7 +86,7 @@ def test_is_an_engine() -> None:
     engine = EdgeEngine()
     assert isinstance(engine, Engine)
     assert engine.name == "edge"
-    assert engine.version().startswith("edge-tts-7.")
+    assert engine.version(VOICE).startswith("edge-tts-7.")
     assert MAX_CHUNK_CHARS == EdgeEngine.max_chunk_chars == 300
 
 
@@ -116,7 +116,7 @@ def test_word_boundaries_by_default(srv: FakeEdgeServer) -> None:
     assert [b.text for b in clip.boundaries] == ["你好", "世界", "A", "B", "3.5%"]
     assert all(b.kind == "word" for b in clip.boundaries)
     assert clip.boundaries[1].offset == pytest.approx(0.4)
-    assert EdgeEngine().version() != EdgeEngine(boundary="SentenceBoundary").version()
+    assert EdgeEngine().version(VOICE) != EdgeEngine(boundary="SentenceBoundary").version(VOICE)
 
 
 def test_concurrency_is_bounded(srv: FakeEdgeServer) -> None:
@@ -371,7 +371,7 @@ def test_list_voices(srv: FakeEdgeServer) -> None:
     assert all(str(v["Locale"]).startswith("zh-") for v in voices)
     assert {"ShortName", "Locale", "Gender", "FriendlyName"} <= set(voices[0])
     assert any(str(v["Locale"]).startswith("en-") for v in EdgeEngine().list_voices(""))
-    assert edge_module.list_voices() == voices  # the module-level shortcut the CLI uses
+    assert engines.edge_voices() == voices  # the public shortcut the CLI uses
 
 
 def test_list_voices_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from bulletin import environment
 from bulletin.audio.timeline import Assembly
-from bulletin.engines.base import Clip, Engine
+from bulletin.engines.base import Clip, Engine, Skips
 from bulletin.environment import Dirs
 from bulletin.errors import (
     BulletinError,
@@ -612,20 +612,10 @@ def _note_fit(
 
 
 def _list_unspoken(run: Run, report: RunReport, engine: Engine, plan: Plan) -> None:
-    """Say what the offline voice will skip (Latin words, unreadable characters): -v and the report."""
-    if engine.name != "offline":
+    """Say what the voice will skip (offline: Latin words, unreadable characters): -v and the report."""
+    if not isinstance(engine, Skips):
         return
-    from bulletin.engines.pinyin_frontend import Reader, unspoken
-    from bulletin.engines.voices import spells_words
-
-    reader = Reader()
-    found = [
-        word
-        for chunk, voice in zip(plan.chunks, plan.voices, strict=True)
-        for word in unspoken(
-            reader.read(chunk.spoken, sandhi=False, polyphones=False, spell=spells_words(voice.voice))
-        )
-    ]
+    found = engine.unspoken([chunk.spoken for chunk in plan.chunks], plan.voices)
     report.unspoken = found
     if found:
         shown = ", ".join(dict.fromkeys(found))
