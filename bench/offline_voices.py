@@ -44,8 +44,8 @@ ASR_TOOL = ROOT.parent / "shared" / "tools" / "asr_cer.py"
 
 CHILD = """
 import sys
-import bulletin.engines.kokoro as k
-import bulletin.engines.offline as o
+import bulletin.engines.offline.kokoro.speaker as k
+import bulletin.engines.offline.engine as o
 piece, flight, workers = sys.argv[1:4]
 if piece != "-":
     k.MAX_PIECE_TOKENS, k.IN_FLIGHT_TOKENS = int(piece), int(flight.rstrip("s"))

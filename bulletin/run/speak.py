@@ -79,7 +79,7 @@ class Planner:
     def __call__(self, engine: Engine, voice: VoiceSettings | Sequence[VoiceSettings]) -> Plan:
         """The plan for ``engine``; ``voice`` is one voice, or one per story (a programme's anchors)."""
         per_story = (voice,) * len(self.clean.stories) if isinstance(voice, VoiceSettings) else tuple(voice)
-        key = (engine.version(), engine.max_chunk_chars, per_story)
+        key = (tuple(engine.version(v) for v in per_story), engine.max_chunk_chars, per_story)
         if key not in self._plans:
             chunks = tuple(plan(self.clean, engine.max_chunk_chars, self.lexicon))
             voices = tuple(per_story[c.story] for c in chunks)

@@ -64,8 +64,8 @@ from edge_tts.drm import DRM
 from edge_tts.exceptions import EdgeTTSException, NoAudioReceived, WebSocketError
 
 from bulletin import environment
-from bulletin.engines import EDGE_CONCURRENCY, EDGE_MAX_CHUNK_CHARS, edge_version
 from bulletin.engines.base import Boundary, Clip, OnClip, VoiceSettings
+from bulletin.engines.edge import EDGE_CONCURRENCY, EDGE_MAX_CHUNK_CHARS, edge_version
 from bulletin.engines.prosody import parse_prosody
 from bulletin.errors import ConfigError, EngineUnavailable, SynthesisError, TransientError
 
@@ -87,7 +87,7 @@ ENV_VOICES_URL = environment.EDGE_VOICES_URL
 #: every one were an ``&`` escaped to ``&amp;``, plus ~250 bytes of SSML envelope and
 #: ~150 of headers: far under the limit. Shorter chunks also mean a failure costs one
 #: sentence or two of retry, not a minute of audio, and keep the requests parallel.
-#: (Defined in :mod:`bulletin.engines` so the build can plan without importing us.)
+#: (Defined in :mod:`bulletin.engines.edge` so the build can plan without importing us.)
 MAX_CHUNK_CHARS = EDGE_MAX_CHUNK_CHARS
 
 #: Our conservative prosody limits: Azure documents speaking rate as 0.5x-2x; beyond
@@ -348,8 +348,9 @@ class EdgeEngine:
 
     # ---- Engine protocol ---------------------------------------------------------------
 
-    def version(self) -> str:
-        """``edge-tts-<version>[/words]``: the client and the boundaries asked for decide the request."""
+    def version(self, voice: VoiceSettings | None = None) -> str:
+        """``edge-tts-<version>[/words]``: the client and the boundaries asked for decide the request
+        (the same for every voice: the voice is keyed beside it)."""
         return edge_version(words=self.boundary == "WordBoundary")
 
     def synthesize(

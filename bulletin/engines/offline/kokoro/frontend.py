@@ -5,7 +5,7 @@ pypinyin's dictionary-tone readings (**no tone sandhi**), each syllable turned i
 tone arrows by ``misaki.transcription``, words joined by a space, Chinese punctuation mapped
 to ``, . ! ? ; :``. We rebuild exactly that format, with better parts where it matters:
 
-* **Readings from our own reader** (:class:`bulletin.engines.pinyin_frontend.Reader`, with
+* **Readings from our own reader** (:class:`bulletin.engines.reading.Reader`, with
   ``sandhi=False``): polyphones decided in context by g2pM's network (97.7 % on CPP against
   pypinyin's 87.7 %), Traditional text looked up in Simplified (misaki on Traditional text
   reads 重慶 as zhong4, 銀行 as yin2 xing2: wrong; converted first they are right). The
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from bulletin.engines.pinyin_frontend import Reader
+from bulletin.engines.reading import Reader
 from bulletin.hanzi import to_simplified
 
 #: Bump whenever the same text would give other tokens (part of the cache key).
