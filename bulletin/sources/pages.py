@@ -174,22 +174,26 @@ def parse_time(value: str) -> datetime | None:
     if not m:
         return None
     day, clock, zone = m.groups()
+    from datetime import timezone
+
     try:
         y, mo, d = (int(x) for x in day.split("-"))
         if clock is None:
-            return datetime.combine(datetime(y, mo, d), time(23, 59, 59)).astimezone()
-        parts = [int(x) for x in clock.split(":")]
-        when = datetime(y, mo, d, parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
-    except ValueError:
+            when = datetime.combine(datetime(y, mo, d), time(23, 59, 59)).astimezone()
+        else:
+            parts = [int(x) for x in clock.split(":")]
+            when = datetime(y, mo, d, parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
+            if zone:
+                zone = zone.replace(":", "")
+                sign = 1 if zone[0] == "+" else -1
+                offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+                when = when.replace(tzinfo=timezone(sign * offset))
+            else:
+                when = when.astimezone()
+        when.astimezone(timezone.utc)  # a time the clock can hold in every zone, or none
+    except (ValueError, OverflowError):  # 0001-01-01 in a zone east of UTC, month 13, +25:00
         return None
-    if zone:
-        zone = zone.replace(":", "")
-        sign = 1 if zone[0] == "+" else -1
-        from datetime import timezone
-
-        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
-        return when.replace(tzinfo=timezone(sign * offset))
-    return when.astimezone()
+    return when
 
 
 def published_time(html: str, fallback: str | None = None) -> datetime | None:
