@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import re
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
@@ -208,33 +210,41 @@ def _folder(
 ) -> list[Article]:
     suffixes = TEXT_SUFFIXES + PAGE_SUFFIXES + FEED_SUFFIXES
     try:
-        entries = [
-            p
-            for p in path.iterdir()
-            if p.suffix.lower() in suffixes and p.is_file() and not p.name.startswith(".")
-        ]
+        names = [p for p in path.iterdir() if p.suffix.lower() in suffixes and not p.name.startswith(".")]
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if not entries:  # a newsroom folder with nothing in it this hour: no news, not an error
+    found: list[tuple[float, Path]] = []
+    for entry in names:  # each file looked at once: one may go (or come) while the folder is read
+        try:
+            info = entry.stat()
+        except OSError:
+            continue  # gone since the listing: not there
+        if stat.S_ISREG(info.st_mode):
+            found.append((info.st_mtime, entry))
+    if not found:  # a newsroom folder with nothing in it this hour: no news, not an error
         report.warnings.append(f"{path}: no .txt, .html or feed files")
         return []
-    entries.sort(key=lambda p: (p.stat().st_mtime, p.name))  # oldest first
+    found.sort(key=lambda f: (f[0], f[1].name))  # oldest first
+    entries = [entry for _, entry in found]
     articles: list[Article] = []
-    failed = 0
-    for entry in entries:
+    failed = gone = 0
+    for mtime, entry in found:
         if since is not None:  # a file not changed since then holds nothing newer (pages and
             # feed items without dates included)
-            modified = datetime.fromtimestamp(entry.stat().st_mtime).astimezone()
+            modified = datetime.fromtimestamp(mtime).astimezone()
             if modified < since:
                 report.skipped += 1
                 continue
         try:
             articles += _read_file(entry, encoding=encoding, since=since, report=report)
         except (InputError, SourceError) as exc:
+            if not os.path.lexists(entry):  # removed while the folder was read: not there
+                gone += 1
+                continue
             failed += 1
             report.warnings.append(str(exc))
             warn(f"skipped {exc}")
-    if failed and not articles and failed == len(entries) - report.skipped:
+    if failed and not articles and failed == len(entries) - report.skipped - gone:
         report.status, report.error = "failed", f"{path}: none of its {failed} files could be read"
     return articles
 
@@ -411,13 +421,33 @@ def read_sources(
             except SourceError as exc:  # a file the user named: their mistake, as before
                 raise InputError(str(exc)) from None
         report.items += len(found)
-        articles += found
+        articles += [_held(a) for a in found]
     for report in reports.values():
         if report.status == "failed":
             say(f"source failed: {report.error}")
         for warning in report.warnings if report.kind != "folder" else []:
             say(warning)
     return Gathered(tuple(articles), tuple(reports[n] for n in dict.fromkeys(names)))
+
+
+#: What XML 1.0 cannot hold (C0 controls but tab and line ends, lone surrogates, U+FFFE and
+#: U+FFFF) and the C1 controls, which ID3 tags and subtitle players cannot show either.
+_UNHELD = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _held(article: Article) -> Article:
+    """The article with every character our feed, tags and subtitles cannot hold taken out.
+
+    Done once, here, where sources are read: a headline read leniently from a feed with a
+    ``&#1;`` or a BEL in it once made our own podcast feed fail on every later run.
+    """
+    fields = {"text": article.text, "headline": article.headline, "url": article.url}
+    cleaned = {k: _UNHELD.sub("", v) for k, v in fields.items() if v is not None and _UNHELD.search(v)}
+    if not cleaned:
+        return article
+    if "headline" in cleaned:
+        cleaned["headline"] = cleaned["headline"].strip() or None
+    return replace(article, **cleaned)
 
 
 def _kind(name: str) -> str:
