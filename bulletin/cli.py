@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 import click
 
 from bulletin import __version__
-from bulletin.errors import EXIT_SYNTHESIS, EXIT_USAGE, BulletinError
+from bulletin.errors import EXIT_SYNTHESIS, EXIT_USAGE, BulletinError, InputError
 from bulletin.publish.subtitles import CHARS_RANGE, LINES_RANGE
 from bulletin.run.options import DEFAULT_PAUSE_MS, DEFAULTS, ENGINES, PREVIEW_SECONDS
 
@@ -386,6 +386,13 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     return value
 
 
+def _days(value: float | None) -> float | None:
+    """``--older-than``: a number of days (nan and inf are not: nan would match nothing)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter("must be a number of days, 0 or more", param_hint="'--older-than'")
+    return value
+
+
 @main.command()
 @click.argument("articles", nargs=-1, metavar="[ARTICLE]...")
 @click.option(
@@ -638,6 +645,8 @@ def pronounce(texts: tuple[str, ...], as_json: bool, sandhi: bool, **opts: Any) 
     def lines() -> Any:
         for text in texts:
             if text == "-":
+                if sys.stdin is None:  # started with stdin closed (``<&-``)
+                    raise InputError("-: stdin is closed; pipe the lines in, or give them as arguments")
                 for line in sys.stdin:
                     yield line.rstrip("\r\n")
             else:
@@ -824,6 +833,7 @@ def cache_info(cache_dir: str | None) -> None:
 @click.option(
     "--older-than",
     type=click.FloatRange(min=0),
+    callback=lambda ctx, param, value: _days(value),
     metavar="DAYS",
     help="Only remove entries not used for this many days.",
 )
