@@ -166,7 +166,8 @@ ENGINE = click.option(
 
 
 def SOURCES(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--since, --max-stories, --keep-headlines, --source-timeout: what is read from the sources."""
+    """--since, --max-stories, --keep-headlines, --source-timeout, --allow-private: what is read
+    from the sources, and where they may lead."""
     for option in reversed(
         [
             click.option(
@@ -187,6 +188,11 @@ def SOURCES(command: Callable[..., Any]) -> Callable[..., Any]:
                 show_default=True,
                 metavar="SECONDS",
                 help="Give up on a feed or page (its item pages included) after this long.",
+            ),
+            click.option(
+                "--allow-private",
+                is_flag=True,
+                help="Let feeds and pages lead to private, loopback or link-local addresses.",
             ),
         ]
     ):

@@ -77,6 +77,8 @@ class BuildOptions:
     #: Read each headline as its story's first sentence (the behaviour before issue 9).
     keep_headlines: bool = False
     source_timeout: float = SOURCE_TIMEOUT
+    #: Let feeds and pages lead to private, loopback and link-local addresses (``--allow-private``).
+    allow_private: bool = False
     #: Pronunciation lexicons (``--lexicon``), the later winning; over the user's and the shipped one.
     lexicon: tuple[str, ...] = ()
     default_lexicon: bool = True  # the news lexicon shipped with bulletin (``--no-default-lexicon``)
@@ -174,7 +176,9 @@ class BuildOptions:
     def fetch(self) -> FetchOptions:
         """How feeds and pages are fetched."""
         return FetchOptions(
-            timeout=self.source_timeout, request_timeout=min(REQUEST_TIMEOUT, self.source_timeout)
+            timeout=self.source_timeout,
+            request_timeout=min(REQUEST_TIMEOUT, self.source_timeout),
+            allow_private=self.allow_private,
         )
 
     def check(self) -> None:

@@ -31,6 +31,7 @@ from urllib.parse import urljoin
 
 from bulletin.errors import SourceError
 from bulletin.sources.pages import decode_html, fragment_lines, parse_time
+from bulletin.sources.policy import without_credentials
 
 #: Full content has at least this many sentences and characters; fewer is a teaser.
 FULL_SENTENCES = 3
@@ -81,10 +82,12 @@ def looks_like_feed(data: bytes, content_type: str | None = None) -> bool:
 
 
 def parse_feed(data: bytes, name: str, declared: str | None = None) -> tuple[list[Item], str | None]:
-    """See :func:`_parse_feed`; item links are made absolute against the feed's URL."""
+    """See :func:`_parse_feed`; item links are made absolute against the feed's URL, and
+    lose any credentials (``user:pass@``) the feed put in them."""
     items, warning = _parse_feed(data, name, declared)
     if name.startswith(("http://", "https://")):
         items = [replace(i, link=urljoin(name, i.link)) if i.link else i for i in items]
+    items = [replace(i, link=without_credentials(i.link)) if i.link and "@" in i.link else i for i in items]
     return items, warning
 
 

@@ -17,21 +17,24 @@ before it are skipped; files named on the command line are always read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
 import re
 import stat
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from bulletin.errors import ConfigError, InputError, SourceError, SourcesFailed
 from bulletin.sources.feeds import Item, holds_article, looks_like_feed, parse_feed
 from bulletin.sources.fetch import Fetcher, FetchOptions, Response, Validators, keep_loopback_off_proxies
 from bulletin.sources.pages import Page, extract, parse_time
+from bulletin.sources.policy import shown
 from bulletin.text.read import Article, read_article, read_bytes
 
 #: Files a folder source reads (others, such as images or notes, are left alone).
@@ -44,6 +47,7 @@ _ACCEPT = (
 )
 _DURATION = re.compile(r"^(?:\s*\d+(?:\.\d+)?\s*[smhdw])+\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+T = TypeVar("T")
 
 
 @dataclass
@@ -252,29 +256,73 @@ def _folder(
 # --------------------------------------------------------------------------- remote sources
 
 
-async def _remote(fetcher: Fetcher, url: str, since: datetime | None, report: SourceReport) -> list[Article]:
+#: Feeds and pages parsed at once, at most (each in a thread of its own; see :func:`_parsed`).
+PARSERS = 2
+_parsers = threading.BoundedSemaphore(PARSERS)
+
+
+async def _parsed(deadline: float, what: str, parse: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``parse(*args, **kwargs)`` in a thread, waited for until ``deadline`` (the loop's clock).
+
+    A parse still running at the deadline is given up on, not waited for: its thread is a
+    daemon, so neither the run nor the process waits for it (``asyncio.to_thread`` made the
+    run wait for every parse to end, deadline or not). At most :data:`PARSERS` run at once,
+    and one not started by the deadline never starts. :class:`SourceError` at the deadline.
+    """
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + fetcher.options.timeout
+    done: asyncio.Future[T] = loop.create_future()
+    wanted = threading.Event()
+    wanted.set()
+
+    def settle(outcome: tuple[bool, Any]) -> None:
+        if not done.done():
+            ok, value = outcome
+            done.set_result(value) if ok else done.set_exception(value)
+
+    def work() -> None:
+        with _parsers:
+            if not wanted.is_set():
+                return
+            try:
+                outcome: tuple[bool, Any] = (True, parse(*args, **kwargs))
+            except BaseException as exc:  # handed to the waiting coroutine
+                outcome = (False, exc)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=work, name="bulletin-parse", daemon=True).start()
+    try:
+        return await asyncio.wait_for(done, max(0.0, deadline - loop.time()))
+    except asyncio.TimeoutError:
+        raise SourceError(f"{what}: not read within the source timeout") from None
+    finally:
+        wanted.clear()
+
+
+async def _remote(
+    fetcher: Fetcher, url: str, since: datetime | None, report: SourceReport, deadline: float
+) -> list[Article]:
     response = await fetcher.get(url, deadline, _ACCEPT)
+    name = shown(url)
     if response.not_modified:
         report.status = "not-modified"
     if looks_like_feed(response.body, response.content_type):
         report.kind = "feed"
-        items, warning = await asyncio.to_thread(parse_feed, response.body, url, response.charset)
+        items, warning = await _parsed(deadline, name, parse_feed, response.body, name, response.charset)
         if warning:
-            report.warnings.append(f"{url}: {warning}")
-        return await _feed_items(fetcher, url, items, since, report, deadline)
+            report.warnings.append(f"{name}: {warning}")
+        return await _feed_items(fetcher, name, items, since, report, deadline)
     if _is_html(response):
         report.kind = "page"
-        page = await asyncio.to_thread(
-            extract, response.body, url=response.url, declared=response.charset, name=url
+        page = await _parsed(
+            deadline, name, extract, response.body, url=response.url, declared=response.charset, name=name
         )
         if _older(page.published, since):
             report.skipped += 1
             return []
-        return [_page_article(page, url, url, response.url)]
-    shown = response.content_type or "unknown content"
-    raise SourceError(f"{url}: not a feed or an article page ({shown})")
+        return [_page_article(page, name, name, response.url)]
+    kind = response.content_type or "unknown content"
+    raise SourceError(f"{name}: not a feed or an article page ({kind})")
 
 
 def _is_html(response: Response) -> bool:
@@ -296,7 +344,12 @@ async def _feed_items(
     report: SourceReport,
     deadline: float,
 ) -> list[Article]:
-    """Each item's text: its content when that is the article, else its page (fetched at once)."""
+    """Each item's text: its content when that is the article, else its page (fetched at once).
+
+    Every page is fetched and read by ``deadline``; an item whose page is not in by then
+    (a slow site, a page sent a byte at a time) is read from its summary, and the feed
+    goes on with the others.
+    """
     fresh = []
     for n, item in enumerate(items):
         if _older(item.published, since):
@@ -316,8 +369,14 @@ async def _feed_items(
             paragraphs = item.content or item.summary
             try:
                 response = await fetcher.get(item.link, deadline, "text/html, */*;q=0.5")
-                page = await asyncio.to_thread(
-                    extract, response.body, url=response.url, declared=response.charset, name=item.link
+                page = await _parsed(
+                    deadline,
+                    item.link,
+                    extract,
+                    response.body,
+                    url=response.url,
+                    declared=response.charset,
+                    name=item.link,
                 )
                 if len(page.text) > len("".join(paragraphs)):
                     item = Item(
@@ -342,20 +401,25 @@ async def _fetch_all(
     since: datetime | None,
     reports: dict[str, SourceReport],
 ) -> dict[str, list[Article]]:
-    async with Fetcher(options, validators) as fetcher:
+    async with Fetcher(options, validators, urls) as fetcher:
+        # one budget for the whole run's sources: every feed, page and item page is in by
+        # this time, or given up (an item page for its summary, a feed or page as failed)
+        deadline = asyncio.get_running_loop().time() + options.timeout
 
         async def bounded(url: str) -> list[Article]:
-            report = reports[url]
-            try:  # the source's deadline, parsing included (+ a moment for the last answer)
-                return await asyncio.wait_for(_remote(fetcher, url, since, report), options.timeout + 1)
+            report, name = reports[url], shown(url)
+            try:  # the deadline bounds every step; this is only a last guard
+                return await asyncio.wait_for(
+                    _remote(fetcher, url, since, report, deadline), options.timeout + 5
+                )
             except asyncio.TimeoutError:
-                report.status, report.error = "failed", f"{url}: timed out after {options.timeout:g} s"
+                report.status, report.error = "failed", f"{name}: timed out after {options.timeout:g} s"
             except SourceError as exc:
                 report.status, report.error = "failed", str(exc)
             except Exception as exc:  # what a hostile answer does to a parser: this source only
                 report.status, report.error = (
                     "failed",
-                    f"{url}: could not be read ({type(exc).__name__}: {exc})",
+                    f"{name}: could not be read ({type(exc).__name__}: {exc})",
                 )
             return []
 
@@ -404,7 +468,7 @@ def read_sources(
         raise InputError("no article given (name files, folders or feed URLs, or - for stdin)")
     if names.count("-") > 1:
         raise InputError("stdin (-) can be read only once")
-    reports = {n: SourceReport(n, _kind(n)) for n in dict.fromkeys(names)}
+    reports = {n: SourceReport(shown(n), _kind(n)) for n in dict.fromkeys(names)}  # no passwords shown
     fetched = _fetch([n for n in reports if is_url(n)], fetch, state, since, reports)
     articles: list[Article] = []
     for name in names:
