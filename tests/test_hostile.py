@@ -203,3 +203,145 @@ def test_the_dry_run_refuses_what_the_build_refuses(edge, article: Path, tmp_pat
 def test_cache_clear_older_than_must_be_days(tmp_path: Path, days: str) -> None:
     line = one_line_usage_error(run("cache", "clear", "--cache-dir", str(tmp_path), "--older-than", days))
     assert "--older-than" in line
+
+
+# --------------------------------------------------------------------------- sources: budget and policy
+
+PLACES = ["台北", "高雄", "台中", "台南", "基隆", "新竹", "嘉義", "花蓮", "宜蘭", "屏東"]
+
+
+def summary(n: int) -> str:
+    """A teaser distinct from every other (its own place and figures), so none is folded or deduplicated."""
+    return f"{PLACES[n % 10]}第{n + 1}號新聞：今天有{n * 7 + 3}位市民參加活動，主辦單位表示反應熱烈。"
+
+
+def page(body: str, title: str = "新聞") -> str:
+    return f"<html><head><title>{title}</title></head><body><article>{body}</article></body></html>"
+
+
+def feed_of(links: list[str]) -> str:
+    from test_sources import ago, rss
+
+    return rss(
+        [
+            {"title": f"新聞{n + 1}", "link": link, "date": ago(n / 10), "summary": summary(n)}
+            for n, link in enumerate(links)
+        ]
+    )
+
+
+@pytest.fixture
+def site(monkeypatch, tmp_path: Path):
+    from fake_news import NewsSite
+
+    monkeypatch.setenv("BULLETIN_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
+    with NewsSite() as news:
+        yield news
+
+
+@pytest.fixture
+def elsewhere():
+    """Another server on this machine: a private address the user never named."""
+    from fake_news import NewsSite
+
+    with NewsSite() as other:
+        yield other
+
+
+def measured(*args: str, timeout: float = 60) -> tuple[int, float, str, str]:
+    """``bulletin ARGS`` in a child process: exit code, peak memory (MB), stdout, stderr.
+
+    The child runs in a session of its own, killed whole (and the test failed) past ``timeout``.
+    """
+    code = (
+        "import resource, subprocess, sys\n"
+        "rc = subprocess.call(sys.argv[1:])\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+        "sys.stderr.write(f'\\n@peak {rc} {peak}\\n')\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, sys.executable, "-m", "bulletin", *args],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, 9)
+        process.communicate()
+        pytest.fail(f"bulletin {' '.join(args)} ran past {timeout:g} s")
+    err, _, last = err.rstrip().rpartition("\n@peak ")
+    rc, mb = last.split()
+    return int(rc), float(mb), out, err
+
+
+def test_teasers_sent_a_byte_at_a_time_fall_back_to_their_summaries(site) -> None:
+    """Slowloris: 20 teaser pages that never finish lost the whole feed (exit 75)."""
+    feed = site.add("/rss.xml", feed_of([site.add(f"/slow/{n}.html", fault="trickle") for n in range(20)]))
+    rc, _, out, err = measured("clean", "--json", "--no-fold", feed, "--source-timeout", "2", timeout=40)
+    assert rc == 0, err
+    stories = json.loads(out)["stories"]
+    assert len(stories) == 20 and all(summary(n) in "".join(s) for n, s in enumerate(stories))
+    assert "its summary was read instead" in err and "every source failed" not in err
+
+
+def test_a_page_too_slow_to_read_in_time_is_given_up_not_waited_for(site) -> None:
+    """8 MB of page takes half a minute to read: the run gives up at the source timeout and ends."""
+    body = "".join(f"<p>{summary(n)}{STORY}</p>" for n in range(40_000))[: 8_000_000 // 3]
+    url = site.add("/huge.html", page(body))
+    rc, _, _, err = measured("clean", url, "--source-timeout", "1", timeout=25)
+    assert rc == 75 and "not read within the source timeout" in err, err
+
+
+def test_teasers_with_huge_pages_fall_back_and_the_state_folder_stays_small(site, tmp_path: Path) -> None:
+    """60 teasers with 7 MB pages and changing links (scaled to 6 of 2.3 MB): every run spent
+    its budget and failed (exit 75), and the state folder kept each page (154 MB after two runs)."""
+    body = "".join(f"<p>{summary(n)}{STORY}</p>" for n in range(9_500))
+    assert len(body.encode()) > 2.2e6
+    state = tmp_path / "state" / "sources"
+    for run_no in range(2):
+        links = [site.add(f"/{run_no}/{n}.html", page(body), etag=True) for n in range(6)]
+        feed = site.add("/rss.xml", feed_of(links), etag=True, content_type="application/rss+xml")
+        rc, mb, out, err = measured("clean", "--json", "--no-fold", feed, "--source-timeout", "2", timeout=40)
+        assert rc == 0, err
+        assert len(json.loads(out)["stories"]) == 6
+        assert mb < 400, mb
+    kept = [p.stat().st_size for p in state.iterdir()] if state.is_dir() else []
+    assert sum(kept) < 1_000_000, kept  # the feed's record; no page of 2.3 MB
+
+
+def test_a_feed_cannot_lead_to_a_private_address_no_source_named(site, elsewhere) -> None:
+    """Redirects, links, protocol-relative links and user:pass@ links to another loopback server."""
+    target = elsewhere.add("/admin.html", page(f"<p>{STORY}</p><p>{STORY}</p><p>{ARTICLE}</p>", "內部"))
+    links = [
+        target,
+        target.removeprefix("http:"),  # //127.0.0.1:port/admin.html
+        target.replace("http://", "http://admin:hunter2@"),
+        site.add("/go", fault="redirect", target=target),
+    ]
+    feed = site.add("/rss.xml", feed_of(links), content_type="application/rss+xml")
+    feed_with_password = feed.replace("http://", "http://editor:s3cret@")
+    result = run("clean", "--json", "-v", "--no-fold", feed_with_password)
+    assert result.exit_code == 0, result.output
+    assert not elsewhere.requests  # never asked
+    assert result.stderr.count("--allow-private") == 4
+    assert [s for s in json.loads(result.stdout)["stories"]] == [[summary(n)] for n in range(4)]
+    assert "hunter2" not in result.output and "s3cret" not in result.output
+    assert site.hits("/rss.xml")[0].headers.get("Authorization")  # the user's own credentials, sent
+
+    allowed = run("clean", "--json", "--no-fold", feed, "--allow-private")
+    assert allowed.exit_code == 0, allowed.output
+    assert STORY in allowed.stdout and len(elsewhere.requests) == 4
+    assert not any("Authorization" in r.headers for r in elsewhere.requests)  # the feed's, never sent
+
+
+def test_a_named_source_redirected_to_a_private_address_fails(site, elsewhere) -> None:
+    elsewhere.add("/feed.xml", feed_of([elsewhere.url("/x.html")]), content_type="application/rss+xml")
+    moved = site.add("/feed.xml", fault="redirect", target=elsewhere.url("/feed.xml"))
+    result = run("clean", moved)
+    assert result.exit_code == 75 and "--allow-private" in result.stderr and not elsewhere.requests
