@@ -635,7 +635,8 @@ def pronounce(texts: tuple[str, ...], as_json: bool, sandhi: bool, **opts: Any) 
 
     Per line of input, one line of syllables, one per Chinese character (lexicon words
     and numbers as they are read out; Latin words the voice skips are left out). TEXT
-    may be - to read one text per line from stdin.
+    may be - to read one text per line from stdin (UTF-8; streamed, so any length of
+    input; a line may hold at most 10,000 characters).
 
     \b
     Examples:
@@ -647,14 +648,14 @@ def pronounce(texts: tuple[str, ...], as_json: bool, sandhi: bool, **opts: Any) 
     from bulletin.run.build import lexicon_for
     from bulletin.run.options import BuildOptions
     from bulletin.run.pronounce import pronounce as read_out
+    from bulletin.run.pronounce import read_lines
 
     def lines() -> Any:
         for text in texts:
             if text == "-":
                 if sys.stdin is None:  # started with stdin closed (``<&-``)
                     raise InputError("-: stdin is closed; pipe the lines in, or give them as arguments")
-                for line in sys.stdin:
-                    yield line.rstrip("\r\n")
+                yield from read_lines(sys.stdin.buffer)  # one line at a time, each bounded
             else:
                 yield from text.splitlines() or [""]
 

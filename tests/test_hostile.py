@@ -249,10 +249,11 @@ def elsewhere():
         yield other
 
 
-def measured(*args: str, timeout: float = 60) -> tuple[int, float, str, str]:
+def measured(*args: str, timeout: float = 60, stdin: Path | None = None) -> tuple[int, float, str, str]:
     """``bulletin ARGS`` in a child process: exit code, peak memory (MB), stdout, stderr.
 
-    The child runs in a session of its own, killed whole (and the test failed) past ``timeout``.
+    The child runs in a session of its own, killed whole (and the test failed) past ``timeout``;
+    its stdin is the file ``stdin``, or empty.
     """
     code = (
         "import resource, subprocess, sys\n"
@@ -263,7 +264,7 @@ def measured(*args: str, timeout: float = 60) -> tuple[int, float, str, str]:
     process = subprocess.Popen(
         [sys.executable, "-c", code, sys.executable, "-m", "bulletin", *args],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdin=subprocess.DEVNULL,
+        stdin=stdin.open("rb") if stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -434,3 +435,16 @@ def test_a_maintenance_page_answered_with_200_is_not_news(site) -> None:
     result = run("clean", "--json", feed)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["stories"] == [[summary(0)]] and "系統維護" not in result.stdout
+
+
+@pytest.mark.parametrize("size", [400_000, 10_000_000])
+def test_pronounce_refuses_an_overlong_line_before_reading_it_whole(tmp_path: Path, size: int) -> None:
+    """One 400,000-character line took 27 s and 1.3 GB; a 10 MB line never finished."""
+    text = tmp_path / "lines.txt"
+    text.write_text("重慶銀行行長說。\n" + "的" * (size // 3) + "\n", encoding="utf-8")
+    rc, mb, out, err = measured("pronounce", "-", stdin=text, timeout=60)
+    assert (
+        rc == 2
+        and err.strip() == "bulletin: error: -: line 2 is over 10,000 characters; break it into shorter lines"
+    )
+    assert out.split("\n")[0].startswith("chong2 qing4 yin2 hang2 hang2 zhang3") and mb < MEMORY_BOUND_MB, mb
