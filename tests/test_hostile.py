@@ -448,3 +448,37 @@ def test_pronounce_refuses_an_overlong_line_before_reading_it_whole(tmp_path: Pa
         and err.strip() == "bulletin: error: -: line 2 is over 10,000 characters; break it into shorter lines"
     )
     assert out.split("\n")[0].startswith("chong2 qing4 yin2 hang2 hang2 zhang3") and mb < MEMORY_BOUND_MB, mb
+
+
+def digest_folder(folder: Path) -> list[str]:
+    """Six stories of six events, and a digest repeating the lead of each (written last)."""
+    import tomllib
+
+    data = ROOT / "tests" / "data" / "same_story" / "articles.toml"
+    rows = {r["id"]: r for r in tomllib.loads(data.read_text(encoding="utf-8"))["article"]}
+    events = ["quake-hualien", "fed", "boj", "typhoon-fungwong", "election-chile", "tw-export-orders"]
+    texts = [rows[f"{event}/cna"]["text"].strip() for event in events]
+    folder.mkdir()
+    leads = [text.split("\n")[1] for text in texts]
+    for n, text in enumerate([*texts, "今日新聞摘要\n" + "\n".join(leads)]):
+        path = folder / f"{n}.txt"
+        path.write_text(text + "\n", encoding="utf-8")
+        os.utime(path, (1_800_000_000 + n, 1_800_000_000 + n))  # oldest first: the digest last
+    return leads
+
+
+def test_a_digest_of_six_stories_leaves_six_stories(tmp_path: Path) -> None:
+    """It swallowed all six ("the fullest version"), and a 2:00 programme then refused to build."""
+    leads = digest_folder(tmp_path / "in")
+    result = run("clean", "--json", str(tmp_path / "in"))
+    assert result.exit_code == 0, result.output
+    stories = json.loads(result.stdout)["stories"]
+    assert len(stories) == 6 and all(lead[-20:] in "".join(s) for lead, s in zip(leads, stories, strict=True))
+    (folded,) = json.loads(result.stdout)["folded"]
+    assert [Path(f["source"]).name for f in folded["folded"]] == ["6.txt"]  # the digest, left out
+    programme = tmp_path / "news.toml"
+    programme.write_text('slot = "2:00"\n[closer]\ntext = "以上是今天的新聞。"\n', encoding="utf-8")
+    planned = run("build", str(tmp_path / "in"), "--programme", str(programme), "--dry-run", "--json")
+    assert planned.exit_code == 0, planned.output
+    aired = [s for s in json.loads(planned.stdout)["programme"]["stories"] if s["aired"]]
+    assert len(aired) >= 2
