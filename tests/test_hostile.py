@@ -482,3 +482,36 @@ def test_a_digest_of_six_stories_leaves_six_stories(tmp_path: Path) -> None:
     assert planned.exit_code == 0, planned.output
     aired = [s for s in json.loads(planned.stdout)["programme"]["stories"] if s["aired"]]
     assert len(aired) >= 2
+
+
+# --------------------------------------------------------------------------- nothing published lost
+
+
+def test_hostile_runs_that_fail_leave_the_last_bulletin_byte_identical(
+    edge, article: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    mp3, vtt, feed = out / "news.mp3", out / "news.vtt", out / "feed.xml"
+    outputs = ("-o", str(mp3), "--subtitles", str(vtt), "--feed", str(feed), "--engine", "edge")
+    outputs += ("--base-url", "https://example.org/news", "--force")
+    first = run("build", str(article), *outputs)
+    assert first.exit_code == 0, first.output
+    before = [p.read_bytes() for p in (mp3, vtt, feed)]
+
+    os.mkfifo(tmp_path / "fifo.txt")
+    (tmp_path / "words.toml").write_text(f'"的" = "{"的" * 100_000}"\n', encoding="utf-8")
+    (tmp_path / "show.toml").write_text(f'name = "{"新" * 3_000}"\n', encoding="utf-8")
+    (tmp_path / "deep.json").write_text(
+        json_feed([{"content_text": STORY, "x": "NESTED"}]).replace('"NESTED"', "[" * 100_000 + "]" * 100_000)
+    )
+    hostile = [
+        (str(tmp_path / "fifo.txt"),),
+        (str(article), "--lexicon", str(tmp_path / "words.toml")),
+        (str(article), "--programme", str(tmp_path / "show.toml")),
+        (str(article), "--air-time", "9999-12-31T23:59-12:00"),
+        (str(tmp_path / "deep.json"),),
+    ]
+    for args in hostile:
+        line = one_line_usage_error(run("build", *args, *outputs))
+        assert "internal error" not in line
+        assert [p.read_bytes() for p in (mp3, vtt, feed)] == before, args
