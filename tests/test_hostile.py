@@ -82,12 +82,23 @@ def test_a_date_at_the_end_of_the_calendar_fails_its_item_only(tmp_path: Path) -
         f"<title>公車路網</title></head><body><article><p>{STORY}</p></article></body></html>",
         encoding="utf-8",
     )
-    result = run("clean", "--json", str(feed), str(page), "--since", "1h")
+    atom = tmp_path / "atom.xml"
+    when = "0001-01-01T00:00:00+14:00"  # the year 0 in UTC
+    atom.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        f"<id>urn:x</id><updated>{when}</updated><entry><title>丙</title><id>urn:1</id>"
+        f'<updated>{when}</updated><link href="http://example.org/1"/>'
+        f'<content type="html">&lt;p&gt;{STORY}{ARTICLE}&lt;/p&gt;</content></entry></feed>',
+        encoding="utf-8",
+    )
+    result = run("clean", "--json", "--no-fold", str(feed), str(page), str(atom), "--since", "1h")
     assert result.exit_code == 0, result.output
     assert "0001-01-01" in result.stderr and "internal error" not in result.stderr
     sources = {Path(s["source"]).name: s for s in json.loads(result.stdout)["sources"]}
     assert sources["feed.json"]["status"] == "ok" and sources["feed.json"]["items"] == 1  # 乙 is too old
     assert sources["page.html"]["status"] == "ok" and sources["page.html"]["items"] == 1  # undated: read
+    assert sources["atom.xml"]["status"] == "ok" and sources["atom.xml"]["items"] == 1
+    assert "where the clock cannot go" in result.stderr
 
 
 @pytest.mark.parametrize("where", ["named", "folder"])

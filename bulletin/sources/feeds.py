@@ -128,7 +128,15 @@ def _parse_feed(data: bytes, name: str, declared: str | None = None) -> tuple[li
         if not parsed.get("version"):
             raise SourceError(f"{name}: not a feed (no RSS, Atom or JSON Feed found)")
     _check_size(usable, len(text), name)
-    return usable, (f"{broken}; {len(usable)} item(s) read leniently" if broken else None)
+    warnings = [f"{broken}; {len(usable)} item(s) read leniently"] if broken else []
+    undated = sum(
+        1
+        for entry, item in zip(parsed.entries, items, strict=True)
+        if (entry.get("published_parsed") or entry.get("updated_parsed")) and item.published is None
+    )
+    if undated:
+        warnings.append(f"{undated} item(s) dated where the clock cannot go (kept, undated)")
+    return usable, "; ".join(warnings) or None
 
 
 def _xml_text(data: bytes, declared: str | None) -> str:
@@ -173,7 +181,7 @@ def _paragraphs(values: list[Any]) -> tuple[str, ...]:
 def _item(entry: Any) -> Item:
     contents = [c.get("value") for c in entry.get("content", []) or []]
     stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-    published = datetime.fromtimestamp(calendar.timegm(stamp), timezone.utc) if stamp else None
+    published = _from_stamp(stamp) if stamp else None
     summary = entry.get("summary")
     content = _paragraphs(contents)
     return Item(
@@ -183,6 +191,14 @@ def _item(entry: Any) -> Item:
         content=content,
         summary=() if content and summary in contents else _paragraphs([summary]),
     )
+
+
+def _from_stamp(stamp: Any) -> datetime | None:
+    """A feed's parsed date as a time, or None where the clock cannot hold it (year 0 or 10000)."""
+    try:
+        return datetime.fromtimestamp(calendar.timegm(stamp), timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _json_feed(data: bytes, name: str, declared: str | None) -> tuple[list[Item], str | None]:
