@@ -102,7 +102,7 @@ class Validators:
         try:
             meta = json.loads(read_regular(paths[0], 1 << 16))
             body = read_regular(paths[1], self.max_bytes)
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # a damaged record, nested too deep too
             return None
         if not isinstance(meta, dict) or meta.get("url") != shown(url):
             return None
