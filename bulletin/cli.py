@@ -187,7 +187,8 @@ def SOURCES(command: Callable[..., Any]) -> Callable[..., Any]:
                 default=DEFAULTS.source_timeout,
                 show_default=True,
                 metavar="SECONDS",
-                help="Give up on a feed or page (its item pages included) after this long.",
+                help="Read every feed and page (their item pages included) within this; an item page "
+                "not in by then is read from its summary.",
             ),
             click.option(
                 "--allow-private",

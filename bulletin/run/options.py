@@ -35,7 +35,8 @@ ENGINES = ("auto", "edge", "offline")
 FEED_KEEP = 20
 #: How much of the start ``bulletin preview`` plays by default, in seconds.
 PREVIEW_SECONDS = 20.0
-#: All requests of one feed or page (its item pages included) end within this, in seconds.
+#: Every source's requests (feeds, pages, item pages) end within this, in seconds: one
+#: budget for the run's sources, counted from the first request.
 SOURCE_TIMEOUT = 20.0
 #: One request (connect, headers and body) ends within this, in seconds.
 REQUEST_TIMEOUT = 10.0
