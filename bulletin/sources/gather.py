@@ -362,22 +362,25 @@ async def _feed_items(
     with_pages = {n for n, item in fresh if item.link and not holds_article(item.content)}
     with_pages = set(sorted(with_pages)[:MAX_ITEM_PAGES])
 
+    in_hand = asyncio.Semaphore(fetcher.options.concurrency)
+
     async def one(n: int, item: Item) -> Article | None:
         if n not in with_pages:
             paragraphs = item.content or item.summary
         else:
             paragraphs = item.content or item.summary
             try:
-                response = await fetcher.get(item.link, deadline, "text/html, */*;q=0.5")
-                page = await _parsed(
-                    deadline,
-                    item.link,
-                    extract,
-                    response.body,
-                    url=response.url,
-                    declared=response.charset,
-                    name=item.link,
-                )
+                async with in_hand:  # fetched and not yet read: a few pages in memory, not 60
+                    response = await fetcher.get(item.link, deadline, "text/html, */*;q=0.5")
+                    page = await _parsed(
+                        deadline,
+                        item.link,
+                        extract,
+                        response.body,
+                        url=response.url,
+                        declared=response.charset,
+                        name=item.link,
+                    )
                 if len(page.text) > len("".join(paragraphs)):
                     item = Item(
                         item.title or page.headline, item.link, item.published or page.published, (), ()
