@@ -24,7 +24,7 @@ import click
 
 from bulletin import __version__
 from bulletin.audio.settings import EncodeOptions, Pauses
-from bulletin.errors import EXIT_SYNTHESIS, EXIT_USAGE, BulletinError, ConfigError
+from bulletin.errors import EXIT_SYNTHESIS, EXIT_USAGE, BulletinError, ConfigError, InputError
 from bulletin.publish.subtitles import CHARS_RANGE, LINES_RANGE, Layout
 from bulletin.run.options import (
     DEFAULTS,
@@ -182,8 +182,8 @@ ENGINE = click.option(
 
 
 def SOURCES(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--since, --max-stories, --keep-headlines, --source-timeout, --source-timezone: what is read
-    from the sources."""
+    """--since, --max-stories, --keep-headlines, --source-timeout, --source-timezone,
+    --allow-private: what is read from the sources, and where they may lead."""
     for option in reversed(
         [
             click.option(
@@ -203,7 +203,13 @@ def SOURCES(command: Callable[..., Any]) -> Callable[..., Any]:
                 default=DEFAULTS.sources.timeout,
                 show_default=True,
                 metavar="SECONDS",
-                help="Give up on a feed or page (its item pages included) after this long.",
+                help="Read every feed and page (their item pages included) within this; an item page "
+                "not in by then is read from its summary.",
+            ),
+            click.option(
+                "--allow-private",
+                is_flag=True,
+                help="Let feeds and pages lead to private, loopback or link-local addresses.",
             ),
             click.option(
                 "--source-timezone",
@@ -409,6 +415,13 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     return value
 
 
+def _days(value: float | None) -> float | None:
+    """``--older-than``: a number of days (nan and inf are not: nan would match nothing)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter("must be a number of days, 0 or more", param_hint="'--older-than'")
+    return value
+
+
 @main.command()
 @click.argument("articles", nargs=-1, metavar="[ARTICLE]...")
 @click.option(
@@ -573,6 +586,7 @@ def build_options(articles: tuple[str, ...] | list[str], **flags: Any) -> BuildO
             keep_headlines=take("keep_headlines", False),
             timeout=take("source_timeout", d.sources.timeout),
             timezone=take("source_timezone", None),
+            allow_private=take("allow_private", False),
         ),
         voice=VoiceOptions(
             engine=take("engine", d.voice.engine),
@@ -714,7 +728,8 @@ def pronounce(texts: tuple[str, ...], as_json: bool, sandhi: bool, **opts: Any) 
 
     Per line of input, one line of syllables, one per Chinese character (lexicon words
     and numbers as they are read out; Latin words the voice skips are left out). TEXT
-    may be - to read one text per line from stdin.
+    may be - to read one text per line from stdin (UTF-8; streamed, so any length of
+    input; a line may hold at most 10,000 characters).
 
     \b
     Examples:
@@ -725,12 +740,14 @@ def pronounce(texts: tuple[str, ...], as_json: bool, sandhi: bool, **opts: Any) 
     from bulletin.environment import user_lexicon
     from bulletin.run.context import lexicon_for
     from bulletin.run.pronounce import pronounce as read_out
+    from bulletin.run.pronounce import read_lines
 
     def lines() -> Any:
         for text in texts:
             if text == "-":
-                for line in sys.stdin:
-                    yield line.rstrip("\r\n")
+                if sys.stdin is None:  # started with stdin closed (``<&-``)
+                    raise InputError("-: stdin is closed; pipe the lines in, or give them as arguments")
+                yield from read_lines(sys.stdin.buffer)  # one line at a time, each bounded
             else:
                 yield from text.splitlines() or [""]
 
@@ -899,6 +916,7 @@ def cache_info(cache_dir: str | None) -> None:
 @click.option(
     "--older-than",
     type=click.FloatRange(min=0),
+    callback=lambda ctx, param, value: _days(value),
     metavar="DAYS",
     help="Only remove entries not used for this many days.",
 )

@@ -99,6 +99,24 @@ def bypass_proxy_for(hosts: list[str]) -> None:
             os.environ[var] = ",".join(present + missing)
 
 
+def proxy_hosts(env: Mapping[str, str] | None = None) -> frozenset[str]:
+    """The hosts of the proxies the environment names (``HTTP_PROXY``, ``HTTPS_PROXY``,
+    ``ALL_PROXY``, any case): sources are fetched through them, wherever they are."""
+    from urllib.parse import urlsplit
+
+    env = os.environ if env is None else env
+    hosts = set()
+    for name, value in env.items():
+        if name.lower() in ("http_proxy", "https_proxy", "all_proxy") and value.strip():
+            try:
+                host = urlsplit(value if "://" in value else f"http://{value}").hostname
+            except ValueError:
+                continue
+            if host:
+                hosts.add(host)
+    return frozenset(hosts)
+
+
 def local_zone(env: Mapping[str, str] | None = None, localtime: Path = LOCALTIME) -> tzinfo:
     """The machine's time zone, with its rules (a programme's air time defaults to it).
 

@@ -130,7 +130,7 @@ class RunState:
             record = json.loads(read_regular(path, _MAX_RECORD).decode("utf-8"))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             if path.parent.is_dir():  # a state folder that is not a folder is reported on write
                 self._warn(f"ignoring the damaged run record {path} ({_why(exc)}); rebuilding")
             return None

@@ -97,6 +97,8 @@ def choose(
         return Choice(make("offline"), voice, f"{why}; {note}" if note else why)
     if requested not in ("auto", "edge"):
         raise ConfigError(f"unknown engine {requested!r} (auto, edge or offline)")
+    if requested == "edge":  # an offline voice with --engine edge: refused by the dry run as by the build
+        preset = for_engine(preset, "edge")
     # our own Edge is made only if it must be contacted; a caller's factory is asked at once
     # (its engine's chunk limit and version are its own, not those of bulletin's Edge)
     edge = DeferredEdge(make) if isinstance(make, EngineFactory) else make("edge")

@@ -34,7 +34,8 @@ ENGINES = ("auto", "edge", "offline")
 FEED_KEEP = 20
 #: How much of the start ``bulletin preview`` plays by default, in seconds.
 PREVIEW_SECONDS = 20.0
-#: All requests of one feed or page (its item pages included) end within this, in seconds.
+#: Every source's requests (feeds, pages, item pages) end within this, in seconds: one
+#: budget for the run's sources, counted from the first request.
 SOURCE_TIMEOUT = 20.0
 #: One request (connect, headers and body) ends within this, in seconds.
 REQUEST_TIMEOUT = 10.0
@@ -54,8 +55,10 @@ class SourceOptions:
     same_story: bool = True
     #: Read each headline as its story's first sentence (the behaviour before issue 9).
     keep_headlines: bool = False
-    #: Seconds for all requests of one feed or page.
+    #: Seconds for all the sources' requests.
     timeout: float = SOURCE_TIMEOUT
+    #: Let feeds and pages lead to private, loopback and link-local addresses (``--allow-private``).
+    allow_private: bool = False
     #: ``--source-timezone``: the zone of feeds' and pages' times given without an offset,
     #: when the source itself does not tell (bulletin.sources.zones); default the machine's.
     timezone: str | None = None
@@ -69,7 +72,11 @@ class SourceOptions:
     @property
     def fetch(self) -> FetchOptions:
         """How feeds and pages are fetched."""
-        return FetchOptions(timeout=self.timeout, request_timeout=min(REQUEST_TIMEOUT, self.timeout))
+        return FetchOptions(
+            timeout=self.timeout,
+            request_timeout=min(REQUEST_TIMEOUT, self.timeout),
+            allow_private=self.allow_private,
+        )
 
     def since_time(self, now: datetime) -> datetime | None:
         """``since`` as a time, counted back from ``now`` when it is a duration."""

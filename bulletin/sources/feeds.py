@@ -3,10 +3,16 @@
 feedparser is the well-kept parser that reads what feeds really look like (wrong dates,
 namespaced content, undeclared encodings). Parsed safely: feedparser turns off external
 entities, but it keeps plain ``<!ENTITY>`` declarations and expat expands them (a 5-level
-"billion laughs" of 1 KB became 100,000 characters), so a feed's DOCTYPE with entity
-declarations is removed before parsing (news feeds have no use for one; its references
-are then left as text); the bytes are bounded by the fetch's size cap. JSON Feed (1.0,
-1.1) is a small JSON document, read here.
+"billion laughs" of 1 KB became 100,000 characters), so a feed is *decoded first* (BOM,
+the HTTP charset, the XML declaration, UTF-16 by its first bytes, then as a page is), its
+DOCTYPE with entity declarations removed from the text (news feeds have no use for one;
+its references are then left as text), and the text handed to feedparser as UTF-8: the
+same for every encoding (a UTF-16 feed once slipped past a check made on the bytes). What
+a feed's items hold can then never be more characters than the feed itself (checked:
+:func:`parse_feed` refuses a feed whose items would be). The bytes are bounded by the
+fetch's size cap. JSON Feed (1.0, 1.1) is a small JSON document, read here, nested at most
+:data:`MAX_JSON_DEPTH` deep; an item with a broken field is left out with a warning, not
+the whole feed.
 
 An item's text: ``content:encoded`` / Atom ``content`` / JSON ``content_html`` or
 ``content_text`` when that holds the whole story (:meth:`Item.whole`: long enough, not
@@ -30,6 +36,7 @@ from urllib.parse import urljoin
 
 from bulletin.errors import SourceError
 from bulletin.sources.pages import decode_html, fragment_lines, naive_time
+from bulletin.sources.policy import without_credentials
 from bulletin.sources.zones import SourceZone
 
 #: Full content has at least this many sentences and characters, or :data:`FULL_LONG`
@@ -40,7 +47,11 @@ FULL_LONG = 400
 #: Content this much longer than the item's summary is the story the summary announces.
 FULL_OVER_SUMMARY = 1.5
 _SENTENCE_END = re.compile(r"[。！？!?]")
-_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>", re.DOTALL | re.IGNORECASE)
+_DOCTYPE = re.compile(r"<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>", re.DOTALL | re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]{0,200}\?>")
+_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")
+#: A JSON Feed is about four levels deep (feed, items, an item, its authors); deeper is not one.
+MAX_JSON_DEPTH = 32
 #: How a teaser ends: an ellipsis, or a link to the rest (閱讀全文, 更多>>, Read more); not a
 #: story that ends by mentioning 全文 (…公布調查報告全文。).
 _TEASER_END = re.compile(
@@ -112,6 +123,7 @@ def parse_feed(
     url = name if name.startswith(("http://", "https://")) else None
     if url:
         items = [replace(i, link=urljoin(url, i.link)) if i.link else i for i in items]
+    items = [replace(i, link=without_credentials(i.link)) if i.link and "@" in i.link else i for i in items]
     if any(i.published is not None and i.published.tzinfo is None for i in items):
         choice = (zone or SourceZone()).pick(offsets=hints.offsets, language=hints.language, url=url)
         items = [
@@ -148,12 +160,18 @@ def _parse_feed(data: bytes, name: str, declared: str | None = None) -> tuple[li
 
     import feedparser
 
-    if b"<!ENTITY" in data or b"<!entity" in data:
-        data = _DOCTYPE.sub(b"", data, count=1)
-        if b"<!ENTITY" in data or b"<!entity" in data:
+    text = _xml_text(data, declared)
+    if "<!ENTITY" in text.upper():
+        text = _DOCTYPE.sub("", text, count=1)
+        if "<!ENTITY" in text.upper():
             raise SourceError(f"{name}: malformed feed (entity declarations outside a DOCTYPE)")
-    headers = {"content-type": f"application/xml; charset={declared}"} if declared else None
-    parsed = feedparser.parse(data, response_headers=headers, sanitize_html=True, resolve_relative_uris=False)
+    document = '<?xml version="1.0" encoding="utf-8"?>' + _XML_DECLARATION.sub("", text, count=1)
+    parsed = feedparser.parse(
+        document.encode("utf-8", "surrogatepass"),
+        response_headers={"content-type": "application/xml; charset=utf-8"},
+        sanitize_html=True,
+        resolve_relative_uris=False,
+    )
     why = parsed.get("bozo_exception")
     broken = f"malformed feed ({_short(why)})" if isinstance(why, xml.sax.SAXException) else None
     found = [_item(entry) for entry in parsed.entries]
@@ -164,11 +182,21 @@ def _parse_feed(data: bytes, name: str, declared: str | None = None) -> tuple[li
             raise SourceError(f"{name}: {broken}")
         if not parsed.get("version"):
             raise SourceError(f"{name}: not a feed (no RSS, Atom or JSON Feed found)")
+    _check_size(usable, len(text), name)
+    warnings = [f"{broken}; {len(usable)} item(s) read leniently"] if broken else []
+    undated = sum(
+        1
+        for entry, item in zip(parsed.entries, items, strict=True)
+        if (dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed"))
+        and item.published is None
+    )
+    if undated:
+        warnings.append(f"{undated} item(s) dated where the clock cannot go (kept, undated)")
     feed = parsed.get("feed", {})
     own = _entry_time(dict.get(feed, "updated") or dict.get(feed, "published"), None)[1]
     offsets = tuple(o for o in [own, *(offset for _, offset in found)] if o is not None)
     hints = _Hints(feed.get("language") or None, offsets)
-    return usable, (f"{broken}; {len(usable)} item(s) read leniently" if broken else None), hints
+    return usable, "; ".join(warnings) or None, hints
 
 
 def _ends_cut(values: list[Any]) -> bool:
@@ -176,6 +204,32 @@ def _ends_cut(values: list[Any]) -> bool:
     last = next((str(v) for v in reversed(values) if v), "")
     plain = re.sub(r"<[^>]*>", "", last)
     return bool(plain.strip()) and bool(_TEASER_END.search(html_module.unescape(plain).strip()))
+
+
+def _xml_text(data: bytes, declared: str | None) -> str:
+    """A feed's bytes as text: the HTTP charset, else the XML declaration's encoding, else
+    UTF-16 told by its first bytes, else as a page is decoded (BOM, UTF-8, detection)."""
+    if not declared:
+        if found := _XML_ENCODING.match(data):
+            declared = found.group(1).decode("ascii")
+        elif data.startswith(b"<\x00?\x00"):
+            declared = "utf-16-le"
+        elif data.startswith(b"\x00<\x00?"):
+            declared = "utf-16-be"
+    return decode_html(data, declared)[0]
+
+
+def _check_size(items: list[Item], budget: int, name: str) -> None:
+    """Refuse items that hold more characters than the feed they came from (``budget``).
+
+    Text taken from markup with no entity declarations is never longer than the markup;
+    more means something expanded it, and such a feed is not read at all.
+    """
+    total = sum(len(i.title or "") + sum(len(p) for p in (i.content or i.summary)) for i in items)
+    if total > budget:
+        raise SourceError(
+            f"{name}: its items hold {total:,} characters, more than the feed's own {budget:,}; not read"
+        )
 
 
 def _short(exc: object) -> str:
@@ -228,22 +282,29 @@ def _entry_time(raw: str | None, stamp: Any) -> tuple[datetime | None, timedelta
         if written is not None:
             when = datetime(*written[:6])
             if not _ZONE_WRITTEN.search(raw):  # feedparser would take it for UTC
+                _ = (when - timedelta(days=1), when + timedelta(days=1))  # in any zone, or none
                 return when, None
             offset = timedelta(seconds=written[9] or 0)
-            return when.replace(tzinfo=timezone(offset)), offset
+            when = when.replace(tzinfo=timezone(offset))
+            when.astimezone(timezone.utc)  # a time the clock can hold, or none (year 1 east of UTC)
+            return when, offset
         if stamp:
             return datetime.fromtimestamp(calendar.timegm(stamp), timezone.utc), None
-    except (ValueError, OverflowError, OSError):
+    except (ValueError, OverflowError, OSError):  # year 0 or 10000: no date
         pass
     return None, None
 
 
-def _json_feed(data: bytes, name: str, declared: str | None) -> tuple[list[Item], None, _Hints]:
+def _json_feed(data: bytes, name: str, declared: str | None) -> tuple[list[Item], str | None, _Hints]:
     text, _ = decode_html(data, declared)
     try:
         feed = json.loads(text)
+    except RecursionError:  # deeper than Python's recursion limit (about 1,000)
+        raise SourceError(f"{name}: malformed JSON Feed (nested more than {MAX_JSON_DEPTH} deep)") from None
     except ValueError as exc:
         raise SourceError(f"{name}: malformed JSON Feed ({_short(exc)})") from None
+    if _too_deep(feed, MAX_JSON_DEPTH):
+        raise SourceError(f"{name}: malformed JSON Feed (nested more than {MAX_JSON_DEPTH} deep)")
     if not isinstance(feed, dict) or "jsonfeed.org" not in str(feed.get("version", "")):
         raise SourceError(f"{name}: not a feed (JSON without a JSON Feed version)")
     items = feed.get("items")
@@ -251,26 +312,51 @@ def _json_feed(data: bytes, name: str, declared: str | None) -> tuple[list[Item]
         raise SourceError(f"{name}: malformed JSON Feed (no items list)")
     out: list[Item] = []
     offsets: list[timedelta] = []
-    for raw in items:
+    problems: list[str] = []
+    for n, raw in enumerate(items, 1):
         if not isinstance(raw, dict):
+            problems.append(f"item {n} is not an object")
             continue
-        written = [raw.get("content_html") or raw.get("content_text")]
-        content = _paragraphs([raw.get("content_html")]) or tuple(
-            p.strip() for p in str(raw.get("content_text") or "").split("\n") if p.strip()
+        written = [_field(raw, "content_html") or _field(raw, "content_text")]
+        content = _paragraphs([_field(raw, "content_html")]) or tuple(
+            p.strip() for p in _field(raw, "content_text").split("\n") if p.strip()
         )
-        when = raw.get("date_published") or raw.get("date_modified")
-        published = naive_time(str(when)) if when else None
+        when = _field(raw, "date_published") or _field(raw, "date_modified")
+        published = naive_time(when) if when else None
+        if when and published is None:
+            problems.append(f"item {n}'s date {when[:40]!r} cannot be read (the item is kept, undated)")
         if published is not None and published.tzinfo is not None:
             offsets.append(published.utcoffset() or timedelta(0))
         out.append(
             Item(
-                title=str(raw.get("title") or "").strip() or None,
-                link=str(raw.get("url") or raw.get("external_url") or "") or None,
+                title=_field(raw, "title").strip() or None,
+                link=_field(raw, "url") or _field(raw, "external_url") or None,
                 published=published,
                 content=content,
-                summary=_paragraphs([raw.get("summary")]),
+                summary=_paragraphs([_field(raw, "summary")]),
                 cut=_ends_cut(written),
             )
         )
+    _check_size(out, len(text), name)
+    shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
     language = feed.get("language")
-    return out, None, _Hints(language if isinstance(language, str) else None, tuple(offsets))
+    return out, shown or None, _Hints(language if isinstance(language, str) else None, tuple(offsets))
+
+
+def _field(item: dict[str, Any], key: str) -> str:
+    """A JSON Feed item's text field; anything but a string (a number, a list) is no text."""
+    value = item.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def _too_deep(value: object, limit: int) -> bool:
+    """Does a parsed JSON value nest more than ``limit`` deep (walked without recursion)?"""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False

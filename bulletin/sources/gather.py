@@ -20,20 +20,25 @@ out of them (:mod:`bulletin.sources.repeats`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
+import os
 import re
+import stat
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from bulletin.errors import ConfigError, InputError, SourceError, SourcesFailed
 from bulletin.sources.feeds import Item, looks_like_feed, parse_feed
 from bulletin.sources.fetch import Fetcher, FetchOptions, Response, Validators, keep_loopback_off_proxies
 from bulletin.sources.pages import Page, extract, parse_time
+from bulletin.sources.policy import shown
 from bulletin.sources.repeats import Memory, strip_repeats
 from bulletin.sources.zones import SourceZone
 from bulletin.text.read import Article, read_article, read_bytes
@@ -48,6 +53,7 @@ _ACCEPT = (
 )
 _DURATION = re.compile(r"^(?:\s*\d+(?:\.\d+)?\s*[smhdw])+\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+T = TypeVar("T")
 
 
 @dataclass
@@ -236,33 +242,41 @@ def _folder(
 ) -> list[Article]:
     suffixes = TEXT_SUFFIXES + PAGE_SUFFIXES + FEED_SUFFIXES
     try:
-        entries = [
-            p
-            for p in path.iterdir()
-            if p.suffix.lower() in suffixes and p.is_file() and not p.name.startswith(".")
-        ]
+        names = [p for p in path.iterdir() if p.suffix.lower() in suffixes and not p.name.startswith(".")]
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    if not entries:  # a newsroom folder with nothing in it this hour: no news, not an error
+    found: list[tuple[float, Path]] = []
+    for entry in names:  # each file looked at once: one may go (or come) while the folder is read
+        try:
+            info = entry.stat()
+        except OSError:
+            continue  # gone since the listing: not there
+        if stat.S_ISREG(info.st_mode):
+            found.append((info.st_mtime, entry))
+    if not found:  # a newsroom folder with nothing in it this hour: no news, not an error
         report.warnings.append(f"{path}: no .txt, .html or feed files")
         return []
-    entries.sort(key=lambda p: (p.stat().st_mtime, p.name))  # oldest first
+    found.sort(key=lambda f: (f[0], f[1].name))  # oldest first
+    entries = [entry for _, entry in found]
     articles: list[Article] = []
-    failed = 0
-    for entry in entries:
+    failed = gone = 0
+    for mtime, entry in found:
         if since is not None:  # a file not changed since then holds nothing newer (pages and
             # feed items without dates included)
-            modified = datetime.fromtimestamp(entry.stat().st_mtime).astimezone()
+            modified = datetime.fromtimestamp(mtime).astimezone()
             if modified < since:
                 report.skipped += 1
                 continue
         try:
             articles += _read_file(entry, encoding=encoding, since=since, report=report, zone=zone)
         except (InputError, SourceError) as exc:
+            if not os.path.lexists(entry):  # removed while the folder was read: not there
+                gone += 1
+                continue
             failed += 1
             report.warnings.append(str(exc))
             warn(f"skipped {exc}")
-    if failed and not articles and failed == len(entries) - report.skipped:
+    if failed and not articles and failed == len(entries) - report.skipped - gone:
         report.status, report.error = "failed", f"{path}: none of its {failed} files could be read"
     return articles
 
@@ -270,32 +284,88 @@ def _folder(
 # --------------------------------------------------------------------------- remote sources
 
 
-async def _remote(
-    fetcher: Fetcher, url: str, since: datetime | None, report: SourceReport, zone: SourceZone
-) -> list[Article]:
+#: Feeds and pages parsed at once, at most (each in a thread of its own; see :func:`_parsed`).
+PARSERS = 2
+_parsers = threading.BoundedSemaphore(PARSERS)
+
+
+async def _parsed(deadline: float, what: str, parse: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """``parse(*args, **kwargs)`` in a thread, waited for until ``deadline`` (the loop's clock).
+
+    A parse still running at the deadline is given up on, not waited for: its thread is a
+    daemon, so neither the run nor the process waits for it (``asyncio.to_thread`` made the
+    run wait for every parse to end, deadline or not). At most :data:`PARSERS` run at once,
+    and one not started by the deadline never starts. :class:`SourceError` at the deadline.
+    """
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + fetcher.options.timeout
+    done: asyncio.Future[T] = loop.create_future()
+    wanted = threading.Event()
+    wanted.set()
+
+    def settle(outcome: tuple[bool, Any]) -> None:
+        if not done.done():
+            ok, value = outcome
+            done.set_result(value) if ok else done.set_exception(value)
+
+    def work() -> None:
+        with _parsers:
+            if not wanted.is_set():
+                return
+            try:
+                outcome: tuple[bool, Any] = (True, parse(*args, **kwargs))
+            except BaseException as exc:  # handed to the waiting coroutine
+                outcome = (False, exc)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=work, name="bulletin-parse", daemon=True).start()
+    try:
+        return await asyncio.wait_for(done, max(0.0, deadline - loop.time()))
+    except asyncio.TimeoutError:
+        raise SourceError(f"{what}: not read within the source timeout") from None
+    finally:
+        wanted.clear()
+
+
+async def _remote(
+    fetcher: Fetcher,
+    url: str,
+    since: datetime | None,
+    report: SourceReport,
+    deadline: float,
+    zone: SourceZone,
+) -> list[Article]:
     response = await fetcher.get(url, deadline, _ACCEPT)
+    name = shown(url)
     if response.not_modified:
         report.status = "not-modified"
     if looks_like_feed(response.body, response.content_type):
         report.kind = "feed"
-        items, warning = await asyncio.to_thread(parse_feed, response.body, url, response.charset, zone)
+        items, warning = await _parsed(
+            deadline, name, parse_feed, response.body, name, response.charset, zone
+        )
         if warning:
-            report.warnings.append(f"{url}: {warning}")
-        return await _feed_items(fetcher, url, items, since, report, deadline, zone)
+            report.warnings.append(f"{name}: {warning}")
+        return await _feed_items(fetcher, name, items, since, report, deadline, zone)
     if _is_html(response):
         report.kind = "page"
-        page = await asyncio.to_thread(
-            extract, response.body, url=response.url, declared=response.charset, name=url, zone=zone
+        page = await _parsed(
+            deadline,
+            name,
+            extract,
+            response.body,
+            url=response.url,
+            declared=response.charset,
+            name=name,
+            zone=zone,
         )
         report.warnings += page.notes
         if _older(page.published, since):
             report.skipped += 1
             return []
-        return [_page_article(page, url, url, response.url)]
-    shown = response.content_type or "unknown content"
-    raise SourceError(f"{url}: not a feed or an article page ({shown})")
+        return [_page_article(page, name, name, response.url)]
+    kind = response.content_type or "unknown content"
+    raise SourceError(f"{name}: not a feed or an article page ({kind})")
 
 
 def _is_html(response: Response) -> bool:
@@ -318,7 +388,12 @@ async def _feed_items(
     deadline: float,
     zone: SourceZone,
 ) -> list[Article]:
-    """Each item's text: its content when that is the article, else its page (fetched at once)."""
+    """Each item's text: its content when that is the article, else its page (fetched at once).
+
+    Every page is fetched and read by ``deadline``; an item whose page is not in by then
+    (a slow site, a page sent a byte at a time) is read from its summary, and the feed
+    goes on with the others.
+    """
     fresh = []
     for n, item in enumerate(items):
         if _older(item.published, since):
@@ -332,20 +407,25 @@ async def _feed_items(
     with_pages = {n for n, item in fresh if item.link and n not in full}
     with_pages = set(sorted(with_pages)[:MAX_ITEM_PAGES])
 
+    in_hand = asyncio.Semaphore(fetcher.options.concurrency)
+
     async def one(n: int, item: Item) -> Article | None:
         paragraphs = item.content or item.summary
         where = "feed" if n in full else "summary"
         if n in with_pages:
             try:
-                response = await fetcher.get(item.link, deadline, "text/html, */*;q=0.5")
-                page = await asyncio.to_thread(
-                    extract,
-                    response.body,
-                    url=response.url,
-                    declared=response.charset,
-                    name=item.link,
-                    zone=zone,
-                )
+                async with in_hand:  # fetched and not yet read: a few pages in memory, not 60
+                    response = await fetcher.get(item.link, deadline, "text/html, */*;q=0.5")
+                    page = await _parsed(
+                        deadline,
+                        item.link,
+                        extract,
+                        response.body,
+                        url=response.url,
+                        declared=response.charset,
+                        name=item.link,
+                        zone=zone,
+                    )
                 report.warnings += [n for n in page.notes if n not in report.warnings]
                 if len(page.text) > len("".join(paragraphs)):
                     item = Item(
@@ -372,22 +452,25 @@ async def _fetch_all(
     reports: dict[str, SourceReport],
     zones: Callable[[str], SourceZone],
 ) -> dict[str, list[Article]]:
-    async with Fetcher(options, validators) as fetcher:
+    async with Fetcher(options, validators, urls) as fetcher:
+        # one budget for the whole run's sources: every feed, page and item page is in by
+        # this time, or given up (an item page for its summary, a feed or page as failed)
+        deadline = asyncio.get_running_loop().time() + options.timeout
 
         async def bounded(url: str) -> list[Article]:
-            report = reports[url]
-            try:  # the source's deadline, parsing included (+ a moment for the last answer)
+            report, name = reports[url], shown(url)
+            try:  # the deadline bounds every step; this is only a last guard
                 return await asyncio.wait_for(
-                    _remote(fetcher, url, since, report, zones(url)), options.timeout + 1
+                    _remote(fetcher, url, since, report, deadline, zones(url)), options.timeout + 5
                 )
             except asyncio.TimeoutError:
-                report.status, report.error = "failed", f"{url}: timed out after {options.timeout:g} s"
+                report.status, report.error = "failed", f"{name}: timed out after {options.timeout:g} s"
             except SourceError as exc:
                 report.status, report.error = "failed", str(exc)
             except Exception as exc:  # what a hostile answer does to a parser: this source only
                 report.status, report.error = (
                     "failed",
-                    f"{url}: could not be read ({type(exc).__name__}: {exc})",
+                    f"{name}: could not be read ({type(exc).__name__}: {exc})",
                 )
             return []
 
@@ -444,7 +527,7 @@ def read_sources(
         raise InputError("no article given (name files, folders or feed URLs, or - for stdin)")
     if names.count("-") > 1:
         raise InputError("stdin (-) can be read only once")
-    reports = {n: SourceReport(n, _kind(n)) for n in dict.fromkeys(names)}
+    reports = {n: SourceReport(shown(n), _kind(n)) for n in dict.fromkeys(names)}  # no passwords shown
 
     def zone_of(name: str) -> SourceZone:
         return SourceZone(given=(zones or {}).get(name), default=zone, local=local_zone)
@@ -469,19 +552,40 @@ def read_sources(
             except SourceError as exc:  # a file the user named: their mistake, as before
                 raise InputError(str(exc)) from None
         report.items += len(found)
-        articles += found
+        articles += [_held(a) for a in found]
     memory, now = Memory(state), time.time()
     articles, taken = strip_repeats(articles, memory, now)
     memory.save(now)
+    by_source = {report.source: report for report in reports.values()}  # an article's origin is shown
     for article, count in zip(articles, taken, strict=True):
-        if count and article.origin in reports:
-            reports[article.origin].site_furniture += count
+        if count and article.origin in by_source:
+            by_source[article.origin].site_furniture += count
     for report in reports.values():
         if report.status == "failed":
             say(f"source failed: {report.error}")
         for warning in report.warnings if report.kind != "folder" else []:
             say(warning)
     return Gathered(tuple(articles), tuple(reports[n] for n in dict.fromkeys(names)))
+
+
+#: What XML 1.0 cannot hold (C0 controls but tab and line ends, lone surrogates, U+FFFE and
+#: U+FFFF) and the C1 controls, which ID3 tags and subtitle players cannot show either.
+_UNHELD = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _held(article: Article) -> Article:
+    """The article with every character our feed, tags and subtitles cannot hold taken out.
+
+    Done once, here, where sources are read: a headline read leniently from a feed with a
+    ``&#1;`` or a BEL in it once made our own podcast feed fail on every later run.
+    """
+    fields = {"text": article.text, "headline": article.headline, "url": article.url}
+    cleaned = {k: _UNHELD.sub("", v) for k, v in fields.items() if v is not None and _UNHELD.search(v)}
+    if not cleaned:
+        return article
+    if "headline" in cleaned:
+        cleaned["headline"] = cleaned["headline"].strip() or None
+    return replace(article, **cleaned)
 
 
 def _kind(name: str) -> str:

@@ -32,6 +32,7 @@ from datetime import datetime, time, timedelta, timezone, tzinfo
 
 from bulletin.errors import SourceError
 from bulletin.sources.markup import prune
+from bulletin.sources.notices import notice_kind
 from bulletin.sources.zones import OFFSET_STAMP, Choice, SourceZone, offset_of
 from bulletin.text.chars import CLOSERS, SENTENCE_END
 from bulletin.text.detect import detect, rank, reads_as_chinese, score
@@ -281,16 +282,22 @@ def naive_time(value: str) -> datetime | None:
     try:
         y, mo, d = (int(x) for x in day.split("-"))
         if clock is None:
-            return datetime.combine(datetime(y, mo, d), time(23, 59, 59))
-        parts = [int(x) for x in clock.split(":")]
-        when = datetime(y, mo, d, parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
-    except ValueError:
+            when = datetime.combine(datetime(y, mo, d), time(23, 59, 59))
+        else:
+            parts = [int(x) for x in clock.split(":")]
+            when = datetime(y, mo, d, parts[0], parts[1], parts[2] if len(parts) > 2 else 0)
+            if zone:
+                zone = zone.replace(":", "")
+                sign = 1 if zone[0] == "+" else -1
+                offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+                when = when.replace(tzinfo=timezone(sign * offset))
+        # a time the clock can hold in every zone (the source's is chosen later), or none
+        if when.tzinfo is not None:
+            when.astimezone(timezone.utc)
+        else:
+            _ = (when - timedelta(days=1), when + timedelta(days=1))
+    except (ValueError, OverflowError):  # 0001-01-01 in a zone east of UTC, month 13, +25:00
         return None
-    if zone:
-        zone = zone.replace(":", "")
-        sign = 1 if zone[0] == "+" else -1
-        offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
-        return when.replace(tzinfo=timezone(sign * offset))
     return when
 
 
@@ -352,6 +359,8 @@ def extract(
     paragraphs = clean_lines((text or "").split("\n"), headline)
     if not paragraphs:
         raise SourceError(f"{shown}: no article text found on the page")
+    if (notice := notice_kind(headline, paragraphs)) is not None:  # 系統維護中, answered with 200
+        raise SourceError(f"{shown}: {notice}, not an article")
     date = getattr(document, "date", None) if document is not None else None
     published = published_time(html, date)
     notes: tuple[str, ...] = ()

@@ -55,19 +55,30 @@ group (a flash joins its full story even when it shares little with another agen
 rewrite). Only pairs that share two rare keys (bigrams with a less common character, or
 numbers) are compared, through an inverted index, and a pair already in one story is not
 compared again, so the stage stays near-linear for hundreds of articles. Pure functions.
+
+**Digests.** An article that repeats several stories (a round-up, 今日新聞摘要) scores high
+with each of them (each is contained in it), so it would join them all into one group
+and, being the fullest, be the one read: six stories swallowed by their summary. So in a
+group of three or more, an article linked to articles that tell *different* events (not
+linked to each other, once it is set aside) and that each match *different* paragraphs of
+it (or sentences, in a one-paragraph digest) is a digest: it is left out, folded into the
+story it is closest to, and the stories it repeats stay apart (:func:`_split_digests`).
+A full story with its flash and another agency's rewrite is not taken for one: the flash
+and the rewrite match the same lead.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bulletin.hanzi import simplified_table
-from bulletin.text.chars import HAN
+from bulletin.text.chars import HAN, split_sentences
 from bulletin.text.common_chars import COMMON, VERY_COMMON
 from bulletin.text.normalize import detect_script
 
@@ -113,6 +124,11 @@ COMMON_SHARE = 0.9
 #: are not judged whole: three agencies telling one event share its words.
 RUN_MIN = 10
 RUN_SHARE = 0.9
+#: A paragraph (or sentence) of a digest is "about" an article when this share of its weight
+#: is in that article.
+COVER = 0.5
+#: Groups larger than this are not searched for digests (every pair of them is scored).
+MAX_DIGEST_GROUP = 64
 
 # After NFKC (full-width brackets and colons are ASCII) and folding to Simplified.
 _FURNITURE = re.compile(
@@ -407,16 +423,102 @@ def fold(
         groups.setdefault(root(i), []).append(i)
     kept_at: dict[int, int] = {}  # the group's earliest article → the article kept
     folds: list[Fold] = []
-    for members in groups.values():
-        keep = _fullest(members, features, texts, script)
-        kept_at[members[0]] = keep
-        if len(members) > 1:
+    for group in groups.values():
+        stories_of_group, digests = _split_digests(group, stories, features, weights, common)
+        kept_of: list[int] = []
+        for members in stories_of_group:
+            keep = _fullest(members, features, texts, script)
+            kept_at[members[0]] = keep
+            kept_of.append(keep)
             folded = tuple(Folded(m, *_link(m, keep, best, features, weights)) for m in members if m != keep)
-            folds.append(Fold(keep, folded))
+            for digest, (score, into) in digests.items():  # a digest: folded into its closest story
+                if into in members:
+                    folded += (Folded(digest, into, score),)
+            if folded:
+                folds.append(Fold(keep, tuple(sorted(folded, key=lambda f: f.index))))
     order = [kept_at[i] for i in range(len(texts)) if i in kept_at]
     place = {kept: n for n, kept in enumerate(order)}
     folds.sort(key=lambda f: place[f.kept])
     return order, tuple(folds)
+
+
+def _split_digests(
+    group: list[int],
+    stories: Sequence[Sequence[str]],
+    features: list[_Features],
+    weights: dict[str, int],
+    common: _Common = _NOTHING,
+) -> tuple[list[list[int]], dict[int, tuple[float, int]]]:
+    """A group's stories once its digests are set aside, and each digest's closest article.
+
+    Returns the group's members as lists of one event each (the group itself when it has no
+    digest), and for each digest (score, the member it is closest to). See the module
+    docstring; every pair of the group is scored, so only groups of three to
+    :data:`MAX_DIGEST_GROUP` are searched.
+    """
+    if not 3 <= len(group) <= MAX_DIGEST_GROUP:
+        return [group], {}
+    score = {(a, b): similarity(features[a], features[b], weights) for a in group for b in group if a < b}
+
+    def pair(a: int, b: int) -> float:
+        return score[(a, b) if a < b else (b, a)]
+
+    def linked(a: int, b: int) -> bool:
+        return pair(a, b) >= THRESHOLD
+
+    found: list[int] = []
+    for candidate in sorted(group, key=lambda m: -features[m].length):
+        rest = [m for m in group if m != candidate and m not in found]
+        events = _components([m for m in rest if linked(candidate, m)], linked)
+        if len(events) >= 2 and _tells_apart(stories[candidate], events, features, weights, common):
+            found.append(candidate)
+    if not found:
+        return [group], {}
+    kept = [m for m in group if m not in found]
+    digests = {}
+    for digest in found:
+        closest = max(kept, key=lambda m: pair(digest, m))
+        digests[digest] = (pair(digest, closest), closest)
+    return _components(kept, linked), digests
+
+
+def _components(members: list[int], linked: Callable[[int, int], bool]) -> list[list[int]]:
+    """``members`` in connected groups (each in input order, groups by their first member)."""
+    groups: list[list[int]] = []
+    for m in members:
+        joined = [g for g in groups if any(linked(m, other) for other in g)]
+        merged = sorted([m, *(x for g in joined for x in g)])
+        groups = [g for g in groups if g not in joined] + [merged]
+    return sorted(groups, key=lambda g: g[0])
+
+
+def _tells_apart(
+    digest: Sequence[str],
+    events: list[list[int]],
+    features: list[_Features],
+    weights: dict[str, int],
+    common: _Common = _NOTHING,
+) -> bool:
+    """Do two of ``events`` each match parts of ``digest`` that the other does not?
+
+    The parts are its paragraphs, or its sentences when it has one paragraph only; an
+    event matches a part holding :data:`COVER` of its weight in any of the event's articles.
+    """
+    parts = [p for p in digest if p.strip()]
+    if len(parts) < 2:
+        parts = split_sentences("".join(parts))
+    grams = [_features(part, weights, common).grams for part in parts]  # the site's text: weightless
+    matched: list[frozenset[int]] = []
+    for event in events:
+        found = set()
+        for n, part in enumerate(grams):
+            whole = sum(weights[g] for g in part)
+            if whole and any(
+                sum(weights[g] for g in part & features[m].grams) >= COVER * whole for m in event
+            ):
+                found.add(n)
+        matched.append(frozenset(found))
+    return any(a and b and not a & b for a, b in itertools.combinations(matched, 2))
 
 
 def _link(

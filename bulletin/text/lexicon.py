@@ -52,6 +52,11 @@ else:  # pragma: no cover - Python 3.10
 
 #: The lexicon shipped with bulletin (applied unless turned off).
 DEFAULT_LEXICON = Path(__file__).with_name("news_lexicon.toml")
+#: What an entry may say for its word, at most: this many characters (or syllables) per
+#: character of the word (WHO → 世界衛生組織 is 2; IMF → 國際貨幣基金組織 under 3). So applying
+#: a lexicon never makes a text more than this many times longer: a lexicon that respelled
+#: 的 as a million 的 once grew a bulletin past 3 GB.
+MAX_EXPANSION = 8
 _SYLLABLE = re.compile(r"^[a-zü:]+[1-5]$")
 _LATIN_EDGE = re.compile(r"[A-Za-z0-9]")
 
@@ -170,9 +175,16 @@ def _parse(text: str, source: str) -> tuple[dict[str, Entry], list[str]]:
         if not word.strip():
             problems.append(f"{source}: an empty word")
             continue
+        longest = MAX_EXPANSION * len(word)
         if isinstance(value, str):
             if not value.strip():
                 problems.append(f"{where}: empty respelling")
+                continue
+            if len(value.strip()) > longest:
+                problems.append(
+                    f"{where}: a respelling of {len(value.strip()):,} characters for {len(word)}; "
+                    f"at most {MAX_EXPANSION} per character of the word"
+                )
                 continue
             entries[word] = Entry(word, respelling=value.strip(), source=source)
         elif isinstance(value, dict) and set(value) == {"pinyin"} and isinstance(value["pinyin"], str):
@@ -180,6 +192,11 @@ def _parse(text: str, source: str) -> tuple[dict[str, Entry], list[str]]:
             bad = [s for s in syllables if s not in valid_syllables()]
             if not syllables:
                 problems.append(f"{where}: empty pinyin")
+            elif len(syllables) > longest:
+                problems.append(
+                    f"{where}: {len(syllables):,} syllables for {len(word)} characters; "
+                    f"at most {MAX_EXPANSION} per character of the word"
+                )
             elif bad:
                 problems.append(f"{where}: unknown syllable {bad[0]!r} (pinyin with tone numbers 1-5)")
             elif _is_han_word(word) and len(syllables) != len(word):

