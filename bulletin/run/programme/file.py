@@ -35,6 +35,11 @@ PLACEHOLDERS = ("name", "date", "weekday", "time")
 DUCK_DB = -18.0
 #: The shortest and longest slot a programme may be fitted to, in seconds.
 SLOT_RANGE = (10.0, 6 * 3600.0)
+#: Each story's budget in seconds when the programme has a slot and ``[stories] max_seconds`` says none.
+STORY_SECONDS = 30.0
+#: The range a story's budget and a source's priority may take.
+BUDGET_RANGE = (5.0, 600.0)
+PRIORITY_RANGE = (-10, 10)
 #: A programme file larger than this is not a programme.
 _MAX_BYTES = 1 << 20
 
@@ -49,13 +54,15 @@ _TOP_KEYS = (
     "stories",
     "closer",
     "mix",
+    "rundown",
 )
 _PART_KEYS = {
     "opener": ("text", "audio", "bed", "voice"),
     "headlines": ("count", "text", "voice"),
-    "stories": ("sting", "voices"),
+    "stories": ("sting", "voices", "max_seconds"),
     "closer": ("text", "audio", "bed", "voice"),
     "mix": ("duck", "bed_level"),
+    "rundown": ("order", "pin", "drop", "rotate"),
 }
 
 
@@ -102,6 +109,13 @@ class Programme:
     closer: Part = field(default_factory=Part)
     duck_db: float = DUCK_DB
     bed_level_db: float = 0.0
+    #: The rundown (:mod:`bulletin.run.editorial`): order, pins, drops, rotation, budgets.
+    order: str = "importance"
+    pins: tuple[str, ...] = ()
+    drops: tuple[str, ...] = ()
+    rotate: bool = True
+    max_seconds: float | None = None  # each story's budget
+    priorities: tuple[tuple[str, int], ...] = ()  # extra coverage per source
 
     @property
     def sounds(self) -> tuple[Path, ...]:
@@ -187,16 +201,31 @@ class _Reader:
     def programme(self, data: dict[str, Any]) -> Programme:
         self.known(data, _TOP_KEYS, "")
         parts = {name: self.table(data, name) for name in _PART_KEYS}
-        opener, headlines, stories, closer, mix = (parts[n] for n in _PART_KEYS)
+        opener, headlines, stories, closer, mix, desk = (parts[n] for n in _PART_KEYS)
         count = self.integer(headlines, "headlines.count", 0, 50) if "count" in headlines else 0
         max_stories = self.integer(data, "max_stories", 1, 1000) if "max_stories" in data else None
+        sources = self.sources(data)
+        slot = self.slot(data)
+        order = self.string(desk, "order", "rundown.order") or "importance"
+        if order not in ("given", "importance"):
+            raise self.fail(f'rundown.order must be "importance" or "given", not {order!r}')
+        rotate = desk.get("rotate", True)
+        if not isinstance(rotate, bool):
+            raise self.fail(f"rundown.rotate must be true or false, not {rotate!r}")
+        if "max_seconds" in stories:
+            low, high = BUDGET_RANGE
+            max_seconds: float | None = self.number(
+                stories, "max_seconds", "stories.max_seconds", low, high, STORY_SECONDS, unit="seconds"
+            )
+        else:
+            max_seconds = STORY_SECONDS if slot is not None else None
         return Programme(
             path=self.path,
             name=self.name(data),
             voice=self.string(data, "voice"),
-            slot=self.slot(data),
+            slot=slot,
             max_stories=max_stories,
-            sources=tuple(self.source(s) for s in self.strings(data, "sources")),
+            sources=tuple(s for s, _ in sources),
             opener=self.part(opener, "opener"),
             headlines=Headlines(
                 count=count,
@@ -210,6 +239,12 @@ class _Reader:
             closer=self.part(closer, "closer"),
             duck_db=self.number(mix, "duck", "mix.duck", -60.0, 0.0, DUCK_DB),
             bed_level_db=self.number(mix, "bed_level", "mix.bed_level", -40.0, 12.0, 0.0),
+            order=order,
+            pins=self.strings(desk, "pin", "rundown.pin"),
+            drops=self.strings(desk, "drop", "rundown.drop"),
+            rotate=rotate,
+            max_seconds=max_seconds,
+            priorities=tuple((s, p) for s, p in sources if p),
         )
 
     def name(self, data: dict[str, Any]) -> str:
@@ -270,11 +305,18 @@ class _Reader:
         return value
 
     def number(
-        self, table: dict[str, Any], key: str, label: str, low: float, high: float, default: float
+        self,
+        table: dict[str, Any],
+        key: str,
+        label: str,
+        low: float,
+        high: float,
+        default: float,
+        unit: str = "dB",
     ) -> float:
         value = table.get(key, default)
         if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
-            raise self.fail(f"{label} must be a number of dB from {low:g} to {high:g}, not {value!r}")
+            raise self.fail(f"{label} must be a number of {unit} from {low:g} to {high:g}, not {value!r}")
         return float(value)
 
     def text(self, table: dict[str, Any], label: str) -> str | None:
@@ -310,6 +352,31 @@ class _Reader:
         if not path.is_file():
             raise self.fail(f"{label}: no audio file {path}")
         return path
+
+    def sources(self, data: dict[str, Any]) -> list[tuple[str, int]]:
+        """``sources``: strings, or tables ``{ url = "...", priority = 2 }`` (priority: extra coverage)."""
+        value = data.get("sources", [])
+        if isinstance(value, str | dict):
+            value = [value]
+        if not isinstance(value, list):
+            raise self.fail("sources must be a list of strings or { url = ..., priority = N } tables")
+        found = []
+        for item in value:
+            if isinstance(item, dict):
+                unknown = [k for k in item if k not in ("url", "priority")]
+                if unknown:
+                    raise self.fail(f"unknown key sources.{unknown[0]} (known: url, priority)")
+                url = self.string(item, "url", "sources.url")
+                if url is None:
+                    raise self.fail("sources: a table needs a url")
+                low, high = PRIORITY_RANGE
+                priority = self.integer(item, "sources.priority", low, high) if "priority" in item else 0
+                found.append((self.source(url), priority))
+            elif isinstance(item, str) and item.strip():
+                found.append((self.source(item.strip()), 0))
+            else:
+                raise self.fail("sources must be a list of strings or { url = ..., priority = N } tables")
+        return found
 
     def source(self, value: str) -> str:
         if re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE) or value == "-":
