@@ -248,6 +248,21 @@ def test_a_pin_leads_and_a_drop_is_never_aired_through_the_cli(tmp_path) -> None
     assert typhoon["left_out"] == "dropped by word 颱風" and not typhoon["aired"]
 
 
+def test_a_programme_whose_every_story_is_dropped_is_one_line_exit_2(tmp_path) -> None:
+    feeds = write_feeds(tmp_path / "feeds")
+    programme = tmp_path / "p.toml"
+    programme.write_text(HOURLY + '[rundown]\ndrop = ["晶耀", "利率", "上海港", "天問"]\n', encoding="utf-8")
+    out = tmp_path / "out.mp3"
+    result = run_cli(
+        "build", str(feeds[1]), "--programme", str(programme), "-o", str(out), "--engine", "offline"
+    )
+    assert (
+        result.exit_code == 2
+        and "every story holds a word of its rundown's drop (晶耀, 利率, 上海港, 天問)" in result.stderr
+    )
+    assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
 def test_a_sources_priority_counts_as_coverage_and_plain_strings_still_work(tmp_path) -> None:
     body = (
         'slot = "2:00"\nsources = ["FEEDS/cna.json", { url = "FEEDS/udn.json", priority = 2 },\n'

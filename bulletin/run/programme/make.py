@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bulletin.errors import InputError
 from bulletin.run import outputs
 from bulletin.run.choose import Choice
 from bulletin.run.context import Run
@@ -66,6 +67,12 @@ class ProgrammeMaker:
         rotating = desk.rotate and desk.order == "importance"
         last = outputs.last_aired(run.options, run.dirs.state, run.warn) if rotating else ()
         edition = Edition.make(clean, desk, last)
+        if not edition.order:
+            words = ", ".join(run.programme.drops)
+            raise InputError(
+                f"programme {run.programme.path}: every story holds a word of its rundown's drop "
+                f"({words}); nothing published"
+            )
         return cls(run, report, Show.make(run.programme, clean, preset, when, edition))
 
     @property
