@@ -319,3 +319,28 @@ def test_a_bad_rundown_is_a_one_line_usage_error(tmp_path, toml: str, message: s
     path.write_text(toml, encoding="utf-8")
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         load_programme(path)
+
+
+def test_a_plain_bulletin_by_importance_has_its_chapters_in_aired_order(tmp_path) -> None:
+    from mutagen.id3 import ID3
+
+    feeds = write_feeds(tmp_path / "feeds")
+    out = tmp_path / "b.mp3"
+
+    def options(count: int) -> BuildOptions:
+        sources = SourceOptions(
+            articles=tuple(map(str, feeds[::-1])), order="importance", story_seconds=15, max_stories=count
+        )
+        return BuildOptions(
+            sources=sources, output=OutputOptions(path=str(out), encode=EncodeOptions(normalize=False))
+        )
+
+    first = build(options(3), tmp_path / "dirs")
+    lines = aired(first)
+    assert len(lines) == 3 and lines[0]["headline"].startswith("晶耀科技") and lines[0]["sentences_kept"] < 5
+    assert all(line["seconds"] <= 15 + 1 or line["sentences_kept"] == 1 for line in lines)
+    chapters = sorted((f for k, f in ID3(out).items() if k.startswith("CHAP")), key=lambda f: f.start_time)
+    assert [c.sub_frames["TIT2"].text[0][:4] for c in chapters] == ["晶片製造", "中央氣象", "中央銀行"]
+    assert ID3(out)["TIT2"].text[0].startswith(("晶耀科技", "AI晶片"))  # the lead's headline
+    second = build(options(2), tmp_path / "dirs")  # another max_stories is another bulletin
+    assert second.skipped_unchanged is None and len(aired(second)) == 2

@@ -60,7 +60,7 @@ class Desk:
 
     def fingerprint(self) -> dict[str, Any]:
         """What of the desk changes the bytes (for skip-unchanged); nothing when it changes nothing."""
-        return {} if self == Desk(max_stories=self.max_stories) else {"desk": repr(self)}
+        return {} if self == Desk() else {"desk": repr(self)}
 
 
 def desk_for(options: BuildOptions, programme: Programme | None) -> Desk:

@@ -102,7 +102,8 @@ class ProgrammeMaker:
                 **show.programme.digest_fields(),
                 "values": dict(show.values),
                 "voices": {n: repr(p) for n, p in show.presets.items()},
-            }
+            },
+            **show.edition.desk.fingerprint(),
         }
 
     def described(self) -> str:
