@@ -198,6 +198,19 @@ def SOURCES(command: Callable[..., Any]) -> Callable[..., Any]:
                 "--keep-headlines", is_flag=True, help="Read each headline as its story's first sentence."
             ),
             click.option(
+                "--order",
+                type=click.Choice(("given", "importance")),
+                help="Story order: as given, or by importance (sources that carried it, then recency). "
+                "Default: given; a programme's [rundown] order.",
+            ),
+            click.option(
+                "--story-seconds",
+                type=click.FloatRange(5, 600),
+                metavar="SECONDS",
+                help="Cut each story at a sentence end to about this long (the first sentence always "
+                "stays). Default: whole; a programme's [stories] max_seconds.",
+            ),
+            click.option(
                 "--source-timeout",
                 type=click.FloatRange(0, 600, min_open=True),
                 default=DEFAULTS.sources.timeout,
@@ -359,6 +372,7 @@ def clean(
     """
     from bulletin.run.context import Run
     from bulletin.run.read import clean_sources, gather
+    from bulletin.text.pipeline import limit_stories
 
     def action() -> None:
         options = build_options(articles, encoding=encoding, same_story=same_story, **sources)
@@ -366,6 +380,8 @@ def clean(
         run = Run.make(options, Console(verbose=verbose))
         gathered = gather(run)
         result = clean_sources(run, gathered)
+        if result is not None:
+            result = limit_stories(result, options.sources.max_stories)
         if result is None:
             click.echo("bulletin: no new stories", err=True)
             if as_json:
@@ -582,6 +598,8 @@ def build_options(articles: tuple[str, ...] | list[str], **flags: Any) -> BuildO
             encoding=take("encoding", None),
             since=take("since", None),
             max_stories=take("max_stories", None),
+            order=take("order", None),
+            story_seconds=take("story_seconds", None),
             same_story=take("same_story", d.sources.same_story),
             keep_headlines=take("keep_headlines", False),
             timeout=take("source_timeout", d.sources.timeout),

@@ -133,7 +133,7 @@ def _build(run: Run, report: RunReport) -> None:
         with temp_dir("work") as work:
             mp3 = Path(work) / "bulletin.mp3"
             choice, made = _with_fallback(run, report, choice, lambda c: maker.make(c, mp3, Path(work)))
-            outputs.write_tags(mp3, made.assembly, clean, about, when)
+            outputs.write_tags(mp3, made.assembly, made.clean or clean, about, when)
             output, guid = _publish(options, mp3, made, when, about, choice)
             size = mp3.stat().st_size
         if output is not None:
@@ -252,6 +252,7 @@ def _record(
     # the engine is kept so that a bulletin made offline as a fallback is redone with
     # Edge next time, even though its text and settings are unchanged
     companions: dict[str, Any] = {"duration": made.assembly.duration, "engine": choice.engine.name}
+    companions["aired"] = [list(story) for story in made.aired]  # the next edition rotates them
     try:
         if options.output.subtitles:
             companions["subtitles"] = outputs.digest(Path(options.output.subtitles))

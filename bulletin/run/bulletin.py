@@ -1,5 +1,9 @@
 """The plain bulletin's :class:`~bulletin.run.make.Maker`: stories read in order, clips streamed to MP3.
 
+The order is the one given unless ``--order importance``; ``--story-seconds`` cuts each
+story at a sentence end, at the voice's estimated pace (a bulletin streams its speech, so
+nothing is measured before it is placed): :mod:`bulletin.run.editorial` decides both.
+
 Clips come from the cache or the engine in chunk order (:func:`~bulletin.run.speak.clips_in_order`)
 and are assembled as they arrive, so memory does not grow with the bulletin.
 """
@@ -15,11 +19,23 @@ from typing import TYPE_CHECKING, Any
 from bulletin.run import outputs
 from bulletin.run.choose import Choice
 from bulletin.run.context import Run
-from bulletin.run.make import DryRun, Made, announce, first_chunks, list_unspoken, note_loudness
+from bulletin.run.editorial import Cut, Edition, cut_to, desk_for, edited, sentence_lengths
+from bulletin.run.make import (
+    DryRun,
+    Made,
+    aired_seconds,
+    announce,
+    first_chunks,
+    list_unspoken,
+    note_loudness,
+    note_rundown,
+)
 from bulletin.run.presets import Preset
 from bulletin.run.report import ChunkStats, RunReport
 from bulletin.run.speak import Planner, clips_in_order
-from bulletin.text.pipeline import CleanText, estimate_seconds
+from bulletin.text import pipeline
+from bulletin.text.chars import is_speakable
+from bulletin.text.pipeline import CHARS_PER_SECOND, CleanText, estimate_seconds, rate_factor
 
 if TYPE_CHECKING:
     from bulletin.engines.base import Clip, Engine
@@ -34,12 +50,34 @@ class BulletinMaker:
     clean: CleanText
     preset: Preset
     planner: Planner = field(init=False)
+    #: The stories as read (``clean`` becomes them as aired: in order, cut).
+    read: CleanText = field(init=False)
+    edition: Edition = field(init=False)
+    cuts: dict[int, Cut] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.planner = Planner(self.clean, self.run.lexicon)
+        run = self.run
+        self.read = self.clean
+        desk = desk_for(run.options, None)
+        edition = Edition.make(self.read, desk)
+        order = edition.order
+        cuts: dict[int, Cut] = {}
+        if desk.budget is not None:
+            chunks = pipeline.plan(edited(self.read, order), 1 << 20, run.lexicon)  # a chunk a sentence
+            pace = CHARS_PER_SECOND * rate_factor(self.preset.rate)
+            seconds = [sum(1 for ch in c.spoken if is_speakable(ch)) / pace for c in chunks]
+            lengths = sentence_lengths(chunks, seconds, run.options.output.pauses.table())
+            cuts = {n: cut_to(*lengths[i], desk.budget) for i, n in enumerate(order) if i in lengths}
+        self.edition, self.cuts = edition.settled(order, cuts), cuts
+        self.clean = edited(self.read, order, cuts)
+        self.planner = Planner(self.clean, run.lexicon)
 
     def title(self) -> str:
-        return outputs.default_title(self.clean)
+        if self.edition.order[:1] == (0,):
+            return outputs.default_title(self.read)
+        from bulletin.publish.tags import default_title
+
+        return default_title(self.clean.headline(0) or self.clean.stories[0][0])
 
     def album(self) -> str | None:
         return None
@@ -48,7 +86,7 @@ class BulletinMaker:
         pass
 
     def fingerprint(self) -> dict[str, Any]:
-        return {}
+        return self.edition.desk.fingerprint()
 
     def described(self) -> str:
         return outputs.description(self.clean.stories[0])
@@ -93,13 +131,25 @@ class BulletinMaker:
             f"{finished - started:.1f}s"
         )
         note_loudness(run, report, assembly)
-        return Made(assembly, self.described(), choice.voice.voice)
+        order = self.edition.order
+        seconds = aired_seconds(assembly, order)
+        note_rundown(run, report, self.edition.settled(order, self.cuts, seconds), self.read)
+        return Made(
+            assembly,
+            self.described(),
+            choice.voice.voice,
+            clean=self.clean,
+            aired=self.edition.remembered(order),
+        )
 
     def dry_run(self, choice: Choice) -> DryRun:
         plan = self.planner(choice.engine, choice.voice)
         count = len(self.clean.stories)
         estimate = estimate_seconds(plan.chunks, self.run.options.output.pauses.table(), choice.voice.rate)
-        return DryRun(plan, ("story",) * count, tuple(range(count)), estimate, {})
+        for line in self.edition.table(self.read):
+            self.run.console.detail(line)
+        story = self.edition.order
+        return DryRun(plan, ("story",) * count, story, estimate, {"rundown": self.edition.lines(self.read)})
 
     def preview(self, choice: Choice, seconds: float, dest: Path, work: Path) -> None:
         from bulletin.audio.assemble import assemble

@@ -22,6 +22,7 @@ it can place one (ARCHITECTURE.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bulletin.run.choose import Choice, announce_model_install
 from bulletin.run.context import Run
+from bulletin.run.editorial import Edition
 from bulletin.run.presets import Preset
 from bulletin.run.report import RunReport
 from bulletin.run.speak import Plan
@@ -47,6 +49,10 @@ class Made:
     assembly: Assembly
     described: str
     voices: str
+    #: The stories as aired, in aired order and cut (chapters are made from them); None: as read.
+    clean: CleanText | None = None
+    #: Each aired story's sentence digests (whole story), remembered for the next edition.
+    aired: tuple[tuple[str, ...], ...] = ()
 
 
 class Maker(Protocol):
@@ -130,6 +136,25 @@ def list_unspoken(run: Run, report: RunReport, engine: Engine, plan: Plan) -> No
     if found:
         shown = ", ".join(dict.fromkeys(found))
         run.warn(f"the offline voice cannot say and skips: {shown} (a lexicon entry gives them a reading)")
+
+
+def aired_seconds(assembly: Assembly, stories: Sequence[int | None]) -> dict[int, float]:
+    """How long each story lasted as aired: from its first chunk's speech to its last's, by the
+    cleaned text's story (``stories``: the one each story of the plan is, None for other parts)."""
+    spans: dict[int, tuple[float, float]] = {}
+    for placed in assembly.timeline:
+        story = stories[placed.chunk.story] if placed.chunk.story < len(stories) else None
+        if story is not None:
+            start, end = spans.get(story, (placed.start, placed.end))
+            spans[story] = (min(start, placed.start), max(end, placed.end))
+    return {story: end - start for story, (start, end) in spans.items()}
+
+
+def note_rundown(run: Run, report: RunReport, edition: Edition, clean: CleanText) -> None:
+    """The rundown in the report, and as a table with ``-v``."""
+    report.rundown = edition.lines(clean)
+    for line in edition.table(clean):
+        run.console.detail(line)
 
 
 def note_loudness(run: Run, report: RunReport, assembly: Assembly) -> None:

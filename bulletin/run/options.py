@@ -51,6 +51,12 @@ class SourceOptions:
     #: ``--since``: a duration (12h) or a date and time; older feed items and pages are skipped.
     since: str | None = None
     max_stories: int | None = None
+    #: ``--order``: "given" or "importance" (coverage, then recency); None: a programme's
+    #: ``[rundown] order``, else "given" (:mod:`bulletin.run.editorial`).
+    order: str | None = None
+    #: ``--story-seconds``: each story cut at a sentence end to about this long; None: a
+    #: programme's ``[stories] max_seconds``, else whole.
+    story_seconds: float | None = None
     #: Read articles about the same event once (``--no-fold``: one story per article).
     same_story: bool = True
     #: Read each headline as its story's first sentence (the behaviour before issue 9).
@@ -225,6 +231,10 @@ class BuildOptions:
         out.subtitle_layout.check()
         if sources.max_stories is not None and sources.max_stories < 1:
             raise ConfigError(f"--max-stories {sources.max_stories}: give 1 or more")
+        if sources.order is not None and sources.order not in ("given", "importance"):
+            raise ConfigError(f"--order {sources.order!r}: give given or importance")
+        if sources.story_seconds is not None and not (5 <= sources.story_seconds <= 600):
+            raise ConfigError(f"--story-seconds {sources.story_seconds:g}: give seconds from 5 to 600")
         if not (0 < sources.timeout <= 600):
             raise ConfigError(
                 f"--source-timeout {sources.timeout:g}: give seconds, more than 0 and at most 600"

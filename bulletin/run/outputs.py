@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -80,6 +80,17 @@ class About:
     @property
     def artist(self) -> str | None:
         return self.author or self.name
+
+
+def last_aired(
+    options: BuildOptions, state: Path, warn: Callable[[str], None]
+) -> tuple[tuple[str, ...], ...]:
+    """What the last edition of this output aired (each story's sentence digests); none for stdout."""
+    if options.output.to_stdout:
+        return ()
+    from bulletin.publish.state import RunState, output_key
+
+    return RunState(state, warn).last_aired(output_key(options.template))
 
 
 def settings_fingerprint(options: BuildOptions, preset: Preset, lexicon: str = "") -> dict[str, Any]:

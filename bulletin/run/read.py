@@ -2,7 +2,8 @@
 
 Build, dry run, preview and ``clean`` read the same way: every source in the order
 given (feeds and pages fetched at once), failures reported per source, then the text
-pipeline (repair, fold, dedupe) and ``--max-stories``.
+pipeline (repair, fold, dedupe). Which stories then air, in what order and how much of
+each (``--max-stories`` among them) is the desk's: :mod:`bulletin.run.editorial`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from bulletin.run.context import Run
 from bulletin.run.report import InputInfo, RunReport
 from bulletin.sources.gather import Gathered, read_sources
-from bulletin.text.pipeline import CleanText, NothingUsable, clean_articles, limit_stories
+from bulletin.text.pipeline import CleanText, NothingUsable, clean_articles
 
 
 def gather(run: Run) -> Gathered:
@@ -30,7 +31,7 @@ def gather(run: Run) -> Gathered:
 
 
 def clean_sources(run: Run, gathered: Gathered) -> CleanText | None:
-    """The articles cleaned (``--keep-headlines``, ``--max-stories``); None if there are none.
+    """The articles cleaned (``--keep-headlines``); None if there are none.
 
     Raises :class:`~bulletin.errors.SourcesFailed` (exit 75) when every source failed.
     """
@@ -46,7 +47,7 @@ def clean_sources(run: Run, gathered: Gathered) -> CleanText | None:
         _note_dropped(run, gathered, exc.dropped)
         return None
     _note_dropped(run, gathered, clean.dropped)
-    return limit_stories(clean, sources.max_stories)
+    return clean
 
 
 def read(run: Run, report: RunReport) -> CleanText | None:

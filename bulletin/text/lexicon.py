@@ -78,11 +78,17 @@ class Entry:
         return respell(self.word, self.pinyin, script)
 
 
+#: How many applied texts a lexicon remembers (sentences; a bulletin of hours stays bounded).
+_REMEMBERED = 20_000
+
+
 class Lexicon:
     """Merged entries, matched leftmost-longest; immutable after construction."""
 
     def __init__(self, entries: Mapping[str, Entry] | None = None) -> None:
         self.entries: Mapping[str, Entry] = MappingProxyType(dict(entries or {}))
+        #: Texts already applied (a programme's fit plans the same sentences in every round).
+        self._said: dict[tuple[str, str], str] = {}
 
     @cached_property
     def _keys(self) -> dict[str, Entry]:
@@ -116,11 +122,15 @@ class Lexicon:
         """``text`` with every lexicon word replaced by what the engines should be sent."""
         if self._pattern is None:
             return text
+        if (text, script) in self._said:
+            return self._said[(text, script)]
         out, at = [], 0
         for start, end, entry in self.matches(text):
             out += [text[at:start], say(text[start:end], entry, script)]
             at = end
         out.append(text[at:])
+        if len(self._said) < _REMEMBERED:
+            self._said[(text, script)] = "".join(out)
         return "".join(out)
 
     def digest(self) -> str:

@@ -46,6 +46,16 @@ class CleanText:
     dropped: tuple[tuple[str, str], ...] = ()
     #: Each story's headline (of the article whose version is read), None when it had none.
     headlines: tuple[str | None, ...] = ()
+    #: Each story's article (index into ``articles``): the version read; with ``folded``,
+    #: which articles carried the story (the rundown counts its sources).
+    kept: tuple[int, ...] = ()
+
+    def carried_by(self, story: int) -> tuple[int, ...]:
+        """The articles that told story ``story``: the one read, then those folded into it."""
+        if story >= len(self.kept):
+            return ()
+        first = self.kept[story]
+        return (first, *(f.index for fold in self.folded if fold.kept == first for f in fold.folded))
 
     def headline(self, story: int) -> str | None:
         """Story ``story``'s headline, if its article had one."""
@@ -144,6 +154,7 @@ def clean_articles(
     each, removed = dedupe_each(stories)
     kept = [story for story in each if story]
     headlines = tuple(structures[order[n]].headline for n, story in enumerate(each) if story)
+    kept_articles = tuple(order[n] for n, story in enumerate(each) if story)
     if not kept:  # pragma: no cover - dedupe always keeps the first occurrence
         raise InputError("nothing left to speak after removing repeats")
     text = "".join("".join(s) for s in kept)
@@ -156,6 +167,7 @@ def clean_articles(
         folded=folds,
         dropped=tuple(dropped),
         headlines=headlines,
+        kept=kept_articles,
     )
 
 
@@ -184,7 +196,9 @@ def limit_stories(clean: CleanText, count: int | None) -> CleanText:
     """The first ``count`` stories (``--max-stories``); every article read stays listed."""
     if count is None or len(clean.stories) <= count:
         return clean
-    return replace(clean, stories=clean.stories[:count], headlines=clean.headlines[:count])
+    return replace(
+        clean, stories=clean.stories[:count], headlines=clean.headlines[:count], kept=clean.kept[:count]
+    )
 
 
 def prepare(

@@ -37,6 +37,11 @@ PLACEHOLDERS = ("name", "date", "weekday", "time")
 DUCK_DB = -18.0
 #: The shortest and longest slot a programme may be fitted to, in seconds.
 SLOT_RANGE = (10.0, 6 * 3600.0)
+#: Each story's budget in seconds when the programme has a slot and ``[stories] max_seconds`` says none.
+STORY_SECONDS = 30.0
+#: The range a story's budget and a source's priority may take.
+BUDGET_RANGE = (5.0, 600.0)
+PRIORITY_RANGE = (-10, 10)
 #: A programme file larger than this is not a programme.
 _MAX_BYTES = 1 << 20
 #: The longest ``name`` (it is said wherever ``{name}`` stands, and titles the feed).
@@ -59,13 +64,15 @@ _TOP_KEYS = (
     "stories",
     "closer",
     "mix",
+    "rundown",
 )
 _PART_KEYS = {
     "opener": ("text", "audio", "bed", "voice"),
     "headlines": ("count", "text", "voice"),
-    "stories": ("sting", "voices"),
+    "stories": ("sting", "voices", "max_seconds"),
     "closer": ("text", "audio", "bed", "voice"),
     "mix": ("duck", "bed_level"),
+    "rundown": ("order", "pin", "drop", "rotate"),
 }
 
 
@@ -115,6 +122,13 @@ class Programme:
     closer: Part = field(default_factory=Part)
     duck_db: float = DUCK_DB
     bed_level_db: float = 0.0
+    #: The rundown (:mod:`bulletin.run.editorial`): order, pins, drops, rotation, budgets.
+    order: str = "importance"
+    pins: tuple[str, ...] = ()
+    drops: tuple[str, ...] = ()
+    rotate: bool = True
+    max_seconds: float | None = None  # each story's budget
+    priorities: tuple[tuple[str, int], ...] = ()  # extra coverage per source
 
     def zones(self) -> dict[str, tzinfo]:
         """Each source's own time zone (``timezones``), as zones."""
@@ -206,17 +220,31 @@ class _Reader:
         self.known(data, _TOP_KEYS, "")
         self.title = self.name(data)  # first: a text's length with its placeholders filled needs it
         parts = {name: self.table(data, name) for name in _PART_KEYS}
-        opener, headlines, stories, closer, mix = (parts[n] for n in _PART_KEYS)
+        opener, headlines, stories, closer, mix, desk = (parts[n] for n in _PART_KEYS)
         count = self.integer(headlines, "headlines.count", 0, 50) if "count" in headlines else 0
         max_stories = self.integer(data, "max_stories", 1, 1000) if "max_stories" in data else None
         sources, timezones = self.sources(data)
+        slot = self.slot(data)
+        order = self.string(desk, "order", "rundown.order") or "importance"
+        if order not in ("given", "importance"):
+            raise self.fail(f'rundown.order must be "importance" or "given", not {order!r}')
+        rotate = desk.get("rotate", True)
+        if not isinstance(rotate, bool):
+            raise self.fail(f"rundown.rotate must be true or false, not {rotate!r}")
+        if "max_seconds" in stories:
+            low, high = BUDGET_RANGE
+            max_seconds: float | None = self.number(
+                stories, "max_seconds", "stories.max_seconds", low, high, STORY_SECONDS, unit="seconds"
+            )
+        else:
+            max_seconds = STORY_SECONDS if slot is not None else None
         return Programme(
             path=self.path,
             name=self.title,
             voice=self.string(data, "voice"),
-            slot=self.slot(data),
+            slot=slot,
             max_stories=max_stories,
-            sources=sources,
+            sources=tuple(s for s, _ in sources),
             timezones=timezones,
             opener=self.part(opener, "opener"),
             headlines=Headlines(
@@ -231,6 +259,12 @@ class _Reader:
             closer=self.part(closer, "closer"),
             duck_db=self.number(mix, "duck", "mix.duck", -60.0, 0.0, DUCK_DB),
             bed_level_db=self.number(mix, "bed_level", "mix.bed_level", -40.0, 12.0, 0.0),
+            order=order,
+            pins=self.strings(desk, "pin", "rundown.pin"),
+            drops=self.strings(desk, "drop", "rundown.drop"),
+            rotate=rotate,
+            max_seconds=max_seconds,
+            priorities=tuple((s, p) for s, p in sources if p),
         )
 
     def name(self, data: dict[str, Any]) -> str:
@@ -293,11 +327,18 @@ class _Reader:
         return value
 
     def number(
-        self, table: dict[str, Any], key: str, label: str, low: float, high: float, default: float
+        self,
+        table: dict[str, Any],
+        key: str,
+        label: str,
+        low: float,
+        high: float,
+        default: float,
+        unit: str = "dB",
     ) -> float:
         value = table.get(key, default)
         if not isinstance(value, int | float) or isinstance(value, bool) or not low <= value <= high:
-            raise self.fail(f"{label} must be a number of dB from {low:g} to {high:g}, not {value!r}")
+            raise self.fail(f"{label} must be a number of {unit} from {low:g} to {high:g}, not {value!r}")
         return float(value)
 
     def text(self, table: dict[str, Any], label: str) -> str | None:
@@ -341,18 +382,28 @@ class _Reader:
             raise self.fail(f"{label}: no audio file {path}")
         return path
 
-    def sources(self, data: dict[str, Any]) -> tuple[tuple[str, ...], dict[str, str]]:
-        """``sources``: names, or tables naming a source and its ``timezone``."""
+    def sources(self, data: dict[str, Any]) -> tuple[list[tuple[str, int]], dict[str, str]]:
+        """``sources``: names, or tables naming a source (``url``, or ``source``) with its
+        ``priority`` (extra coverage) and its ``timezone``: the sources with their
+        priorities, and the zones of those that name one."""
         value = data.get("sources", [])
         entries = value if isinstance(value, list) else [value]
-        names: list[str] = []
+        found: list[tuple[str, int]] = []
         zones: dict[str, str] = {}
+        shape = (
+            'sources must be a list of strings or { url = "…", priority = N, timezone = "Area/City" } tables'
+        )
         for entry in entries:
             if isinstance(entry, dict):
-                unknown = [k for k in entry if k not in ("source", "timezone")]
-                if unknown or not isinstance(entry.get("source"), str) or not entry["source"].strip():
-                    raise self.fail('a table in sources must be {source = "…", timezone = "Area/City"}')
-                name = self.source(entry["source"].strip())
+                unknown = [k for k in entry if k not in ("url", "source", "priority", "timezone")]
+                if unknown:
+                    raise self.fail(f"unknown key sources.{unknown[0]} (known: url, priority, timezone)")
+                url = entry.get("url", entry.get("source"))
+                if not isinstance(url, str) or not url.strip():
+                    raise self.fail(f"a table in sources needs a url ({shape})")
+                name = self.source(url.strip())
+                low, high = PRIORITY_RANGE
+                priority = self.integer(entry, "sources.priority", low, high) if "priority" in entry else 0
                 zone = entry.get("timezone")
                 if zone is not None:
                     if not isinstance(zone, str):
@@ -362,12 +413,12 @@ class _Reader:
                     except ConfigError as exc:
                         raise self.fail(f"sources: {exc}") from None
                     zones[name] = zone
-                names.append(name)
+                found.append((name, priority))
             elif isinstance(entry, str) and entry.strip():
-                names.append(self.source(entry.strip()))
+                found.append((self.source(entry.strip()), 0))
             else:
-                raise self.fail("sources must be a list of strings (or of {source, timezone} tables)")
-        return tuple(names), zones
+                raise self.fail(shape)
+        return found, zones
 
     def source(self, value: str) -> str:
         if re.match(r"^[a-z][a-z0-9+.-]*://", value, re.IGNORECASE) or value == "-":

@@ -2,7 +2,8 @@
 
 Two questions, two functions:
 
-- :func:`choose_by_estimate`: the stories, in order, that fit at the lengths known so far
+- :func:`choose_by_estimate`: the stories, in the desk's order (:mod:`bulletin.run.editorial`),
+  each cut to its budget at a sentence end, that fit at the lengths known so far
   (measured speech where there is some, estimates at the voice's measured pace
   elsewhere). The dry run and the preview stop here; so does the engine choice, to ask
   whether every chunk of the rundown is cached.
@@ -26,6 +27,7 @@ from bulletin.audio.settings import Pauses
 from bulletin.audio.timeline import Fit
 from bulletin.engines.base import Engine
 from bulletin.errors import SlotOverrun
+from bulletin.run.editorial import Cut, cut_to, sentence_lengths
 from bulletin.run.programme.rundown import Rundown
 from bulletin.run.programme.show import Show
 from bulletin.run.speak import Plan
@@ -56,6 +58,7 @@ class Fitted:
     sections: tuple[Section, ...]
     fit: Fit
     dropped: tuple[int, ...] = field(default=())
+    cuts: dict[int, Cut] = field(default_factory=dict)
 
 
 def estimated_seconds(plan: Plan) -> dict[str, float]:
@@ -64,6 +67,29 @@ def estimated_seconds(plan: Plan) -> dict[str, float]:
         key: sum(1 for ch in chunk.spoken if is_speakable(ch)) / (CHARS_PER_SECOND * rate_factor(voice.rate))
         for chunk, key, voice in zip(plan.chunks, plan.keys, plan.voices, strict=True)
     }
+
+
+def cuts_of(
+    parts: Rundown, plan: Plan, seconds: Callable[[str], float], pauses: Pauses, budget: float | None
+) -> dict[int, Cut]:
+    """How much of each story of ``parts`` airs within ``budget``, at the lengths ``seconds`` gives
+    its chunks (measured or estimated): whole sentences from the start
+    (:func:`bulletin.run.editorial.cut_to`)."""
+    lengths = sentence_lengths(plan.chunks, [seconds(k) for k in plan.keys], pauses.table())
+    return {
+        part.story: cut_to(*lengths[n], budget)
+        for n, part in enumerate(parts.spoken)
+        if part.story is not None and n in lengths
+    }
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The stories chosen, in order, how much of each, and how the programme then fits."""
+
+    aired: list[int]
+    fit: Fit
+    cuts: dict[int, Cut]
 
 
 def choose_by_estimate(
@@ -75,47 +101,53 @@ def choose_by_estimate(
     *,
     measured: Measured | None = None,
     optimism: float = OPTIMISM,
-) -> tuple[list[int], Fit]:
-    """The stories, in order, that fit the slot; one that does not fit is skipped and the
-    next ones tried (a short story may still fit where a long one did not). Without a
-    slot, every story.
+) -> Choice:
+    """The stories, in the desk's order, that fit the slot, each cut to its budget; one that
+    does not fit is skipped and the next ones tried (a short story may still fit where a
+    long one did not). Without a slot, every story in the running.
 
     A chunk's length is ``measured(key)`` when it is known, else its estimate, scaled by
     how the measured chunks compared with their estimates (the voice's real pace), or by
-    ``optimism`` before anything is measured.
+    ``optimism`` before anything is measured. Each story is cut at those lengths.
     """
     from bulletin.audio.mix import fit
 
-    slot = show.programme.slot
+    slot, budget = show.programme.slot, show.edition.desk.budget
     known: dict[str, float] = {}
     guessed: dict[str, float] = {}
 
-    def try_fit(aired: list[int]) -> Fit:
-        parts, plan = show.plan(aired, engine, lexicon)
+    def learn(plan: Plan) -> None:
         for key, guess in estimated_seconds(plan).items():
             guessed[key] = guess
             real = measured(key) if measured is not None else None
             if real is not None:
                 known[key] = real
+
+    def try_fit(aired: list[int]) -> Choice:
+        parts, plan = show.plan(aired, engine, lexicon)
+        learn(plan)
         pace = sum(known.values()) / sum(guessed[k] for k in known) if known else optimism
         seconds = lambda k: known.get(k, guessed[k] * pace)  # noqa: E731
-        return fit(parts.sections(plan.chunks), plan.chunks, plan.keys, seconds, sounds, pauses, slot)
+        cuts = cuts_of(parts, plan, seconds, pauses, budget)
+        if budget is not None:
+            parts, plan = show.plan(aired, engine, lexicon, cuts)
+        fitted = fit(parts.sections(plan.chunks), plan.chunks, plan.keys, seconds, sounds, pauses, slot)
+        return Choice(aired, fitted, cuts)
 
-    every = list(range(len(show.clean.stories)))
-    if slot is None:
-        return every, try_fit(every)
+    every = list(show.edition.order)
+    if slot is None or not every:
+        return try_fit(every)
     try_fit(every)  # learn what is measured first, so the pace is known throughout
-    aired: list[int] = []
-    best = try_fit(aired)
+    best = try_fit([])
     for n in every:
-        if slot - best.seconds < ROOM:
+        if slot - best.fit.seconds < ROOM:
             break
-        trial = try_fit([*aired, n])
-        if trial.fits:
-            aired, best = [*aired, n], trial
-    if not aired:  # not even the first story fits: it is read anyway, and the overrun said
-        aired, best = [0], try_fit([0])
-    return aired, best
+        trial = try_fit([*best.aired, n])
+        if trial.fit.fits:
+            best = trial
+    if not best.aired:  # not even the first story fits: it is read anyway, and the overrun said
+        best = try_fit(every[:1])
+    return best
 
 
 def fit_to_slot(
@@ -137,12 +169,13 @@ def fit_to_slot(
     from bulletin.audio.mix import fit
 
     slot = show.programme.slot
-    for _ in range(len(show.clean.stories) + 1):  # each round measures stories not measured before
-        aired, _fit = choose_by_estimate(show, engine, lexicon, sounds, pauses, measured=measured)
-        parts, plan = show.plan(aired, engine, lexicon)
+    for _ in range(len(show.clean.stories) + 2):  # each round measures stories not measured before
+        choice = choose_by_estimate(show, engine, lexicon, sounds, pauses, measured=measured)
+        aired, cuts = choice.aired, choice.cuts
+        parts, plan = show.plan(aired, engine, lexicon, cuts)
         if not measure(plan):
             break
-    dropped = [n for n in range(len(show.clean.stories)) if n not in aired]
+    dropped = [n for n in show.edition.order if n not in aired]
     while True:  # only if the rounds ran out: drop from the end until it fits
         sections = parts.sections(plan.chunks)
         seconds = lambda key: measured(key) or 0.0  # noqa: E731  (every chunk is measured by now)
@@ -150,7 +183,7 @@ def fit_to_slot(
         if fitted.fits or len(aired) <= 1:
             break
         dropped.append(aired.pop())
-        parts, plan = show.plan(aired, engine, lexicon)
+        parts, plan = show.plan(aired, engine, lexicon, cuts)
         measure(plan)
     if not fitted.fits:  # not even one story fits: an overlong programme would break the playout
         raise SlotOverrun(
@@ -158,7 +191,9 @@ def fit_to_slot(
             f"{fitted.seconds:.1f} s, over its {slot:g} s slot; nothing published "
             "(lengthen the slot, or shorten the opener, closer or jingles)"
         )
-    return Fitted(parts, plan, sections, fitted, tuple(sorted(dropped)))
+    return Fitted(
+        parts, plan, sections, fitted, tuple(sorted(dropped)), {n: cuts[n] for n in aired if n in cuts}
+    )
 
 
 def first_sections(sections: Sequence[Section], count: int) -> list[Section]:

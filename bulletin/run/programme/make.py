@@ -17,10 +17,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bulletin.errors import InputError
 from bulletin.run import outputs
 from bulletin.run.choose import Choice
 from bulletin.run.context import Run
-from bulletin.run.make import DryRun, Made, announce, first_chunks, list_unspoken, note_loudness
+from bulletin.run.editorial import Edition, desk_for
+from bulletin.run.make import (
+    DryRun,
+    Made,
+    aired_seconds,
+    announce,
+    first_chunks,
+    list_unspoken,
+    note_loudness,
+    note_rundown,
+)
 from bulletin.run.presets import Preset
 from bulletin.run.programme.fit import Fitted, choose_by_estimate, first_sections, fit_to_slot
 from bulletin.run.programme.rundown import headline_of
@@ -52,7 +63,17 @@ class ProgrammeMaker:
     ) -> ProgrammeMaker:
         """Resolve the programme's voices and spoken time (an unknown voice is a usage error, now)."""
         assert run.programme is not None
-        return cls(run, report, Show.make(run.programme, clean, preset, when))
+        desk = desk_for(run.options, run.programme)
+        rotating = desk.rotate and desk.order == "importance"
+        last = outputs.last_aired(run.options, run.dirs.state, run.warn) if rotating else ()
+        edition = Edition.make(clean, desk, last)
+        if not edition.order:
+            words = ", ".join(run.programme.drops)
+            raise InputError(
+                f"programme {run.programme.path}: every story holds a word of its rundown's drop "
+                f"({words}); nothing published"
+            )
+        return cls(run, report, Show.make(run.programme, clean, preset, when, edition))
 
     @property
     def sounds(self) -> dict[Path, np.ndarray]:
@@ -81,18 +102,19 @@ class ProgrammeMaker:
                 **show.programme.digest_fields(),
                 "values": dict(show.values),
                 "voices": {n: repr(p) for n, p in show.presets.items()},
-            }
+            },
+            **show.edition.desk.fingerprint(),
         }
 
     def described(self) -> str:
-        return "\n".join(self.show.rundown(range(len(self.show.clean.stories))).headlines)
+        return "\n".join(self.show.rundown(self.show.edition.order).headlines)
 
     def all_cached(self, engine: Engine, preset: Preset) -> bool:
         run = self.run
         on = self.show.on(engine.name)
         pauses = run.options.output.pauses
-        aired, _ = choose_by_estimate(on, engine, run.lexicon, sound_seconds(self.sounds), pauses)
-        return on.plan(aired, engine, run.lexicon)[1].all_cached(run.cache)
+        chosen = choose_by_estimate(on, engine, run.lexicon, sound_seconds(self.sounds), pauses)
+        return on.plan(chosen.aired, engine, run.lexicon, chosen.cuts)[1].all_cached(run.cache)
 
     def make(self, choice: Choice, mp3: Path, work: Path) -> Made:
         """The programme with one engine, fitted to its slot by measuring, then mixed into ``mp3``."""
@@ -133,13 +155,21 @@ class ProgrammeMaker:
             run.console.info(
                 f"left out story {shown}: the programme would be longer than its {slot:g} s slot"
             )
+        aired = fitted.parts.aired
         report.durations["synthesize"] = round(time.perf_counter() - started, 3)
         with report.stage("assemble"):
             assembly = self._mix(show, fitted.sections, fitted.plan, store, fitted.fit, mp3, work)
         self._note_fit(show, fitted, assembly)
         parts = fitted.parts
-        described = "\n".join(parts.headlines) or outputs.description(show.clean.stories[parts.aired[0]])
-        return Made(assembly, described, ", ".join(dict.fromkeys(p.voice.voice for p in parts.spoken)))
+        edition = show.edition.settled(
+            aired, fitted.cuts, aired_seconds(assembly, [p.story for p in parts.spoken])
+        )
+        note_rundown(run, report, edition, show.clean)
+        described = "\n".join(parts.headlines) or outputs.description(
+            next(p.paragraphs for p in parts.parts if p.story == aired[0])
+        )
+        voices = ", ".join(dict.fromkeys(p.voice.voice for p in parts.spoken))
+        return Made(assembly, described, voices, aired=edition.remembered(aired))
 
     def dry_run(self, choice: Choice) -> DryRun:
         """Which stories fit the slot by estimate, each chunk's part and voice."""
@@ -147,8 +177,12 @@ class ProgrammeMaker:
         show, engine = self.show.on(choice.engine.name), choice.engine
         lengths = sound_seconds(self.sounds)
         pauses = run.options.output.pauses
-        aired, fitted = choose_by_estimate(show, engine, run.lexicon, lengths, pauses, optimism=1.0)
-        parts, plan = show.plan(aired, engine, run.lexicon)
+        chosen = choose_by_estimate(show, engine, run.lexicon, lengths, pauses, optimism=1.0)
+        aired, fitted = chosen.aired, chosen.fit
+        parts, plan = show.plan(aired, engine, run.lexicon, chosen.cuts)
+        edition = show.edition.settled(aired, chosen.cuts)
+        for line in edition.table(show.clean):
+            run.console.detail(line)
         fields = {
             "programme": {
                 "name": show.programme.name,
@@ -161,7 +195,8 @@ class ProgrammeMaker:
                     for n in range(len(show.clean.stories))
                 ],
                 "headlines": list(parts.headlines),
-            }
+            },
+            "rundown": edition.lines(show.clean),
         }
         segments = tuple(p.kind for p in parts.spoken)
         stories = tuple(p.story for p in parts.spoken)  # the article's story, None for the other parts
@@ -175,8 +210,8 @@ class ProgrammeMaker:
         show, engine = self.show.on(choice.engine.name), choice.engine
         lengths = sound_seconds(self.sounds)
         pauses = run.options.output.pauses
-        aired, _ = choose_by_estimate(show, engine, run.lexicon, lengths, pauses)
-        parts, full = show.plan(aired, engine, run.lexicon)
+        chosen = choose_by_estimate(show, engine, run.lexicon, lengths, pauses)
+        parts, full = show.plan(chosen.aired, engine, run.lexicon, chosen.cuts)
         plan = first_chunks(full, seconds, show.voice.rate)
         sections = first_sections(parts.sections(full.chunks), len(plan.chunks))
         store = Store(work / "speech.raw")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from bulletin.engines.base import Engine
 from bulletin.errors import AudioError, ConfigError
+from bulletin.run.editorial import Cut, Edition, cut
 from bulletin.run.presets import Preset, for_engine, load_presets, pitch_unused, resolve, script_of
 from bulletin.run.programme.file import Programme
 from bulletin.run.programme.rundown import Rundown, rundown
@@ -40,9 +41,13 @@ class Show:
     presets: Mapping[str, Preset]
     values: Mapping[str, str]
     script: str
+    #: The desk's rundown: the stories in the running, in its order, and each one's budget.
+    edition: Edition
 
     @classmethod
-    def make(cls, programme: Programme, clean: CleanText, voice: Preset, when: datetime) -> Show:
+    def make(
+        cls, programme: Programme, clean: CleanText, voice: Preset, when: datetime, edition: Edition
+    ) -> Show:
         """Resolve the programme's voices (with the run voice's prosody) and its spoken time."""
         known = load_presets()
         presets = {}
@@ -57,7 +62,7 @@ class Show:
             )
         script = script_of(voice, clean.script)
         values = {"name": programme.name, **placeholders(when, script)}  # type: ignore[arg-type]
-        return cls(programme, clean, voice, presets, values, script)
+        return cls(programme, clean, voice, presets, values, script, edition)
 
     def on(self, engine: str) -> Show:
         """The same show with every voice for ``engine`` (the offline fallback keeps the anchors apart)."""
@@ -71,10 +76,15 @@ class Show:
             self, voice=mapped(self.voice), presets={n: mapped(p) for n, p in self.presets.items()}
         )
 
-    def rundown(self, aired: Sequence[int]) -> Rundown:
+    def rundown(self, aired: Sequence[int], cuts: Mapping[int, Cut] | None = None) -> Rundown:
+        """The parts for the stories ``aired``, in that order, each cut as ``cuts`` say."""
+        clean = self.clean
+        if cuts:
+            stories = tuple(cut(s, cuts[n].kept) if n in cuts else s for n, s in enumerate(clean.stories))
+            clean = replace(clean, stories=stories)
         return rundown(
             self.programme,
-            self.clean,
+            clean,
             aired,
             values=self.values,
             script=self.script,
@@ -82,9 +92,15 @@ class Show:
             presets=self.presets,
         )
 
-    def plan(self, aired: Sequence[int], engine: Engine, lexicon: Lexicon | None) -> tuple[Rundown, Plan]:
-        """The rundown of ``aired`` and its chunk plan, each part in its own voice."""
-        parts = self.rundown(aired)
+    def plan(
+        self,
+        aired: Sequence[int],
+        engine: Engine,
+        lexicon: Lexicon | None,
+        cuts: Mapping[int, Cut] | None = None,
+    ) -> tuple[Rundown, Plan]:
+        """The rundown of ``aired`` (cut as ``cuts`` say) and its chunk plan, each part in its own voice."""
+        parts = self.rundown(aired, cuts)
         planner = Planner(parts.clean(self.clean), lexicon)
         return parts, planner(engine, [v.settings for v in parts.voices()])
 
