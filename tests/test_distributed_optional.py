@@ -57,3 +57,17 @@ def test_a_station_command_without_a_broker_is_one_line(command: list[str], monk
     assert result.exit_code == 2
     assert "BULLETIN_BROKER" in result.output and len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output
+
+
+def test_a_station_command_without_the_extra_says_how_to_install_it(monkeypatch) -> None:
+    import bulletin.distributed
+
+    monkeypatch.setenv("BULLETIN_BROKER", "redis://127.0.0.1:1/0")
+    monkeypatch.setattr(
+        bulletin.distributed, "find_spec", lambda name: None if name == "celery" else object()
+    )
+    result = run_cli("status")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "bulletin: error: celery not installed: pip install 'bulletin[distributed]' for a station group"
+    )

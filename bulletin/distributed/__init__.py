@@ -21,14 +21,14 @@ EXTRA = ("celery", "redis")
 
 def require(broker: str | None = None) -> str:
     """The broker URL; ConfigError if the extra is not installed or no broker is set."""
+    url = broker or environment.broker()
+    if not url:
+        raise ConfigError(f"no broker: set {environment.BROKER}=redis://host:6379/0 (or pass --broker)")
     missing = [name for name in EXTRA if find_spec(name) is None]
     if missing:
         raise ConfigError(
             f"{' and '.join(missing)} not installed: pip install 'bulletin[distributed]' for a station group"
         )
-    url = broker or environment.broker()
-    if not url:
-        raise ConfigError(f"no broker: set {environment.BROKER}=redis://host:6379/0 (or pass --broker)")
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"broker {url!r} is not a Redis URL (redis://host:6379/0)")
     return url

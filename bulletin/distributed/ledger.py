@@ -37,6 +37,22 @@ KEEP = 200
 #: Outcomes after which an edition is never built again.
 FINAL = ("published", "unchanged", "late")
 
+#: Under the lock: the outcome if the edition is finished (never overwritten), else a new token.
+_BEGIN = """
+local s = redis.call('hget', KEYS[1], 'status')
+if s == 'published' or s == 'unchanged' or s == 'late' then return s end
+local token = redis.call('incr', KEYS[2])
+redis.call('hset', KEYS[1], 'status', 'building', 'token', token, 'worker', ARGV[1], 'at', ARGV[2])
+return tostring(token)
+"""
+
+_NOTE = """
+local s = redis.call('hget', KEYS[1], 'status')
+if s == 'published' or s == 'unchanged' or s == 'late' then return 0 end
+redis.call('hset', KEYS[1], unpack(ARGV))
+return 1
+"""
+
 _CHECK = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 'fenced' end
 if redis.call('get', KEYS[2]) ~= ARGV[2] then return 'expired' end
@@ -80,21 +96,31 @@ class Ledger:
         status = self.outcome(edition).get("status")
         return status if status in FINAL else None
 
-    def claim(self, edition: Edition, wait: float) -> Claim | None:
-        """Take the edition's publish lock (waiting up to ``wait`` s) and a new fencing token."""
+    def claim(self, edition: Edition, wait: float, worker: str = "") -> Claim | None:
+        """Take the edition's publish lock (waiting up to ``wait`` s) and a new fencing token.
+
+        None if the lock stays taken. A claim whose ``done`` is set found the edition
+        finished by the previous holder: nothing to build (its lock is already let go).
+        """
         lock = self.client.lock(
             self.key("lock", edition.id), timeout=self.ttl, blocking_timeout=wait, thread_local=False
         )
         if not lock.acquire():
             return None
-        token = str(self.client.incr(self.key("fence", edition.id)))
-        return Claim(self, edition, lock, token)
+        keys = [self.key("edition", edition.id), self.key("fence", edition.id)]
+        token = self.client.eval(_BEGIN, 2, *keys, worker, str(time.time()))
+        claim = Claim(self, edition, lock, str(token))
+        if token in FINAL:
+            claim.done = token
+            claim.release()
+        return claim
 
     def note(self, edition: Edition, status: str, **fields: object) -> None:
         """Record an outcome not made under a claim: late before any work, or a failure."""
         record = {"status": status, "at": time.time(), "programme": str(edition.programme), **fields}
-        self.client.hset(self.key("edition", edition.id), mapping={k: str(v) for k, v in record.items()})
-        self.log(edition, status, **fields)
+        flat = [str(x) for kv in record.items() for x in kv]
+        if self.client.eval(_NOTE, 1, self.key("edition", edition.id), *flat):  # a finished one stays
+            self.log(edition, status, **fields)
 
     def log(self, edition: Edition, status: str, **fields: object) -> None:
         entry = json.dumps({"edition": edition.id, "status": status, "at": time.time(), **fields})
@@ -117,6 +143,7 @@ class Claim:
 
     def __init__(self, ledger: Ledger, edition: Edition, lock: Any, token: str) -> None:
         self.ledger, self.edition, self.lock, self.token = ledger, edition, lock, token
+        self.done: str | None = None
         self._stop = threading.Event()
         self._renew = threading.Thread(target=self._keep_alive, name=f"lock {edition.id}", daemon=True)
         self._renew.start()

@@ -44,7 +44,9 @@ def register(app: Any) -> None:
     ) -> dict[str, Any]:
         ed = Edition(Path(programme), parse_air(air_time), late)
         ledger = Ledger.connect(app.conf.broker_url)
-        outcome = publish_once(ledger, ed, output=output, feed=feed, base_url=base_url)
+        outcome = publish_once(
+            ledger, ed, output=output, feed=feed, base_url=base_url, worker=self.request.hostname or ""
+        )
         if outcome["status"] == "retry":
             raise self.retry(countdown=RETRY_AFTER)
         return outcome
@@ -78,7 +80,13 @@ def submit(app: Any, programme: Path, air: datetime, **outputs: str | None) -> d
 
 
 def publish_once(
-    ledger: Ledger, edition: Edition, *, output: str, feed: str | None = None, base_url: str | None = None
+    ledger: Ledger,
+    edition: Edition,
+    *,
+    output: str,
+    feed: str | None = None,
+    base_url: str | None = None,
+    worker: str = "",
 ) -> dict[str, Any]:
     """Build and publish ``edition`` unless it is done or late; its outcome, also in Redis.
 
@@ -86,22 +94,23 @@ def publish_once(
     the same bytes as last time), ``late`` (dropped and reported), ``failed``, ``refused``
     (another worker took it over) or ``retry`` (someone else holds it, or the engine is away).
     """
-    about = {"edition": edition.id, "worker": socket.gethostname()}
+    about = {"edition": edition.id, "worker": worker or socket.gethostname()}
     if ledger.done(edition.id):
         return {**about, "status": "unchanged"}
     if time.time() > edition.deadline:
         ledger.note(edition, "late", worker=about["worker"])
         return {**about, "status": "late"}
-    claim = ledger.claim(edition, wait=min(ledger.ttl * 1.5, max(0.0, edition.deadline - time.time())))
+    wait = min(ledger.ttl * 1.5, max(0.0, edition.deadline - time.time()))
+    claim = ledger.claim(edition, wait=wait, worker=about["worker"])
     if claim is None:
         return {**about, "status": "retry"}
     try:
-        if ledger.done(edition.id):  # finished while this task waited for the lock
+        if claim.done:  # finished while this task waited for the lock
             return {**about, "status": "unchanged"}
         report = _build(edition, output, feed, base_url, claim.check)
         status = "unchanged" if report.skipped_unchanged else "published"
-        claim.finish(status, output=report.output.path, worker=about["worker"])
-        return {**about, "status": status, "output": report.output.path}
+        recorded = claim.finish(status, output=report.output.path, worker=about["worker"])
+        return {**about, "status": status, "output": report.output.path, "recorded": recorded}
     except EditionRefused as exc:
         if exc.why == "late":
             ledger.note(edition, "late", worker=about["worker"])
