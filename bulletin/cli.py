@@ -957,4 +957,188 @@ def cache_clear(cache_dir: str | None, older_than: float | None) -> None:
     _run(0, action)
 
 
+# A station group (issue 20): Celery workers over Redis. Nothing below imports Celery
+# until a station command runs, and then only after bulletin.distributed.require().
+_BROKER = click.option(
+    "--broker", metavar="URL", help="Redis URL of the station's broker (default: $BULLETIN_BROKER)."
+)
+
+
+def _station(broker: str | None) -> str:
+    from bulletin.distributed import require
+
+    return require(broker)
+
+
+@main.command()
+@_BROKER
+@click.option(
+    "-c",
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Worker processes (one build each).",
+)
+@click.option(
+    "--visibility-timeout",
+    type=click.FloatRange(min=1),
+    default=1800.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="A task whose worker vanished goes to another after this; keep it above the longest build.",
+)
+@click.option("-n", "--name", metavar="NAME", help="Worker name (default: celery@HOST).")
+@VERBOSE
+def worker(
+    broker: str | None, concurrency: int, visibility_timeout: float, name: str | None, verbose: int
+) -> None:
+    """Make programmes for the station group: a Celery worker on the broker.
+
+    Acks late, rejects a task whose process died (it runs again), takes one task at a
+    time, and publishes each edition once (a Redis lock with a fencing token).
+
+    \b
+    Examples:
+      BULLETIN_BROKER=redis://queue:6379/0 bulletin worker
+      bulletin worker --broker redis://queue:6379/0 -c 4 -n studio1@%h
+    """
+
+    def action() -> None:
+        from bulletin.distributed import commands
+
+        commands.worker(
+            _station(broker),
+            concurrency=concurrency,
+            visibility_timeout=visibility_timeout,
+            name=name,
+            loglevel="DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING",
+        )
+
+    _run(verbose, action)
+
+
+@main.command()
+@click.argument("programme", type=click.Path(dir_okay=False))
+@click.option(
+    "--air-time",
+    required=True,
+    metavar="WHEN",
+    help="When it airs (21:00, 2026-11-26T21:00+08:00, next-hour).",
+)
+@click.option("--timezone", metavar="ZONE", help="Time zone of --air-time (default local).")
+@click.option(
+    "-o", "--output", metavar="PATH", help="The MP3 (may be a template; default: [station] output)."
+)
+@click.option(
+    "--feed", type=click.Path(dir_okay=False), metavar="FILE", help="The feed (default: [station] feed)."
+)
+@click.option("--base-url", metavar="URL", help="With --feed: URL of the folder the MP3 is served from.")
+@_BROKER
+@click.option("--json", "as_json", is_flag=True, help="Print what was queued as JSON.")
+def submit(
+    programme: str,
+    air_time: str,
+    timezone: str | None,
+    output: str | None,
+    feed: str | None,
+    base_url: str | None,
+    broker: str | None,
+    as_json: bool,
+) -> None:
+    """Queue one edition of a programme for the station's workers (for those who keep cron).
+
+    \b
+    Examples:
+      bulletin submit stations/north.toml --air-time next-hour
+      bulletin submit north.toml --air-time 21:00 --timezone Asia/Taipei -o out/north.mp3
+    """
+
+    def action() -> None:
+        from bulletin.distributed import commands
+
+        url = _station(broker)
+        queued = commands.submit(
+            url, Path(programme), air_time, timezone, output=output, feed=feed, base_url=base_url
+        )
+        click.echo(json.dumps(queued, ensure_ascii=False) if as_json else f"queued {queued['edition']}")
+
+    _run(0, action)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@_BROKER
+@VERBOSE
+def schedule(folder: str, broker: str | None, verbose: int) -> None:
+    """Run the station's one beat: every programme in FOLDER with a [station] schedule.
+
+    Each edition is queued its lead before air time (a cron expression or hourly, in
+    the machine's time zone); run exactly one of these per station group.
+
+    \b
+    Example programme table:
+      [station]
+      schedule = "0 * * * *"      # or "hourly"
+      lead = "10:00"              # start ten minutes before air
+      late = "5:00"               # not published after air time + 5 min
+      output = "out/{date:%Y%m%d-%H%M}-north.mp3"
+      feed = "out/north.xml"
+      base_url = "https://radio.example/north/"
+    \b
+    Example:
+      BULLETIN_BROKER=redis://queue:6379/0 bulletin schedule stations/
+    """
+
+    def action() -> None:
+        from bulletin.distributed import commands
+
+        commands.schedule(
+            _station(broker),
+            Path(folder),
+            loglevel="DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING",
+        )
+
+    _run(verbose, action)
+
+
+@main.command()
+@_BROKER
+@click.option("--folder", type=click.Path(file_okay=False), help="Also show this station folder's schedule.")
+@click.option(
+    "-n",
+    "--count",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many recent runs and failures.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Everything as JSON.")
+def status(broker: str | None, folder: str | None, count: int, as_json: bool) -> None:
+    """Show the station group: schedule, each programme's last run, failures, workers seen.
+
+    \b
+    Examples:
+      bulletin status
+      bulletin status --folder stations/ --json
+    """
+
+    def action() -> None:
+        from bulletin.distributed import commands
+
+        found = commands.status(_station(broker), folder=Path(folder) if folder else None, count=count)
+        if as_json:
+            click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+            return
+        click.echo(f"workers: {', '.join(found['workers']) or 'none answering'}")
+        for entry in found.get("schedule", []):
+            click.echo(f"schedule: {entry['programme']}: {entry['schedule']}, next air {entry['next_air']}")
+        for programme, run in sorted(found["last"].items()):
+            click.echo(f"last: {programme}: {run['edition']} {run['status']}")
+        for run in found["failures"]:
+            click.echo(f"failure: {run['edition']} {run['status']}: {run.get('error', '')}")
+
+    _run(0, action)
+
+
 build.help = inspect.cleandoc(build.help or "") + "\n\n" + EXIT_CODES_HELP

@@ -24,6 +24,11 @@ CONFIG_DIR = "BULLETIN_CONFIG_DIR"
 LEXICON_FILE = "lexicon.toml"
 EDGE_WSS_URL = "BULLETIN_EDGE_WSS_URL"
 EDGE_VOICES_URL = "BULLETIN_EDGE_VOICES_URL"
+#: The Redis URL of a station group's broker (issue 20); unset: one machine, Celery never imported.
+BROKER = "BULLETIN_BROKER"
+#: Test-only: ``module:callable`` making the engine a distributed worker speaks with
+#: (the tests' in-memory engine), instead of the engines the programme asks for.
+ENGINE_FACTORY = "BULLETIN_ENGINE_FACTORY"
 #: The C library's time zone variable, read by :func:`local_zone`.
 TZ = "TZ"
 #: The system's zone setting on Linux and macOS: a link into the zone database.
@@ -84,6 +89,18 @@ def endpoints(env: Mapping[str, str] | None = None) -> Endpoints:
     """Edge endpoints from ``BULLETIN_EDGE_WSS_URL`` / ``BULLETIN_EDGE_VOICES_URL``."""
     env = os.environ if env is None else env
     return Endpoints(wss_url=env.get(EDGE_WSS_URL) or None, voices_url=env.get(EDGE_VOICES_URL) or None)
+
+
+def broker(env: Mapping[str, str] | None = None) -> str | None:
+    """The station group's broker URL (``BULLETIN_BROKER``), None when the machine works alone."""
+    env = os.environ if env is None else env
+    return env.get(BROKER, "").strip() or None
+
+
+def engine_factory(env: Mapping[str, str] | None = None) -> str | None:
+    """``BULLETIN_ENGINE_FACTORY`` (``module:callable``): tests hand workers their engine this way."""
+    env = os.environ if env is None else env
+    return env.get(ENGINE_FACTORY, "").strip() or None
 
 
 def bypass_proxy_for(hosts: list[str]) -> None:

@@ -55,12 +55,15 @@ def run_build(
     engines: MakeEngine | None = None,
     dirs: Dirs | None = None,
     clock: Clock | None = None,
+    before_commit: Callable[[], None] | None = None,
 ) -> RunReport:
     """Make and publish one bulletin or programme; returns the run's report (also ``--report``).
 
     ``engine``: speak with this engine, no choice and no fallback. ``engines``: make the
     engines by name through this instead (``--engine auto`` and the fallback still apply).
     ``dirs`` and ``clock`` default to the environment's folders and the local time.
+    ``before_commit`` is called when every file is staged, just before the set is renamed
+    into place; if it raises, nothing is published (a station group's fencing check).
     """
     report = RunReport(engine_requested=options.voice.engine)
     say = console or Silent()
@@ -72,7 +75,7 @@ def run_build(
         checked = True
         sweep_temp_dirs()  # what runs killed with SIGKILL left in the temp folder
         try:
-            _build(run, report)
+            _build(run, report, before_commit)
         except BrokenPipeError:
             raise
         except OSError as exc:  # the machine said no (a full disk, ``ulimit -f``, EIO): not a bug
@@ -110,7 +113,7 @@ def run_build(
                 say.info(f"warning: could not write the report: {exc}")
 
 
-def _build(run: Run, report: RunReport) -> None:
+def _build(run: Run, report: RunReport, before_commit: Callable[[], None] | None = None) -> None:
     options, console = run.options, run.console
     when = run.when()
     clean = read(run, report)
@@ -134,7 +137,7 @@ def _build(run: Run, report: RunReport) -> None:
             mp3 = Path(work) / "bulletin.mp3"
             choice, made = _with_fallback(run, report, choice, lambda c: maker.make(c, mp3, Path(work)))
             outputs.write_tags(mp3, made.assembly, made.clean or clean, about, when)
-            output, guid = _publish(options, mp3, made, when, about, choice)
+            output, guid = _publish(options, mp3, made, when, about, choice, before_commit)
             size = mp3.stat().st_size
         if output is not None:
             _record(run, state, fingerprint, output, made, choice, guid)
@@ -197,7 +200,13 @@ def _with_fallback(
 
 
 def _publish(
-    options: BuildOptions, mp3: Path, made: Made, when: datetime, about: outputs.About, choice: Choice
+    options: BuildOptions,
+    mp3: Path,
+    made: Made,
+    when: datetime,
+    about: outputs.About,
+    choice: Choice,
+    before_commit: Callable[[], None] | None = None,
 ) -> tuple[Path | None, str | None]:
     """Publish the MP3, subtitles and feed as one set (all or none): the MP3's path and feed GUID.
 
@@ -235,6 +244,8 @@ def _publish(
                 options, output, mp3, made.assembly.duration, about, made.described, when
             )
             write_bytes(staged.stage(Path(feed)), data, name=Path(feed))
+        if before_commit is not None:
+            before_commit()
     return output, guid
 
 

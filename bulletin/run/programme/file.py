@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import string
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timezone, tzinfo
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,7 @@ _TOP_KEYS = (
     "closer",
     "mix",
     "rundown",
+    "station",
 )
 _PART_KEYS = {
     "opener": ("text", "audio", "bed", "voice"),
@@ -73,7 +74,13 @@ _PART_KEYS = {
     "closer": ("text", "audio", "bed", "voice"),
     "mix": ("duck", "bed_level"),
     "rundown": ("order", "pin", "drop", "rotate"),
+    "station": ("schedule", "lead", "late", "output", "feed", "base_url"),
 }
+#: A station's build starts this long before air time, and an edition not published by
+#: its air time plus ``late`` is dropped (seconds), unless the file says otherwise.
+LEAD = 600.0
+LATE = 300.0
+_CRON = re.compile(r"^\S+(\s+\S+){4}$")
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,23 @@ class Stories:
 
 
 @dataclass(frozen=True)
+class Station:
+    """When a station group makes this programme and where it goes (``[station]``, issue 20).
+
+    ``schedule`` is a five-field cron expression or ``hourly``, read by ``bulletin
+    schedule``; ``lead`` is how long before air time the build starts, ``late`` how long
+    after air time an edition may still be published; the outputs are as ``build``'s.
+    """
+
+    schedule: str | None = None
+    lead: float = LEAD
+    late: float = LATE
+    output: str | None = None
+    feed: str | None = None
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Programme:
     """A checked programme file. Every part is optional; an empty programme reads the stories."""
 
@@ -129,6 +153,7 @@ class Programme:
     rotate: bool = True
     max_seconds: float | None = None  # each story's budget
     priorities: tuple[tuple[str, int], ...] = ()  # extra coverage per source
+    station: Station = field(default_factory=Station)
 
     def zones(self) -> dict[str, tzinfo]:
         """Each source's own time zone (``timezones``), as zones."""
@@ -156,7 +181,7 @@ class Programme:
         from bulletin.files import file_digest
 
         return {
-            "programme": repr(self),
+            "programme": repr(replace(self, station=Station())),  # when and where: not the bytes
             "sounds": [file_digest(p)[1] for p in self.sounds],
         }
 
@@ -220,7 +245,7 @@ class _Reader:
         self.known(data, _TOP_KEYS, "")
         self.title = self.name(data)  # first: a text's length with its placeholders filled needs it
         parts = {name: self.table(data, name) for name in _PART_KEYS}
-        opener, headlines, stories, closer, mix, desk = (parts[n] for n in _PART_KEYS)
+        opener, headlines, stories, closer, mix, desk, station = (parts[n] for n in _PART_KEYS)
         count = self.integer(headlines, "headlines.count", 0, 50) if "count" in headlines else 0
         max_stories = self.integer(data, "max_stories", 1, 1000) if "max_stories" in data else None
         sources, timezones = self.sources(data)
@@ -265,7 +290,30 @@ class _Reader:
             rotate=rotate,
             max_seconds=max_seconds,
             priorities=tuple((s, p) for s, p in sources if p),
+            station=self.station(station),
         )
+
+    def station(self, table: dict[str, Any]) -> Station:
+        schedule = self.string(table, "schedule", "station.schedule")
+        if schedule is not None and schedule != "hourly" and not _CRON.match(schedule):
+            raise self.fail(f"station.schedule {schedule!r} is not a cron expression (five fields) or hourly")
+        output, feed = (self.string(table, k, f"station.{k}") for k in ("output", "feed"))
+        return Station(
+            schedule=schedule,
+            lead=self.length(table, "lead", LEAD),
+            late=self.length(table, "late", LATE),
+            output=str(self.folder / output) if output else None,
+            feed=str(self.folder / feed) if feed else None,
+            base_url=self.string(table, "base_url", "station.base_url"),
+        )
+
+    def length(self, table: dict[str, Any], key: str, default: float) -> float:
+        if key not in table:
+            return default
+        try:
+            return parse_slot(table[key])
+        except ConfigError as exc:
+            raise self.fail(f"station.{key}: {exc}".replace("slot ", "", 1)) from None
 
     def name(self, data: dict[str, Any]) -> str:
         name = self.string(data, "name") or ""
