@@ -149,7 +149,8 @@ class BulletinMaker:
         for line in self.edition.table(self.read):
             self.run.console.detail(line)
         story = self.edition.order
-        return DryRun(plan, ("story",) * count, story, estimate, {"rundown": self.edition.lines(self.read)})
+        fields = {"text": self.clean.text, "rundown": self.edition.lines(self.read)}  # as aired
+        return DryRun(plan, ("story",) * count, story, estimate, fields)
 
     def preview(self, choice: Choice, seconds: float, dest: Path, work: Path) -> None:
         from bulletin.audio.assemble import assemble

@@ -40,7 +40,7 @@ def dry_run_plan(
     choice = choose(run.options.voice.engine, preset, run.factory, probe=False, given=engine)
     dry = maker_for(run, RunReport(), clean, preset, run.when()).dry_run(choice)
     return {
-        "text": clean.text,
+        "text": clean.text,  # the maker's fields say what is aired
         "engine": choice.engine.name,
         "voice": choice.voice.voice,
         "limit": choice.engine.max_chunk_chars,

@@ -21,7 +21,7 @@ from bulletin.errors import InputError
 from bulletin.run import outputs
 from bulletin.run.choose import Choice
 from bulletin.run.context import Run
-from bulletin.run.editorial import Edition, desk_for
+from bulletin.run.editorial import Edition, desk_for, edited
 from bulletin.run.make import (
     DryRun,
     Made,
@@ -196,6 +196,7 @@ class ProgrammeMaker:
                 ],
                 "headlines": list(parts.headlines),
             },
+            "text": edited(show.clean, aired, chosen.cuts).text,  # the stories as aired
             "rundown": edition.lines(show.clean),
         }
         segments = tuple(p.kind for p in parts.spoken)
