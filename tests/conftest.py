@@ -8,6 +8,19 @@ from pathlib import Path
 
 import pytest
 
+#: Files that keep a core busy longest (a real model speaking): collected first, so that
+#: pytest-xdist (a file to a worker, in collection order) starts them first, not last.
+LONGEST_FIRST = ("test_kokoro.py", "test_kokoro_cli.py", "test_offline.py", "test_build_edge.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file's tests keep their order
+
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "six-party-talks.txt"
 
@@ -126,6 +139,17 @@ def build_story(
         )
     data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
     return Built(folder, result.exit_code, result.stderr, mp3, srt, data)
+
+
+@pytest.fixture(scope="session")
+def kokoro_base() -> Path:
+    """Install (once, then reuse) the Kokoro model; returns the data dir it lives under."""
+    from bulletin.engines.offline import store as offline_store
+    from bulletin.engines.offline.kokoro import store as kokoro_store
+
+    base = offline_store.data_dir()
+    kokoro_store.ensure_model(base)
+    return base
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
-import json
 import shutil
 import wave
 import zipfile
@@ -20,12 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EDGE_DOWN, FIRST_SENTENCE, run_cli
-from mp3_duration import probe_duration
+from conftest import run_cli
 
 from bulletin.engines.base import Clip, VoiceSettings
 from bulletin.engines.offline import OfflineEngine, voice_name
-from bulletin.engines.offline import store as offline_store
 from bulletin.engines.offline.kokoro import store as kokoro_store
 from bulletin.engines.offline.kokoro.frontend import (
     MAX_TOKENS,
@@ -43,20 +40,12 @@ from bulletin.run.presets import for_engine, resolve
 LONG = "朝鮮半島無核化的六方會談今天在北京繼續進行各國代表團團長分別發言" * 5
 #: What the model is asked to say of it: 28 characters, 127 tokens, so two calls (at most 100 tokens each)
 LONG_SAID = LONG[:28]
-SHORT = "國際高度關注第二輪六方會談。"
+SHORT = "國際高度關注。"
 
 
 @pytest.fixture(scope="session")
 def frontend() -> KokoroFrontend:
     return KokoroFrontend(load_vocab(kokoro_files_dir() / "vocab.json"))
-
-
-@pytest.fixture(scope="session")
-def kokoro_base() -> Path:
-    """Install (once, then reuse) the Kokoro model; returns the data dir it lives under."""
-    base = offline_store.data_dir()
-    kokoro_store.ensure_model(base)
-    return base
 
 
 @pytest.fixture(scope="session")
@@ -245,36 +234,6 @@ def test_deterministic_and_long_sentence_spoken(yunxi: dict[str, list[Clip]]) ->
     assert np.abs(long).max() < 32767  # scaled, never clipped
 
 
-@pytest.mark.slow
-def test_the_default_kokoro_voice_through_the_cli(fallback_build) -> None:
-    """conftest's build: Edge unreachable, no voice named, so zm_yunxi."""
-    from mp3_duration import probe_duration
-
-    assert fallback_build.exit_code == 0, fallback_build.stderr
-    assert "voice: zm_yunxi" in fallback_build.stderr
-    assert probe_duration(fallback_build.mp3) > 0.18 * len(FIRST_SENTENCE)  # all of it said
-    cues = fallback_build.srt.read_text(encoding="utf-8")
-    assert "國際高度關注" in cues and "明天將在北京召開" in cues  # all of it subtitled (timing: below)
-
-
-@pytest.mark.slow
-def test_another_kokoro_voice_through_the_cli(kokoro_base: Path, tmp_path: Path, monkeypatch) -> None:
-    from mp3_duration import probe_duration
-
-    monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("BULLETIN_STATE_DIR", str(tmp_path / "state"))
-    article = tmp_path / "a.txt"
-    article.write_text("颱風凱米預計明天中午登陸。民眾應做好防颱準備。\n", encoding="utf-8")
-    out, srt = tmp_path / "a.mp3", tmp_path / "a.srt"
-    result = run_cli("build", str(article), "--engine", "offline", "--voice", "zf_xiaoxiao", "-o", str(out),
-                     "--subtitles", str(srt))  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "voice: zf_xiaoxiao" in result.output
-    assert 3.0 < probe_duration(out) < 12.0
-    cues = srt.read_text(encoding="utf-8")
-    assert "颱風凱米" in cues and "-->" in cues  # subtitles timed by the pieces' boundaries
-
-
 def test_voices_lists_the_offline_voices_with_gender_and_licence() -> None:
     result = run_cli("voices")
     assert result.exit_code == 0
@@ -366,44 +325,3 @@ def test_each_model_call_is_a_boundary_where_its_audio_went(yunxi: dict[str, lis
     ends = [(b.offset, b.offset + b.duration) for b in clip.boundaries]
     assert all(a < b <= c for (a, b), (c, _) in itertools.pairwise(ends))  # in time, apart
     assert ends[-1][1] <= seconds + 0.01
-
-
-# ------------------------------------------------------------ the fallback voice, through the CLI
-# (here, not in test_cli_more.py or test_build_edge.py: pytest-xdist runs a file on one worker,
-# so the Kokoro build they share is made once)
-
-
-@pytest.mark.slow
-def test_auto_falls_back_to_the_offline_voice_and_says_why(fallback_build):
-    """The story with Edge unreachable and no voice named (the shared build, see conftest)."""
-    story = str(fallback_build.folder / "story.txt")
-    estimated = json.loads(run_cli("build", story, "--dry-run", "--json", "--engine", "offline").stdout)
-    assert fallback_build.exit_code == 0, fallback_build.stderr
-    assert "engine: offline (Edge is unreachable" in fallback_build.stderr
-    assert "voice: zm_yunxi" in fallback_build.stderr  # no voice was named: the default offline voice
-    seconds = probe_duration(fallback_build.mp3)
-    assert 0.6 * estimated["estimated_seconds"] < seconds < 1.6 * estimated["estimated_seconds"]
-    data = fallback_build.report
-    assert data["engine_used"] == "offline" and "unreachable" in data["fallback_reason"]
-    assert data["loudness"]["integrated_lufs"] == pytest.approx(-16, abs=1)
-
-
-@pytest.mark.slow
-def test_corrupt_cache_entry_with_edge_down_falls_back_to_offline(
-    edge, tmp_path, monkeypatch, fallback_build
-):
-    article = tmp_path / "story.txt"
-    shutil.copy(fallback_build.folder / "story.txt", article)
-    assert run_cli("build", str(article), "-o", str(tmp_path / "a.mp3")).exit_code == 0
-    clips = sorted((tmp_path / "cache").rglob("*.clip"))
-    for clip in clips:
-        clip.write_bytes(b"garbage")
-    # the offline voice's clips of this story, made once for the suite (conftest): what is
-    # tested here is the way to them, not the model
-    shutil.copytree(fallback_build.folder / "cache", tmp_path / "cache", dirs_exist_ok=True)
-    monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", EDGE_DOWN)
-    result = run_cli("build", str(article), "-o", str(tmp_path / "b.mp3"), "--force")
-    assert result.exit_code == 0, result.output
-    assert "offline voice instead" in result.stderr
-    result = run_cli("build", str(article), "--engine", "edge", "-o", str(tmp_path / "c.mp3"), "--no-cache")
-    assert result.exit_code == 75
