@@ -287,3 +287,39 @@ def test_an_edition_past_its_air_time_and_grace_is_dropped_and_reported(tmp_path
     assert [r["edition"] for r in ledger.runs("failures")] == [edition.id]
     # a redelivered copy ends "unchanged": it is not tried again
     assert publish_once(ledger, edition, output=str(tmp_path / "late.mp3"))["status"] == "unchanged"
+
+
+def test_a_programme_fans_its_chunks_out_and_a_shared_story_is_made_once(tmp_path: Path, broker: str) -> None:
+    """One programme on two workers: both make its chunks. A second programme airing the same
+    stories then synthesizes only what is its own (opener, headlines, closer): every chunk
+    in the cache was made exactly once across the group."""
+    from bulletin.distributed.fanout import Claims
+
+    ledger = Ledger.connect(broker)
+    claims = Claims(ledger.client)
+    first, second = (write_programme(tmp_path, n) for n in ("north1", "south2"))
+    air = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    workers = [start_worker(tmp_path, broker, n) for n in ("alpha", "beta")]
+    clips = lambda: sorted((tmp_path / "cache").glob("v*/??/*.clip"))  # noqa: E731
+    try:
+        done = bulletin(tmp_path, broker, "submit", str(first), "--air-time", air.isoformat(), "--json")
+        assert done.returncode == 0, done.stderr
+        one = json.loads(done.stdout)["edition"]
+        wait_for(lambda: ledger.done(one) is not None, 120, "the first programme")
+        made_first = claims.counts()
+        assert set(made_first) == {"alpha@test", "beta@test"}, made_first  # both workers made its chunks
+        assert sum(made_first.values()) == len(clips())
+        shared = len(clips())
+
+        done = bulletin(tmp_path, broker, "submit", str(second), "--air-time", air.isoformat(), "--json")
+        two = json.loads(done.stdout)["edition"]
+        wait_for(lambda: ledger.done(two) is not None, 120, "the second programme")
+    finally:
+        for process in workers:
+            stop(process)
+    assert ledger.outcome(one)["status"] == ledger.outcome(two)["status"] == "published"
+    made = claims.counts()
+    assert sum(made.values()) == len(clips())  # no chunk made twice
+    assert sum(made.values()) - shared < shared / 2  # the stories' chunks were the first one's
+    for mp3 in (tmp_path / "out").glob("*.mp3"):
+        assert 10 < probe_duration(mp3) <= 41

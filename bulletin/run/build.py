@@ -43,6 +43,7 @@ from bulletin.text.pipeline import CleanText
 
 if TYPE_CHECKING:
     from bulletin.publish.state import RunState
+    from bulletin.run.speak import FanOut
 
 T = TypeVar("T")
 
@@ -56,6 +57,7 @@ def run_build(
     dirs: Dirs | None = None,
     clock: Clock | None = None,
     before_commit: Callable[[], None] | None = None,
+    fan_out: FanOut | None = None,
 ) -> RunReport:
     """Make and publish one bulletin or programme; returns the run's report (also ``--report``).
 
@@ -64,13 +66,14 @@ def run_build(
     ``dirs`` and ``clock`` default to the environment's folders and the local time.
     ``before_commit`` is called when every file is staged, just before the set is renamed
     into place; if it raises, nothing is published (a station group's fencing check).
+    ``fan_out``: a programme's missing chunks are made by other processes (a station group).
     """
     report = RunReport(engine_requested=options.voice.engine)
     say = console or Silent()
     checked = False
     try:
         options.check()  # before any work, for library callers too (the CLI checked already)
-        run = Run.make(options, say, engine=engine, dirs=dirs, clock=clock, engines=engines)
+        run = Run.make(options, say, engine=engine, dirs=dirs, clock=clock, engines=engines, fan_out=fan_out)
         check_targets(run.options)
         checked = True
         sweep_temp_dirs()  # what runs killed with SIGKILL left in the temp folder

@@ -25,6 +25,7 @@ from bulletin.text.lexicon import Lexicon, merged
 if TYPE_CHECKING:
     from bulletin.run.cache import ClipCache
     from bulletin.run.programme import Programme
+    from bulletin.run.speak import FanOut
     from bulletin.text.pipeline import CleanText
 
 Clock = Callable[[], datetime]
@@ -72,6 +73,8 @@ class Run:
     programme: Programme | None = None
     #: The machine's time zone (for ``--air-time``); the clock's own when a clock is given.
     local_zone: tzinfo = timezone.utc
+    #: A station group's fan-out: a programme's missing chunks made by other processes.
+    fan_out: FanOut | None = None
     _lexicon: Lexicon | None = field(default=None, repr=False)
 
     @classmethod
@@ -84,6 +87,7 @@ class Run:
         dirs: Dirs | None = None,
         clock: Clock | None = None,
         engines: MakeEngine | None = None,
+        fan_out: FanOut | None = None,
     ) -> Run:
         """Read the programme file (once) and the environment (once) for this run."""
         programme = None
@@ -111,6 +115,7 @@ class Run:
             environment.user_lexicon(),
             programme,
             zone,
+            fan_out,
         )
 
     def when(self) -> datetime:

@@ -132,6 +132,8 @@ class ProgrammeMaker:
             if missing:
                 list_unspoken(run, report, engine, plan)
                 part, stats = plan.only(missing), ChunkStats()
+                if run.fan_out is not None and run.cache is not None:  # a station group's workers make them
+                    run.fan_out(part, engine, run.cache)
                 clips = clips_in_order(part, engine, run.cache, stats, run.console)
                 try:
                     store.add(part.keys, clips)
