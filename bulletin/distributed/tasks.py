@@ -194,7 +194,7 @@ def chunk_once(
     which then meets it itself (its claim is let go).
     """
     from bulletin.distributed.fanout import chunk_plan, make_chunk
-    from bulletin.run.cache import ClipCache
+    from bulletin.run.cache import ClipCache, open_cache
 
     made = _engine_named(engine)
     if ClipCache.key(made.version(voice), voice, spoken) != key:
@@ -202,7 +202,7 @@ def chunk_once(
     claims = Claims(Ledger.connect(app.conf.broker_url).client)
     try:
         return make_chunk(
-            claims, ClipCache(environment.dirs().cache), chunk_plan(key, spoken, voice), 0, made, worker
+            claims, open_cache(environment.dirs()), chunk_plan(key, spoken, voice), 0, made, worker
         )
     except BulletinError as exc:
         return f"failed: {exc}"

@@ -102,7 +102,7 @@ class Run:
             )
         found = dirs or environment.dirs()
         if options.publish.cache_dir:
-            found = replace(found, cache=Path(options.publish.cache_dir))
+            found = replace(found, cache=Path(options.publish.cache_dir), cache_url=None)
         zone = (clock().tzinfo if clock is not None else None) or environment.local_zone()
         return cls(
             options,
@@ -134,9 +134,9 @@ class Run:
 
     @property
     def cache(self) -> ClipCache | None:
-        from bulletin.run.cache import ClipCache
+        from bulletin.run.cache import open_cache
 
-        return ClipCache(self.dirs.cache) if self.options.publish.cache else None
+        return open_cache(self.dirs) if self.options.publish.cache else None
 
     @property
     def factory(self) -> MakeEngine:
