@@ -323,3 +323,38 @@ def test_a_programme_fans_its_chunks_out_and_a_shared_story_is_made_once(tmp_pat
     assert sum(made.values()) - shared < shared / 2  # the stories' chunks were the first one's
     for mp3 in (tmp_path / "out").glob("*.mp3"):
         assert 10 < probe_duration(mp3) <= 41
+
+
+def _pool_children(worker: subprocess.Popen) -> list[int]:
+    """The pids of a worker's pool processes (its children)."""
+    found = Path(f"/proc/{worker.pid}/task/{worker.pid}/children")
+    return [int(pid) for pid in found.read_text().split()] if found.exists() else []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds pool processes through /proc")
+def test_a_pool_process_killed_mid_build_has_its_edition_built_again_once(
+    tmp_path: Path, broker: str
+) -> None:
+    """``kill -9`` of the pool process building an edition (its worker lives on): the task is
+    rejected, runs again (``task_reject_on_worker_lost``) and the edition is published once."""
+    ledger = Ledger.connect(broker)
+    programme = write_programme(tmp_path, "pool1")
+    air = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    worker = start_worker(tmp_path, broker, "alpha")
+    try:
+        done = bulletin(tmp_path, broker, "submit", str(programme), "--air-time", air.isoformat(), "--json")
+        assert done.returncode == 0, done.stderr
+        edition = json.loads(done.stdout)["edition"]
+        wait_for(lambda: ledger.outcome(edition).get("status") == "building", 60, "the build to start")
+        (pool,) = _pool_children(worker)
+        os.kill(pool, signal.SIGKILL)
+        wait_for(lambda: ledger.done(edition) is not None, 120, "the edition to be done")
+        assert worker.poll() is None  # the worker itself lived on
+    finally:
+        stop(worker)
+    outcome = ledger.outcome(edition)
+    assert outcome["status"] == "published" and int(outcome["token"]) >= 2  # a second holder finished it
+    assert [r["edition"] for r in ledger.runs("runs") if r["status"] == "published"] == [edition]
+    assert ledger.runs("failures") == []
+    (mp3,) = (tmp_path / "out").glob("*.mp3")
+    assert 10 < probe_duration(mp3) <= 41

@@ -7,22 +7,29 @@ publishes (fenced, :mod:`bulletin.distributed.ledger`). The run itself is unchan
 one hook, :class:`bulletin.run.speak.FanOut`, is called by the programme's rounds, which
 then read the chunks from the cache as if an earlier run had made them.
 
-Why the build task does not simply wait for its chunk tasks: with every worker process
-busy building (twelve programmes on two processes), the chunk tasks would queue behind
-the builds that wait for them, and the group would deadlock. So the build task works too:
+It is a chord in shape, not Celery's ``chord`` primitive, for two reasons. The fitting
+loop is one call in the run that needs the chunks' lengths before its next round, so the
+join happens inside the build task, not in a callback task. And a build task that only
+waited for its chunk tasks would deadlock the group when every worker process is busy
+building (twelve programmes on two processes): the chunk tasks would queue behind the
+builds that wait for them. So the build task works too:
 it makes its own missing chunks in order, skipping those another process has claimed,
 and returns when all are in the cache. A chunk is claimed in Redis (``SET NX`` with a
 time to live) before it is synthesized, so it is made once across the group: two
 programmes airing the same story share its chunks (content-addressed keys), and a chunk
 task whose key is already cached or claimed returns at once. A claim whose holder was
-killed expires after :data:`CLAIM_TTL`, and the build then makes the chunk itself.
+killed stops being renewed and expires after :data:`CLAIM_TTL`; the build then makes the
+chunk itself.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,9 +43,9 @@ from bulletin.run.speak import Plan, clips_in_order
 CHUNK = "bulletin.synthesize_chunk"
 #: The queue chunk tasks go to; every worker consumes it beside the builds' queue.
 CHUNKS_QUEUE = "bulletin.chunks"
-#: Seconds a chunk claim lives: above the longest single chunk's synthesis. A claim whose
-#: holder was killed stops a build for at most this long.
-CLAIM_TTL = 60
+#: Seconds a chunk claim lives without renewal (its holder renews it every third of
+#: that while it synthesizes): a claim whose holder was killed holds a build up this long.
+CLAIM_TTL = 15
 #: Seconds the build waits between looks at chunks others are making.
 POLL = 0.05
 PREFIX = "bulletin:"
@@ -46,6 +53,11 @@ PREFIX = "bulletin:"
 #: Let go of a claim only if it is still ours (it may have expired and been taken).
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+#: Renew a claim only if it is still ours.
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('expire', KEYS[1], ARGV[2]) end
 return 0
 """
 
@@ -73,6 +85,28 @@ class Claims:
     def release(self, key: str, token: str) -> None:
         self.client.eval(_RELEASE, 1, f"{PREFIX}chunk:{key}", token)
 
+    @contextlib.contextmanager
+    def kept(self, key: str, token: str) -> Iterator[None]:
+        """Renew the claim while the chunk is made (a long chunk on a busy machine outlives the TTL)."""
+        from redis.exceptions import RedisError
+
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(self.ttl / 3):
+                try:
+                    self.client.eval(_RENEW, 1, f"{PREFIX}chunk:{key}", token, self.ttl)
+                except RedisError:
+                    return  # lost: the claim expires, and the build makes the chunk itself
+
+        keeper = threading.Thread(target=renew, name=f"claim {key[:8]}", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            keeper.join()
+
     def count(self, worker: str) -> None:
         self.client.hincrby(f"{PREFIX}chunks", worker, 1)
 
@@ -98,12 +132,13 @@ def make_chunk(
     try:
         if cache.has(key):  # made between the look and the claim
             return "cached"
-        clips = clips_in_order(plan.only([index]), engine, cache, ChunkStats(), Silent())
-        try:
-            for _ in clips:
-                pass
-        finally:
-            clips.close()
+        with claims.kept(key, token):
+            clips = clips_in_order(plan.only([index]), engine, cache, ChunkStats(), Silent())
+            try:
+                for _ in clips:
+                    pass
+            finally:
+                clips.close()
         claims.count(worker or me())
         return "made"
     finally:
