@@ -358,3 +358,31 @@ def test_a_pool_process_killed_mid_build_has_its_edition_built_again_once(
     assert ledger.runs("failures") == []
     (mp3,) = (tmp_path / "out").glob("*.mp3")
     assert 10 < probe_duration(mp3) <= 41
+
+
+def test_the_run_records_in_redis_are_every_workers(tmp_path: Path, broker: str, sample: Path) -> None:
+    """Two "machines" with their own state folders share the records in Redis: the second finds
+    the first's bulletin unchanged, and nothing is written to either state folder."""
+    from bulletin.audio.settings import EncodeOptions
+    from bulletin.distributed.ledger import RedisRecords
+    from bulletin.run.build import run_build
+    from bulletin.run.options import BuildOptions, OutputOptions, SourceOptions
+
+    records = RedisRecords(Ledger.connect(broker).client)
+    options = BuildOptions(
+        sources=SourceOptions(articles=(str(sample),)),
+        output=OutputOptions(path=str(tmp_path / "out.mp3"), encode=EncodeOptions(normalize=False)),
+    )
+    fixed = lambda: datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)  # noqa: E731
+    first = run_build(
+        options, engine=MemoryEngine(), dirs=Dirs.under(tmp_path / "m1"), clock=fixed, records=records
+    )
+    again = run_build(
+        options, engine=MemoryEngine(), dirs=Dirs.under(tmp_path / "m2"), clock=fixed, records=records
+    )
+    assert first.skipped_unchanged is None and again.skipped_unchanged == str(tmp_path / "out.mp3")
+    assert (
+        not (tmp_path / "m1" / "state" / "runs").exists()
+        and not (tmp_path / "m2" / "state" / "runs").exists()
+    )
+    assert len(records.client.keys("bulletin:state:*")) == 1

@@ -19,7 +19,7 @@ from typing import Any
 from bulletin import environment
 from bulletin.distributed.edition import Edition, parse_air
 from bulletin.distributed.fanout import CHUNK, Claims, FanOut
-from bulletin.distributed.ledger import EditionRefused, Ledger
+from bulletin.distributed.ledger import EditionRefused, Ledger, RedisRecords
 from bulletin.engines.base import VoiceSettings
 from bulletin.errors import EXIT_TEMPFAIL, BulletinError
 
@@ -122,7 +122,7 @@ def publish_once(
     try:
         if claim.done:  # finished while this task waited for the lock
             return {**about, "status": "unchanged"}
-        report = _build(edition, output, feed, base_url, claim.check, fan_out)
+        report = _build(edition, output, feed, base_url, claim.check, fan_out, RedisRecords(ledger.client))
         status = "unchanged" if report.skipped_unchanged else "published"
         recorded = claim.finish(status, output=report.output.path, worker=about["worker"])
         return {**about, "status": status, "output": report.output.path, "recorded": recorded}
@@ -146,6 +146,7 @@ def _build(
     base_url: str | None,
     check: Any,
     fan_out: FanOut | None = None,
+    records: RedisRecords | None = None,
 ) -> Any:
     from bulletin.run.build import run_build
     from bulletin.run.options import BuildOptions, OutputOptions, ProgrammeOptions, PublishOptions
@@ -155,7 +156,7 @@ def _build(
         publish=PublishOptions(feed=feed, base_url=base_url, lock_timeout=60.0),
         programme=ProgrammeOptions(file=str(edition.programme), air_time=edition.air.isoformat()),
     )
-    return run_build(options, engine=_engine(), before_commit=check, fan_out=fan_out)
+    return run_build(options, engine=_engine(), before_commit=check, fan_out=fan_out, records=records)
 
 
 def _engine() -> Any:

@@ -23,6 +23,7 @@ from bulletin.run.presets import Preset, resolve
 from bulletin.text.lexicon import Lexicon, merged
 
 if TYPE_CHECKING:
+    from bulletin.publish.state import Records
     from bulletin.run.cache import ClipCache
     from bulletin.run.programme import Programme
     from bulletin.run.speak import FanOut
@@ -75,6 +76,8 @@ class Run:
     local_zone: tzinfo = timezone.utc
     #: A station group's fan-out: a programme's missing chunks made by other processes.
     fan_out: FanOut | None = None
+    #: Where the run records are kept when not in the state folder (a station group's Redis).
+    records: Records | None = None
     _lexicon: Lexicon | None = field(default=None, repr=False)
 
     @classmethod
@@ -87,7 +90,6 @@ class Run:
         dirs: Dirs | None = None,
         clock: Clock | None = None,
         engines: MakeEngine | None = None,
-        fan_out: FanOut | None = None,
     ) -> Run:
         """Read the programme file (once) and the environment (once) for this run."""
         programme = None
@@ -115,7 +117,6 @@ class Run:
             environment.user_lexicon(),
             programme,
             zone,
-            fan_out,
         )
 
     def when(self) -> datetime:

@@ -65,7 +65,7 @@ class ProgrammeMaker:
         assert run.programme is not None
         desk = desk_for(run.options, run.programme)
         rotating = desk.rotate and desk.order == "importance"
-        last = outputs.last_aired(run.options, run.dirs.state, run.warn) if rotating else ()
+        last = outputs.last_aired(run.options, run.dirs.state, run.warn, run.records) if rotating else ()
         edition = Edition.make(clean, desk, last)
         if not edition.order:
             words = ", ".join(run.programme.drops)
