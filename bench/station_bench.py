@@ -151,8 +151,9 @@ class Station:
                 raise SystemExit(f"timed out waiting for {what}")
             time.sleep(0.1)
 
-    def run(self, programmes: list[Path], air: datetime) -> float:
-        """Seconds from queueing ``programmes`` to every edition published."""
+    def run(self, programmes: list[Path]) -> float:
+        """Seconds from queueing ``programmes`` to every edition published (airing an hour on)."""
+        air = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(second=0, microsecond=0)
         start = time.perf_counter()
         editions = [submit(self.app, p, air)["edition"] for p in programmes]
         self._wait(lambda: all(self.ledger.done(e) for e in editions), "the editions", timeout=3600)
@@ -183,13 +184,11 @@ def load() -> str:
     return "/".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def phase(
-    folder: Path, processes: int, rounds: int, programmes: list[Path], air: datetime
-) -> tuple[float, str]:
+def phase(folder: Path, processes: int, rounds: int, programmes: list[Path]) -> tuple[float, str]:
     station = Station(folder, processes, rounds)
     try:
         before = load()
-        seconds = station.run(programmes, air)
+        seconds = station.run(programmes)
         made = station.chunks()
     finally:
         station.stop()
@@ -209,7 +208,6 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=1, help="latency measured this many times, 1 then 2")
     args = parser.parse_args()
     rounds = rounds_per_char(args.cost)
-    air = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
     print(
         f"{os.cpu_count()} cores; load average {load()}; "
         f"{rounds} SHA-256 rounds a character (cost {args.cost})"
@@ -223,8 +221,8 @@ def main() -> None:
             ]
             files = [write_programme(folder, name, region, 3, "0:40") for name, region in names]
             print(f"throughput: {len(files)} programmes (3 stories, 40 s slot each)", flush=True)
-            one, _ = phase(folder / "t1", 1, rounds, files, air)
-            two, _ = phase(folder / "t2", 2, rounds, files, air)
+            one, _ = phase(folder / "t1", 1, rounds, files)
+            two, _ = phase(folder / "t2", 2, rounds, files)
             hourly = 3600 * len(files)
             print(
                 f"  programmes per hour: {hourly / one:.0f} on 1, {hourly / two:.0f} on 2; "
@@ -234,8 +232,8 @@ def main() -> None:
         long = write_programme(folder, "long", "全國", 6, "2:00")
         print("latency: one programme (6 stories, 2-minute slot), submit to published", flush=True)
         for n in range(args.pairs):  # 1 then 2 processes, again: the noise shows in the spread
-            one, _ = phase(folder / f"l1-{n}", 1, rounds, [long], air)
-            two, _ = phase(folder / f"l2-{n}", 2, rounds, [long], air)
+            one, _ = phase(folder / f"l1-{n}", 1, rounds, [long])
+            two, _ = phase(folder / f"l2-{n}", 2, rounds, [long])
             print(
                 f"  latency {one:.1f} s on 1, {two:.1f} s on 2 (chunk fan-out); ratio {one / two:.2f}x",
                 flush=True,
