@@ -386,3 +386,64 @@ def test_the_run_records_in_redis_are_every_workers(tmp_path: Path, broker: str,
         and not (tmp_path / "m2" / "state" / "runs").exists()
     )
     assert len(records.client.keys("bulletin:state:*")) == 1
+
+
+class _Sent:
+    """A Celery app stand-in that keeps what would have been queued."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    def send_task(self, name: str, kwargs: dict, queue: str) -> None:
+        self.sent.append(kwargs)
+
+
+def _plan(texts: list[str]):
+    from bulletin.engines.base import VoiceSettings
+    from bulletin.run.cache import ClipCache
+    from bulletin.run.speak import Plan
+    from bulletin.text.chunk import Chunk
+
+    voice = VoiceSettings(engine="memory", voice="test")
+    chunks = tuple(Chunk(i, t, t, 0, 0, i, "sentence") for i, t in enumerate(texts))
+    keys = tuple(ClipCache.key("memory-0.02", voice, t) for t in texts)
+    return Plan(chunks, keys, (voice,) * len(texts))
+
+
+def test_the_build_makes_what_nobody_claimed_and_waits_for_the_rest(tmp_path: Path, broker: str) -> None:
+    import threading
+
+    from bulletin.distributed.fanout import Claims, FanOut
+    from bulletin.run.cache import ClipCache
+
+    claims = Claims(Ledger.connect(broker).client)
+    cache = ClipCache(tmp_path / "cache")
+    plan = _plan(["第一句。", "第二句。", "第三句。", "第一句。"])  # the last is the first again
+    other = claims.take(plan.keys[1])  # another worker is making the second
+    assert other is not None
+
+    def elsewhere() -> None:
+        time.sleep(0.5)
+        cache.put(plan.keys[1], MemoryEngine().synthesize(["第二句。"], plan.voices[1])[0])
+        claims.release(plan.keys[1], other)
+
+    app, engine = _Sent(), MemoryEngine()
+    maker = threading.Thread(target=elsewhere)
+    maker.start()
+    FanOut(app, claims, "e", "builder")(plan, engine, cache)
+    maker.join()
+    assert [s["key"] for s in app.sent] == list(plan.keys[:3])  # one task per chunk, the repeat once
+    assert engine.texts == ["第一句。", "第三句。"]  # the build made the two nobody had claimed
+    assert all(cache.has(k) for k in plan.keys)
+    assert claims.counts() == {"builder": 2}
+
+
+def test_a_chunk_that_cannot_be_stored_is_left_to_the_run(tmp_path: Path, broker: str) -> None:
+    from bulletin.distributed.fanout import Claims, FanOut
+    from bulletin.run.cache import ClipCache
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    plan, engine = _plan(["第一句。"]), MemoryEngine()
+    FanOut(_Sent(), Claims(Ledger.connect(broker).client))(plan, engine, ClipCache(blocker))  # returns
+    assert engine.texts == ["第一句。"]

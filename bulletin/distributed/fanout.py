@@ -25,6 +25,7 @@ chunk itself.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import threading
@@ -49,6 +50,8 @@ CLAIM_TTL = 15
 #: Seconds the build waits between looks at chunks others are making.
 POLL = 0.05
 PREFIX = "bulletin:"
+
+log = logging.getLogger(__name__)
 
 #: Let go of a claim only if it is still ours (it may have expired and been taken).
 _RELEASE = """
@@ -160,7 +163,23 @@ class FanOut:
             if key not in first and not cache.has(key):
                 first[key] = i
         wanted = list(first.values())
-        for i in wanted:  # one task per chunk; another worker's may find it made and return at once
+        try:
+            self._send(plan, engine, wanted)
+        except Exception as exc:  # the broker is away: this build makes every chunk itself
+            log.warning("chunk fan-out: could not queue the chunks (%s); making them here", exc)
+        left, tried = wanted, set()
+        while left:
+            for i in left:  # this build makes what nobody has claimed yet
+                if make_chunk(self.claims, cache, plan, i, engine, self.worker) == "made":
+                    tried.add(i)
+            # one this build made that is still not cached could not be stored: the run makes it again
+            left = [i for i in left if i not in tried and not cache.has(plan.keys[i])]
+            if left and all(self.claims.held(plan.keys[i]) for i in left):
+                time.sleep(POLL)  # the rest are being made elsewhere
+
+    def _send(self, plan: Plan, engine: Engine, wanted: list[int]) -> None:
+        """One task per chunk; another worker's may find it made and return at once."""
+        for i in wanted:
             self.app.send_task(
                 CHUNK,
                 kwargs={
@@ -172,13 +191,6 @@ class FanOut:
                 },
                 queue=CHUNKS_QUEUE,
             )
-        left = wanted
-        while left:
-            for i in left:  # this build makes what nobody has claimed yet
-                make_chunk(self.claims, cache, plan, i, engine, self.worker)
-            left = [i for i in left if not cache.has(plan.keys[i])]
-            if left and all(self.claims.held(plan.keys[i]) for i in left):
-                time.sleep(POLL)  # the rest are being made elsewhere
 
 
 def chunk_plan(key: str, spoken: str, voice: VoiceSettings) -> Plan:
