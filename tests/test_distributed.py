@@ -287,3 +287,163 @@ def test_an_edition_past_its_air_time_and_grace_is_dropped_and_reported(tmp_path
     assert [r["edition"] for r in ledger.runs("failures")] == [edition.id]
     # a redelivered copy ends "unchanged": it is not tried again
     assert publish_once(ledger, edition, output=str(tmp_path / "late.mp3"))["status"] == "unchanged"
+
+
+def test_a_programme_fans_its_chunks_out_and_a_shared_story_is_made_once(tmp_path: Path, broker: str) -> None:
+    """One programme on two workers: both make its chunks. A second programme airing the same
+    stories then synthesizes only what is its own (opener, headlines, closer): every chunk
+    in the cache was made exactly once across the group."""
+    from bulletin.distributed.fanout import Claims
+
+    ledger = Ledger.connect(broker)
+    claims = Claims(ledger.client)
+    first, second = (write_programme(tmp_path, n) for n in ("north1", "south2"))
+    air = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    workers = [start_worker(tmp_path, broker, n) for n in ("alpha", "beta")]
+    clips = lambda: sorted((tmp_path / "cache").glob("v*/??/*.clip"))  # noqa: E731
+    try:
+        done = bulletin(tmp_path, broker, "submit", str(first), "--air-time", air.isoformat(), "--json")
+        assert done.returncode == 0, done.stderr
+        one = json.loads(done.stdout)["edition"]
+        wait_for(lambda: ledger.done(one) is not None, 120, "the first programme")
+        made_first = claims.counts()
+        assert set(made_first) == {"alpha@test", "beta@test"}, made_first  # both workers made its chunks
+        assert sum(made_first.values()) == len(clips())
+        shared = len(clips())
+
+        done = bulletin(tmp_path, broker, "submit", str(second), "--air-time", air.isoformat(), "--json")
+        two = json.loads(done.stdout)["edition"]
+        wait_for(lambda: ledger.done(two) is not None, 120, "the second programme")
+    finally:
+        for process in workers:
+            stop(process)
+    assert ledger.outcome(one)["status"] == ledger.outcome(two)["status"] == "published"
+    made = claims.counts()
+    assert sum(made.values()) == len(clips())  # no chunk made twice
+    assert sum(made.values()) - shared < shared / 2  # the stories' chunks were the first one's
+    for mp3 in (tmp_path / "out").glob("*.mp3"):
+        assert 10 < probe_duration(mp3) <= 41
+
+
+def _pool_children(worker: subprocess.Popen) -> list[int]:
+    """The pids of a worker's pool processes (its children)."""
+    found = Path(f"/proc/{worker.pid}/task/{worker.pid}/children")
+    return [int(pid) for pid in found.read_text().split()] if found.exists() else []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds pool processes through /proc")
+def test_a_pool_process_killed_mid_build_has_its_edition_built_again_once(
+    tmp_path: Path, broker: str
+) -> None:
+    """``kill -9`` of the pool process building an edition (its worker lives on): the task is
+    rejected, runs again (``task_reject_on_worker_lost``) and the edition is published once."""
+    ledger = Ledger.connect(broker)
+    programme = write_programme(tmp_path, "pool1")
+    air = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+    worker = start_worker(tmp_path, broker, "alpha")
+    try:
+        done = bulletin(tmp_path, broker, "submit", str(programme), "--air-time", air.isoformat(), "--json")
+        assert done.returncode == 0, done.stderr
+        edition = json.loads(done.stdout)["edition"]
+        wait_for(lambda: ledger.outcome(edition).get("status") == "building", 60, "the build to start")
+        (pool,) = _pool_children(worker)
+        os.kill(pool, signal.SIGKILL)
+        wait_for(lambda: ledger.done(edition) is not None, 120, "the edition to be done")
+        assert worker.poll() is None  # the worker itself lived on
+    finally:
+        stop(worker)
+    outcome = ledger.outcome(edition)
+    assert outcome["status"] == "published" and int(outcome["token"]) >= 2  # a second holder finished it
+    assert [r["edition"] for r in ledger.runs("runs") if r["status"] == "published"] == [edition]
+    assert ledger.runs("failures") == []
+    (mp3,) = (tmp_path / "out").glob("*.mp3")
+    assert 10 < probe_duration(mp3) <= 41
+
+
+def test_the_run_records_in_redis_are_every_workers(tmp_path: Path, broker: str, sample: Path) -> None:
+    """Two "machines" with their own state folders share the records in Redis: the second finds
+    the first's bulletin unchanged, and nothing is written to either state folder."""
+    from bulletin.audio.settings import EncodeOptions
+    from bulletin.distributed.ledger import RedisRecords
+    from bulletin.run.build import run_build
+    from bulletin.run.options import BuildOptions, OutputOptions, SourceOptions
+
+    records = RedisRecords(Ledger.connect(broker).client)
+    options = BuildOptions(
+        sources=SourceOptions(articles=(str(sample),)),
+        output=OutputOptions(path=str(tmp_path / "out.mp3"), encode=EncodeOptions(normalize=False)),
+    )
+    fixed = lambda: datetime(2026, 12, 4, 9, 0, tzinfo=timezone.utc)  # noqa: E731
+    first = run_build(
+        options, engine=MemoryEngine(), dirs=Dirs.under(tmp_path / "m1"), clock=fixed, records=records
+    )
+    again = run_build(
+        options, engine=MemoryEngine(), dirs=Dirs.under(tmp_path / "m2"), clock=fixed, records=records
+    )
+    assert first.skipped_unchanged is None and again.skipped_unchanged == str(tmp_path / "out.mp3")
+    assert (
+        not (tmp_path / "m1" / "state" / "runs").exists()
+        and not (tmp_path / "m2" / "state" / "runs").exists()
+    )
+    assert len(records.client.keys("bulletin:state:*")) == 1
+
+
+class _Sent:
+    """A Celery app stand-in that keeps what would have been queued."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    def send_task(self, name: str, kwargs: dict, queue: str) -> None:
+        self.sent.append(kwargs)
+
+
+def _plan(texts: list[str]):
+    from bulletin.engines.base import VoiceSettings
+    from bulletin.run.cache import ClipCache
+    from bulletin.run.speak import Plan
+    from bulletin.text.chunk import Chunk
+
+    voice = VoiceSettings(engine="memory", voice="test")
+    chunks = tuple(Chunk(i, t, t, 0, 0, i, "sentence") for i, t in enumerate(texts))
+    keys = tuple(ClipCache.key("memory-0.02", voice, t) for t in texts)
+    return Plan(chunks, keys, (voice,) * len(texts))
+
+
+def test_the_build_makes_what_nobody_claimed_and_waits_for_the_rest(tmp_path: Path, broker: str) -> None:
+    import threading
+
+    from bulletin.distributed.fanout import Claims, FanOut
+    from bulletin.run.cache import ClipCache
+
+    claims = Claims(Ledger.connect(broker).client)
+    cache = ClipCache(tmp_path / "cache")
+    plan = _plan(["第一句。", "第二句。", "第三句。", "第一句。"])  # the last is the first again
+    other = claims.take(plan.keys[1])  # another worker is making the second
+    assert other is not None
+
+    def elsewhere() -> None:
+        time.sleep(0.5)
+        cache.put(plan.keys[1], MemoryEngine().synthesize(["第二句。"], plan.voices[1])[0])
+        claims.release(plan.keys[1], other)
+
+    app, engine = _Sent(), MemoryEngine()
+    maker = threading.Thread(target=elsewhere)
+    maker.start()
+    FanOut(app, claims, "e", "builder")(plan, engine, cache)
+    maker.join()
+    assert [s["key"] for s in app.sent] == list(plan.keys[:3])  # one task per chunk, the repeat once
+    assert engine.texts == ["第一句。", "第三句。"]  # the build made the two nobody had claimed
+    assert all(cache.has(k) for k in plan.keys)
+    assert claims.counts() == {"builder": 2}
+
+
+def test_a_chunk_that_cannot_be_stored_is_left_to_the_run(tmp_path: Path, broker: str) -> None:
+    from bulletin.distributed.fanout import Claims, FanOut
+    from bulletin.run.cache import ClipCache
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    plan, engine = _plan(["第一句。"]), MemoryEngine()
+    FanOut(_Sent(), Claims(Ledger.connect(broker).client))(plan, engine, ClipCache(blocker))  # returns
+    assert engine.texts == ["第一句。"]

@@ -28,7 +28,10 @@ def worker(
     broker: str, *, concurrency: int, visibility_timeout: float, name: str | None, loglevel: str
 ) -> None:
     """Run a Celery worker (prefork, ``concurrency`` processes) until it is stopped."""
+    from bulletin.distributed.fanout import CHUNKS_QUEUE
+
     argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "--without-gossip"]
+    argv.append(f"--queues=celery,{CHUNKS_QUEUE}")  # builds, and the chunks they fan out
     if name:
         argv.append(f"--hostname={name}")
     app_for(broker, visibility_timeout).worker_main(argv=argv)

@@ -138,6 +138,36 @@ class Ledger:
         return {k: json.loads(v) for k, v in self.client.hgetall(self.key("last")).items()}
 
 
+@dataclass
+class RedisRecords:
+    """The run records (:class:`bulletin.publish.state.Records`) in Redis, not in a state folder.
+
+    What the last edition of each output was (its fingerprint, what it aired) is then the
+    same for every worker: an edition built on one machine rotates the stories the last
+    one, built on another, aired. A record is a small JSON document, kept without expiry.
+    """
+
+    client: Any  # redis.Redis, decode_responses=True
+
+    def read(self, name: str) -> bytes | None:
+        """The record, None if there is none or Redis does not answer (a cache: one rebuild)."""
+        from redis.exceptions import RedisError
+
+        try:
+            found = self.client.get(f"{PREFIX}state:{name}")
+        except RedisError:
+            return None
+        return None if found is None else found.encode("utf-8")
+
+    def write(self, name: str, data: bytes) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            self.client.set(f"{PREFIX}state:{name}", data.decode("utf-8"))
+        except RedisError as exc:
+            raise PublishError(f"cannot record the run in Redis: {exc}") from exc
+
+
 class Claim:
     """The lock and fencing token one worker holds on one edition while it builds it."""
 

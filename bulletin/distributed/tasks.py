@@ -18,7 +18,9 @@ from typing import Any
 
 from bulletin import environment
 from bulletin.distributed.edition import Edition, parse_air
-from bulletin.distributed.ledger import EditionRefused, Ledger
+from bulletin.distributed.fanout import CHUNK, Claims, FanOut
+from bulletin.distributed.ledger import EditionRefused, Ledger, RedisRecords
+from bulletin.engines.base import VoiceSettings
 from bulletin.errors import EXIT_TEMPFAIL, BulletinError
 
 BUILD = "bulletin.build_edition"
@@ -44,12 +46,24 @@ def register(app: Any) -> None:
     ) -> dict[str, Any]:
         ed = Edition(Path(programme), parse_air(air_time), late)
         ledger = Ledger.connect(app.conf.broker_url)
+        worker = self.request.hostname or ""
+        fan_out = FanOut(app, Claims(ledger.client), ed.id, worker)
         outcome = publish_once(
-            ledger, ed, output=output, feed=feed, base_url=base_url, worker=self.request.hostname or ""
+            ledger, ed, output=output, feed=feed, base_url=base_url, worker=worker, fan_out=fan_out
         )
         if outcome["status"] == "retry":
             raise self.retry(countdown=RETRY_AFTER)
         return outcome
+
+    @app.task(name=CHUNK, bind=True, ignore_result=True)
+    def synthesize_chunk(
+        self: Any, *, edition: str, key: str, spoken: str, engine: str, voice: dict[str, str]
+    ) -> str:
+        """One chunk of a programme into the shared cache (:mod:`bulletin.distributed.fanout`)."""
+        worker = self.request.hostname or ""
+        return chunk_once(
+            app, key=key, spoken=spoken, engine=engine, voice=VoiceSettings(**voice), worker=worker
+        )
 
     @app.task(name=DUE)
     def due(*, programme: str, schedule: str, lead: float) -> dict[str, Any]:
@@ -87,6 +101,7 @@ def publish_once(
     feed: str | None = None,
     base_url: str | None = None,
     worker: str = "",
+    fan_out: FanOut | None = None,
 ) -> dict[str, Any]:
     """Build and publish ``edition`` unless it is done or late; its outcome, also in Redis.
 
@@ -107,7 +122,7 @@ def publish_once(
     try:
         if claim.done:  # finished while this task waited for the lock
             return {**about, "status": "unchanged"}
-        report = _build(edition, output, feed, base_url, claim.check)
+        report = _build(edition, output, feed, base_url, claim.check, fan_out, RedisRecords(ledger.client))
         status = "unchanged" if report.skipped_unchanged else "published"
         recorded = claim.finish(status, output=report.output.path, worker=about["worker"])
         return {**about, "status": status, "output": report.output.path, "recorded": recorded}
@@ -124,7 +139,15 @@ def publish_once(
         claim.release()
 
 
-def _build(edition: Edition, output: str, feed: str | None, base_url: str | None, check: Any) -> Any:
+def _build(
+    edition: Edition,
+    output: str,
+    feed: str | None,
+    base_url: str | None,
+    check: Any,
+    fan_out: FanOut | None = None,
+    records: RedisRecords | None = None,
+) -> Any:
     from bulletin.run.build import run_build
     from bulletin.run.options import BuildOptions, OutputOptions, ProgrammeOptions, PublishOptions
 
@@ -133,13 +156,54 @@ def _build(edition: Edition, output: str, feed: str | None, base_url: str | None
         publish=PublishOptions(feed=feed, base_url=base_url, lock_timeout=60.0),
         programme=ProgrammeOptions(file=str(edition.programme), air_time=edition.air.isoformat()),
     )
-    return run_build(options, engine=_engine(), before_commit=check)
+    return run_build(options, engine=_engine(), before_commit=check, fan_out=fan_out, records=records)
 
 
 def _engine() -> Any:
-    """The engine named by ``BULLETIN_ENGINE_FACTORY`` (tests), else None: the programme's choice."""
+    """The engine named by ``BULLETIN_ENGINE_FACTORY`` (tests, the benchmark), else None: the
+    programme's choice."""
     named = environment.engine_factory()
     if not named:
         return None
     module, _, attr = named.partition(":")
     return getattr(importlib.import_module(module), attr or "engine")()
+
+
+#: A worker process's engines by name, made once: loading a model per chunk would cost
+#: more than the chunk.
+_ENGINES: dict[str, Any] = {}
+
+
+def _engine_named(name: str) -> Any:
+    if name not in _ENGINES:
+        from bulletin.run.choose import EngineFactory
+
+        made = _engine()
+        if made is None:
+            made = EngineFactory(endpoints=environment.endpoints(), data_dir=environment.dirs().data)(name)
+        _ENGINES[name] = made
+    return _ENGINES[name]
+
+
+def chunk_once(
+    app: Any, *, key: str, spoken: str, engine: str, voice: VoiceSettings, worker: str = ""
+) -> str:
+    """Make one chunk into this worker's cache unless it is there or being made; what happened.
+
+    A worker whose engine would key the chunk differently (another model version) leaves
+    it to the build, which made the key: ``mismatch``. A failure is left to the build too,
+    which then meets it itself (its claim is let go).
+    """
+    from bulletin.distributed.fanout import chunk_plan, make_chunk
+    from bulletin.run.cache import ClipCache, open_cache
+
+    made = _engine_named(engine)
+    if ClipCache.key(made.version(voice), voice, spoken) != key:
+        return "mismatch"
+    claims = Claims(Ledger.connect(app.conf.broker_url).client)
+    try:
+        return make_chunk(
+            claims, open_cache(environment.dirs()), chunk_plan(key, spoken, voice), 0, made, worker
+        )
+    except BulletinError as exc:
+        return f"failed: {exc}"
