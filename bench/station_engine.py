@@ -13,13 +13,11 @@ longer, as a model would.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import wave
 from collections.abc import Sequence
 from typing import ClassVar
 
-from bulletin.engines.base import Clip, OnClip, VoiceSettings
+from bulletin.engines.base import Clip, OnClip, VoiceSettings, wav_bytes
 
 RATE = 24_000
 #: Seconds of audio per speakable character.
@@ -40,14 +38,7 @@ def tone(seconds: float, frequency: float) -> bytes:
     count = max(1, int(seconds * RATE))
     n = np.arange(count)
     edge = np.minimum(1.0, np.minimum(n, count - n) / (0.01 * RATE))
-    pcm = (0.3 * 32767 * edge * np.sin(2 * np.pi * frequency * n / RATE)).astype("<i2")
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(pcm.tobytes())
-    return out.getvalue()
+    return wav_bytes(0.3 * edge * np.sin(2 * np.pi * frequency * n / RATE), RATE)
 
 
 class CpuEngine:

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from bulletin.errors import ConfigError
 from bulletin.run.cache import _SUFFIX, CACHE_FORMAT, CacheInfo, ClipCache, _decode, _encode
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -68,32 +70,33 @@ class S3ClipCache(ClipCache):
 
     # ----------------------------------------------------------------- read
 
-    def has(self, key: str) -> bool:
+    def _answer(self, what: str, name: str, ask: Callable[[], T]) -> T | None:
+        """What the store answers, or None: a missing object quietly, any other failure logged
+        (a cache that cannot be read costs a synthesis, never the run)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            self.client.head_object(Bucket=self.bucket, Key=self._name(key))
+            return ask()
         except ClientError as exc:
             if _status(exc) != 404:
-                log.warning("cache: cannot look up %s: %s", key, exc)
-            return False
+                log.warning("cache: cannot %s %s: %s", what, name, exc)
         except BotoCoreError as exc:
-            log.warning("cache: cannot look up %s: %s", key, exc)
-            return False
-        return True
+            log.warning("cache: cannot %s %s: %s", what, name, exc)
+        return None
+
+    def has(self, key: str) -> bool:
+        name = self._name(key)
+        return (
+            self._answer("look up", name, lambda: self.client.head_object(Bucket=self.bucket, Key=name))
+            is not None
+        )
 
     def get_entry(self, key: str, *, shelf: str | None = None) -> tuple[dict[str, Any], bytes] | None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         name = self._name(key, shelf)
-        try:
-            raw = self.client.get_object(Bucket=self.bucket, Key=name)["Body"].read()
-        except ClientError as exc:
-            if _status(exc) != 404:
-                log.warning("cache: cannot read %s: %s", name, exc)
-            return None
-        except BotoCoreError as exc:
-            log.warning("cache: cannot read %s: %s", name, exc)
+        raw = self._answer(
+            "read", name, lambda: self.client.get_object(Bucket=self.bucket, Key=name)["Body"].read()
+        )
+        if raw is None:
             return None
         entry = _decode(raw)
         if entry is None:  # written whole or not at all, so this is damage: away with it
