@@ -32,13 +32,20 @@ def burn(rounds: int) -> None:
 
 
 def tone(seconds: float, frequency: float) -> bytes:
-    """A 16-bit mono WAV sine with 10 ms fades (silence trimming finds it whole)."""
+    """A 16-bit mono WAV sine with 10 ms fades (silence trimming finds it whole), its level
+    rising and falling five times a second like syllables.
+
+    The envelope matters to the run's own cost: the loudness meter looks for true peaks only
+    near loud samples, and a steady sine is loud everywhere (it costs the meter twice what
+    speech does), so a flat tone would weigh the mixing against synthesis unfairly.
+    """
     import numpy as np
 
     count = max(1, int(seconds * RATE))
     n = np.arange(count)
     edge = np.minimum(1.0, np.minimum(n, count - n) / (0.01 * RATE))
-    return wav_bytes(0.3 * edge * np.sin(2 * np.pi * frequency * n / RATE), RATE)
+    syllables = 0.15 + 0.85 * np.sin(np.pi * 5 * n / RATE) ** 2
+    return wav_bytes(0.3 * edge * syllables * np.sin(2 * np.pi * frequency * n / RATE), RATE)
 
 
 class CpuEngine:
