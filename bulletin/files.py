@@ -363,7 +363,7 @@ def file_digest(path: Path) -> tuple[int, str]:
 # --------------------------------------------------------------------------- what runs keep
 
 
-class Store(Protocol):
+class StateStore(Protocol):
     """Where what runs keep between them lives: the state folder, or a station group's Redis.
 
     Run records, each site's remembered furniture and the conditional-request records are
@@ -389,9 +389,11 @@ class Store(Protocol):
 
 
 class FolderStore:
-    """A :class:`Store` in a folder: a name is a path under it, written atomically.
+    """A :class:`StateStore` in a folder: a name is a path under it, written atomically.
 
-    ``durable``: fsync each write (run records); a cache's entries skip it.
+    ``durable``: fsync each write; a cache's entries skip it (a torn one is a miss).
+    ``keep`` is not used: what is kept in a folder is pruned by its owner (the
+    conditional-request records to a total size, a site's pieces by age within its record).
     """
 
     def __init__(self, root: Path, *, durable: bool = True) -> None:

@@ -32,7 +32,7 @@ FIXED = datetime(2026, 12, 4, 20, 0, tzinfo=timezone.utc)
 
 
 class DictStore:
-    """A store (``bulletin.files.Store``) in a dict: what a station group's Redis holds."""
+    """A store (``bulletin.files.StateStore``) in a dict: what a station group's Redis holds."""
 
     def __init__(self) -> None:
         self.kept: dict[str, bytes] = {}

@@ -140,7 +140,7 @@ class Ledger:
 
 @dataclass
 class RedisRecords:
-    """What runs keep (:class:`bulletin.files.Store`) in Redis, not in a state folder.
+    """What runs keep (:class:`bulletin.files.StateStore`) in Redis, not in a state folder.
 
     The run records: what the last edition of each output was (its fingerprint, what it
     aired) is then the same for every worker, so an edition built on one machine rotates

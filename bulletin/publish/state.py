@@ -22,7 +22,7 @@ from typing import Any
 
 from bulletin import __version__
 from bulletin.errors import PublishError
-from bulletin.files import Store, file_digest, json_text, read_regular, write_text_atomic
+from bulletin.files import StateStore, file_digest, json_text, read_regular, write_text_atomic
 
 _STATE_FORMAT = 1
 #: A record is a few hundred bytes; anything near this is not one of ours.
@@ -117,7 +117,7 @@ def aired_in(record: Mapping[str, Any] | None) -> tuple[tuple[str, ...], ...]:
 
 #: Where run records live when not in the state folder (a station group's Redis): the one
 #: protocol for what runs keep, shared with the sources' caches.
-Records = Store
+Records = StateStore
 
 
 class RunState:

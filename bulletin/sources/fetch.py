@@ -37,7 +37,7 @@ from urllib.parse import urljoin, urlsplit
 
 from bulletin import __version__, environment
 from bulletin.errors import BulletinError, SourceError
-from bulletin.files import FolderStore, Store
+from bulletin.files import FolderStore, StateStore
 from bulletin.sources.policy import Policy, checked_resolver, shown, without_credentials
 
 USER_AGENT = f"bulletin/{__version__} (Mandarin news bulletins; +https://pypi.org/project/bulletin/)"
@@ -109,10 +109,10 @@ class Validators:
         self,
         folder: Path | None,
         max_bytes: int,
-        shared: Store | None = None,
+        shared: StateStore | None = None,
         warn: Callable[[str], None] | None = None,
     ) -> None:
-        self.store: Store | None = shared
+        self.store: StateStore | None = shared
         if shared is None and folder is not None:
             self.store = FolderStore(folder, durable=False)
         self.shared = shared is not None

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from bulletin.errors import ConfigError, InputError, SourceError, SourcesFailed
-from bulletin.files import Store
+from bulletin.files import StateStore
 from bulletin.sources.feeds import Item, looks_like_feed, parse_feed
 from bulletin.sources.fetch import Fetcher, FetchOptions, Response, Validators, keep_loopback_off_proxies
 from bulletin.sources.pages import Page, extract, parse_time
@@ -486,7 +486,7 @@ def _fetch(
     since: datetime | None,
     reports: dict[str, SourceReport],
     zones: Callable[[str], SourceZone],
-    shared: Store | None = None,
+    shared: StateStore | None = None,
     warn: Callable[[str], None] | None = None,
 ) -> dict[str, list[Article]]:
     if not urls:
@@ -514,7 +514,7 @@ def read_sources(
     zone: tzinfo | None = None,
     zones: Mapping[str, tzinfo] | None = None,
     local_zone: tzinfo | None = None,
-    shared: Store | None = None,
+    shared: StateStore | None = None,
 ) -> Gathered:
     """Read every source, in order: the articles, and a :class:`SourceReport` for each source.
 

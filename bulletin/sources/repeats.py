@@ -31,7 +31,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bulletin.errors import BulletinError
-from bulletin.files import FolderStore, Store
+from bulletin.files import FolderStore, StateStore
 from bulletin.text.chars import split_sentences
 from bulletin.text.read import Article
 
@@ -90,9 +90,9 @@ class Memory:
     """
 
     def __init__(
-        self, folder: Path | None, shared: Store | None = None, warn: Callable[[str], None] | None = None
+        self, folder: Path | None, shared: StateStore | None = None, warn: Callable[[str], None] | None = None
     ) -> None:
-        self.store: Store | None = shared
+        self.store: StateStore | None = shared
         if shared is None and folder is not None:
             self.store = FolderStore(folder, durable=False)
         self.shared = shared is not None
