@@ -97,8 +97,8 @@ class Validators:
     which the group's queues need, and unlike the folder it is not pruned to a total; so a
     body is kept there compressed (zlib), only if it then takes at most
     :data:`SHARED_KEEP_BYTES`, and a record is forgotten :data:`SHARED_KEEP_SECONDS` after
-    it was written (a ``304`` does not renew it: no write per request). What the group
-    keeps is then at most a day's distinct URLs of it, each within that cap; a page that
+    it was written (a ``304`` does not renew it: no write per request). Redis then holds
+    at most the pages of the last day's distinct URLs, each within that cap; a page that
     stays in its feed longer is fetched whole once a day. Two workers writing one URL's
     record at once: the last writer wins, and a body that is not the one its record's
     sha256 names (one worker's body, the other's record) is a miss, never a wrong page.
