@@ -82,8 +82,8 @@ class Memory:
     pieces are merged into it, so the last writer keeps what the other wrote unless the
     two read-and-write steps interleave; then the pieces the loser learned are missing
     until the next pages show them again (a piece needs :data:`REPEAT_PAGES` pages anyway),
-    a run later than they would have been. A lock or a server-side merge would close that
-    gap at the cost of a round trip per host for every run, for a cache.
+    a run later than they would have been. Closing that gap would take a compare-and-set
+    (or a lock) in every store; for a cache whose loss is a delay, it is not worth it.
 
     ``warn``: told once if the shared store cannot be written (the run goes on); a state
     folder that cannot be written is ignored as before.
