@@ -18,11 +18,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from bulletin import __version__
 from bulletin.errors import PublishError
-from bulletin.files import file_digest, json_text, read_regular, write_text_atomic
+from bulletin.files import StateStore, file_digest, json_text, read_regular, write_text_atomic
 
 _STATE_FORMAT = 1
 #: A record is a few hundred bytes; anything near this is not one of ours.
@@ -115,16 +115,9 @@ def aired_in(record: Mapping[str, Any] | None) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(s for s in story if isinstance(s, str)) for story in aired if isinstance(story, list))
 
 
-class Records(Protocol):
-    """Where run records live when not in the state folder (a station group's Redis)."""
-
-    def read(self, name: str) -> bytes | None:
-        """The record stored under ``name``, None if there is none."""
-        ...
-
-    def write(self, name: str, data: bytes) -> None:
-        """Store ``data`` under ``name`` (raises :class:`~bulletin.errors.PublishError`)."""
-        ...
+#: Where run records live when not in the state folder (a station group's Redis): the one
+#: protocol for what runs keep, shared with the sources' caches.
+Records = StateStore
 
 
 class RunState:
@@ -156,7 +149,11 @@ class RunState:
         """
         path = self._record_path(key)
         try:
-            raw = read_regular(path, _MAX_RECORD) if self.records is None else self.records.read(path.name)
+            raw = (
+                read_regular(path, _MAX_RECORD)
+                if self.records is None
+                else self.records.read(path.name, _MAX_RECORD)
+            )
             if raw is None:
                 return None
             if len(raw) > _MAX_RECORD:
