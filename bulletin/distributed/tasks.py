@@ -1,5 +1,5 @@
 """The station group's tasks: build one edition (publish it once, or drop it when late),
-and the beat's tick that turns a programme's schedule into an edition.
+and the beat's tick that queues the edition it fired for.
 
 Arguments are keyword JSON (the edition id, the programme file, the air time, the
 outputs), so Flower shows them as they are. A task may run more than once (redelivery
@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 import socket
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +30,13 @@ RETRY_AFTER = 2.0
 
 
 def register(app: Any) -> None:
-    """Add the tasks to ``app`` (names fixed, so any worker and Flower agree on them)."""
+    """Add the tasks to ``app`` (names fixed, so any worker and Flower agree on them).
 
-    @app.task(name=BUILD, bind=True, max_retries=None)
+    Not shared (Celery's default): a shared task is added to every app made later in the
+    process, each then calling the first app's closures (its broker), and Celery 5.7 warns.
+    """
+
+    @app.task(name=BUILD, bind=True, max_retries=None, shared=False)
     def build_edition(
         self: Any,
         *,
@@ -55,7 +59,7 @@ def register(app: Any) -> None:
             raise self.retry(countdown=RETRY_AFTER)
         return outcome
 
-    @app.task(name=CHUNK, bind=True, ignore_result=True)
+    @app.task(name=CHUNK, bind=True, ignore_result=True, shared=False)
     def synthesize_chunk(
         self: Any, *, edition: str, key: str, spoken: str, engine: str, voice: dict[str, str]
     ) -> str:
@@ -65,13 +69,24 @@ def register(app: Any) -> None:
             app, key=key, spoken=spoken, engine=engine, voice=VoiceSettings(**voice), worker=worker
         )
 
-    @app.task(name=DUE)
-    def due(*, programme: str, schedule: str, lead: float) -> dict[str, Any]:
-        from bulletin.distributed.station import next_air, station_programme
+    @app.task(name=DUE, shared=False)
+    def due(*, programme: str, air_time: str, schedule: str = "", lead: float = 0.0) -> dict[str, Any]:
+        """Queue the edition the beat's tick was for: ``air_time``, stamped by the beat
+        (:func:`bulletin.distributed.station.scheduler_class`), never this worker's clock.
+        ``schedule`` and ``lead`` are for whoever reads the task (Flower).
 
-        found = station_programme(Path(programme))
-        air = next_air(schedule, datetime.now(timezone.utc) + timedelta(seconds=lead - 60), app)
-        return submit(app, found.path, air)
+        A programme file broken since the beat read it is a failure of that edition, in
+        the ledger with the others (``bulletin status``), not only a line in one worker's log.
+        """
+        air = parse_air(air_time)
+        try:
+            return submit(app, Path(programme), air)
+        except BulletinError as exc:
+            from bulletin.run.programme.file import LATE
+
+            edition = Edition(Path(programme), air, LATE)
+            Ledger.connect(app.conf.broker_url).note(edition, "failed", error=str(exc))
+            return {"edition": edition.id, "status": "failed", "error": str(exc)}
 
 
 def submit(app: Any, programme: Path, air: datetime, **outputs: str | None) -> dict[str, Any]:
