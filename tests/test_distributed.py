@@ -138,6 +138,21 @@ def start_worker(tmp_path: Path, broker: str, name: str, concurrency: int = 1) -
     )
 
 
+def start_beat(tmp_path: Path, broker: str, folder: Path) -> subprocess.Popen:
+    """``bulletin schedule FOLDER`` with its own working and temp folders, to see what it leaves."""
+    for where in ("beat", "beat-tmp"):
+        (tmp_path / where).mkdir()
+    log = (tmp_path / "beat.log").open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "bulletin", "schedule", str(folder), "-v"],
+        env={**worker_env(tmp_path, broker), "TMPDIR": str(tmp_path / "beat-tmp")},
+        cwd=tmp_path / "beat",
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
 def bulletin(tmp_path: Path, broker: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "bulletin", *args],
@@ -289,6 +304,66 @@ def test_an_edition_past_its_air_time_and_grace_is_dropped_and_reported(tmp_path
     assert [r["edition"] for r in ledger.runs("failures")] == [edition.id]
     # a redelivered copy ends "unchanged": it is not tried again
     assert publish_once(ledger, edition, output=str(tmp_path / "late.mp3"))["status"] == "unchanged"
+
+
+#: Seconds ``bulletin schedule`` is given to start before its first tick.
+BEAT_STARTUP = 15
+
+
+def test_the_beat_queues_an_edition_its_lead_before_air_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, broker: str
+) -> None:
+    """``bulletin schedule`` as a process, with one worker: a programme airing every minute,
+    with a lead that puts the beat's first tick ``BEAT_STARTUP`` s after it starts. That tick
+    queues the edition for the air time the schedule and lead imply, and the worker publishes
+    it; SIGTERM then stops the beat: exit 0, no traceback, no file left behind.
+
+    Cron's resolution is a minute, so this waits for a real minute boundary: the lead (30 to
+    90 s) is chosen from the clock so the tick is that boundary minus the lead.
+    """
+    ledger = Ledger.connect(broker)
+    folder = tmp_path / "station"
+    folder.mkdir()
+    tick = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=BEAT_STARTUP)
+    air = (tick + timedelta(seconds=90)).replace(second=0)
+    lead = (air - tick).total_seconds()
+    programme = write_programme(folder, "every1", stories=2, schedule="* * * * *", lead=lead)
+    edition = Edition(programme, air, 300.0).id
+    beat = start_beat(tmp_path, broker, folder)
+    worker = start_worker(tmp_path, broker, "alpha")
+    try:
+        wait_for(lambda: bool(ledger.outcome(edition)), BEAT_STARTUP + 30, f"the tick to queue {edition}")
+        beat.send_signal(signal.SIGTERM)
+        assert beat.wait(timeout=30) == 0
+        wait_for(lambda: ledger.done(edition) is not None, 60, f"{edition} to be published")
+    finally:
+        stop(worker)
+        stop(beat)
+
+    said = (tmp_path / "beat.log").read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in said, said
+    assert said.count("Sending due task every1 (bulletin.due)") == 1, said  # one tick
+    outcome = ledger.outcome(edition)
+    assert outcome["status"] == "published", outcome
+    assert [(r["edition"], r["status"]) for r in ledger.runs("runs")] == [(edition, "published")]
+    assert ledger.runs("failures") == []
+
+    import feedparser
+
+    from bulletin.audio.ffmpeg import run_ffmpeg
+
+    out = folder / "out"
+    (mp3,) = out.glob("*.mp3")
+    assert Path(outcome["output"]).name == mp3.name
+    pcm = run_ffmpeg(["-v", "error", "-i", str(mp3), "-f", "s16le", "-ac", "1", "-ar", "16000", "pipe:1"])
+    assert len(pcm) / 32000 > 5 and pcm.strip(b"\0")  # it decodes, to sound
+    (item,) = feedparser.parse((out / "every1.xml").read_bytes()).entries
+    assert item.enclosures[0].href.endswith(mp3.name)
+    assert datetime(*item.published_parsed[:6], tzinfo=timezone.utc) == air
+    # nothing left behind: no schedule file, no temp files; the feed's lock stays, as ever
+    assert sorted(p.name for p in out.iterdir()) == sorted([mp3.name, "every1.xml", ".every1.xml.lock"])
+    assert sorted(p.name for p in folder.iterdir()) == ["every1.toml", "out"]
+    assert list((tmp_path / "beat").iterdir()) == list((tmp_path / "beat-tmp").iterdir()) == []
 
 
 class ClockedBeat:
