@@ -306,6 +306,29 @@ def test_an_edition_past_its_air_time_and_grace_is_dropped_and_reported(tmp_path
     assert publish_once(ledger, edition, output=str(tmp_path / "late.mp3"))["status"] == "unchanged"
 
 
+def test_submit_sends_paths_absolute_as_workers_start_elsewhere(tmp_path: Path, broker: str) -> None:
+    """A relative programme path (its outputs are read relative to it), ``--output`` and
+    ``--feed`` are sent absolute: a worker's working folder is not the submitter's."""
+    folder = tmp_path / "station"
+    folder.mkdir()
+    write_programme(folder, "rel1")
+    here = tmp_path.resolve()
+    done = bulletin(tmp_path, broker, "submit", "station/rel1.toml", "--air-time", "next-hour", "--json")
+    assert done.returncode == 0, done.stderr
+    queued = json.loads(done.stdout)
+    assert queued["programme"] == str(here / "station" / "rel1.toml")
+    assert queued["output"] == str(here / "station" / "out" / "rel1-{date:%Y%m%d-%H%M}.mp3")
+    assert queued["feed"] == str(here / "station" / "out" / "rel1.xml")
+    args = ("-o", "elsewhere/x-{date:%H%M}.mp3", "--feed", "elsewhere/x.xml", "--json")
+    done = bulletin(tmp_path, broker, "submit", "station/rel1.toml", "--air-time", "next-hour", *args)
+    assert done.returncode == 0, done.stderr
+    queued = json.loads(done.stdout)
+    assert (queued["output"], queued["feed"]) == (
+        str(here / "elsewhere" / "x-{date:%H%M}.mp3"),
+        str(here / "elsewhere" / "x.xml"),
+    )
+
+
 #: Seconds ``bulletin schedule`` is given to start before its first tick.
 BEAT_STARTUP = 15
 

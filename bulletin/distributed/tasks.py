@@ -10,6 +10,7 @@ in Redis under its lock, and publishing is fenced (:mod:`bulletin.distributed.le
 from __future__ import annotations
 
 import importlib
+import os
 import socket
 import time
 from datetime import datetime
@@ -90,22 +91,31 @@ def register(app: Any) -> None:
 
 
 def submit(app: Any, programme: Path, air: datetime, **outputs: str | None) -> dict[str, Any]:
-    """Queue one edition's build; ``outputs`` (output, feed, base_url) override the file's."""
+    """Queue one edition's build; ``outputs`` (output, feed, base_url) override the file's.
+
+    Paths go out absolute: the worker's working folder is not the submitter's, so a
+    relative programme path (its outputs are read relative to it) or ``--output`` would
+    put the files wherever each worker happened to start.
+    """
     from bulletin.distributed.station import station_programme
 
-    found = station_programme(programme, need_output=not outputs.get("output"))
+    found = station_programme(programme.resolve(), need_output=not outputs.get("output"))
     station = found.station
     kwargs = {
         "edition": Edition(found.path, air, station.late).id,
-        "programme": str(found.path.resolve()),
+        "programme": str(found.path),
         "air_time": air.isoformat(),
-        "output": outputs.get("output") or station.output,
-        "feed": outputs.get("feed") or station.feed,
+        "output": _absolute(outputs.get("output") or station.output),
+        "feed": _absolute(outputs.get("feed") or station.feed),
         "base_url": outputs.get("base_url") or station.base_url,
         "late": station.late,
     }
     result = app.send_task(BUILD, kwargs=kwargs)
     return {"task": result.id, **kwargs}
+
+
+def _absolute(path: str | None) -> str | None:
+    return os.path.abspath(path) if path else None
 
 
 def publish_once(
