@@ -51,7 +51,7 @@ def submit(
 
 def schedule(broker: str, folder: Path, *, loglevel: str) -> None:
     """Run the station's one beat: each scheduled programme's edition queued ``lead`` before air."""
-    from bulletin.distributed.station import beat_schedule
+    from bulletin.distributed.station import beat_schedule, scheduler_class
 
     app = app_for(broker)
     entries = beat_schedule(folder, app)
@@ -62,7 +62,7 @@ def schedule(broker: str, folder: Path, *, loglevel: str) -> None:
         )
     from celery.apps.beat import Beat
 
-    Beat(app=app, loglevel=loglevel, scheduler="celery.beat:Scheduler", quiet=True).run()
+    Beat(app=app, loglevel=loglevel, scheduler=scheduler_class(), quiet=True).run()
 
 
 def status(broker: str, *, folder: Path | None, count: int) -> dict[str, Any]:

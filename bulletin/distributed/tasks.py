@@ -1,5 +1,5 @@
 """The station group's tasks: build one edition (publish it once, or drop it when late),
-and the beat's tick that turns a programme's schedule into an edition.
+and the beat's tick that queues the edition it fired for.
 
 Arguments are keyword JSON (the edition id, the programme file, the air time, the
 outputs), so Flower shows them as they are. A task may run more than once (redelivery
@@ -10,9 +10,10 @@ in Redis under its lock, and publishing is fenced (:mod:`bulletin.distributed.le
 from __future__ import annotations
 
 import importlib
+import os
 import socket
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,13 @@ RETRY_AFTER = 2.0
 
 
 def register(app: Any) -> None:
-    """Add the tasks to ``app`` (names fixed, so any worker and Flower agree on them)."""
+    """Add the tasks to ``app`` (names fixed, so any worker and Flower agree on them).
 
-    @app.task(name=BUILD, bind=True, max_retries=None)
+    Not shared (Celery's default): a shared task is added to every app made later in the
+    process, each then calling the first app's closures (its broker), and Celery 5.7 warns.
+    """
+
+    @app.task(name=BUILD, bind=True, max_retries=None, shared=False)
     def build_edition(
         self: Any,
         *,
@@ -55,7 +60,7 @@ def register(app: Any) -> None:
             raise self.retry(countdown=RETRY_AFTER)
         return outcome
 
-    @app.task(name=CHUNK, bind=True, ignore_result=True)
+    @app.task(name=CHUNK, bind=True, ignore_result=True, shared=False)
     def synthesize_chunk(
         self: Any, *, edition: str, key: str, spoken: str, engine: str, voice: dict[str, str]
     ) -> str:
@@ -65,32 +70,52 @@ def register(app: Any) -> None:
             app, key=key, spoken=spoken, engine=engine, voice=VoiceSettings(**voice), worker=worker
         )
 
-    @app.task(name=DUE)
-    def due(*, programme: str, schedule: str, lead: float) -> dict[str, Any]:
-        from bulletin.distributed.station import next_air, station_programme
+    @app.task(name=DUE, shared=False)
+    def due(*, programme: str, air_time: str, schedule: str = "", lead: float = 0.0) -> dict[str, Any]:
+        """Queue the edition the beat's tick was for: ``air_time``, stamped by the beat
+        (:func:`bulletin.distributed.station.scheduler_class`), never this worker's clock.
+        ``schedule`` and ``lead`` are for whoever reads the task (Flower).
 
-        found = station_programme(Path(programme))
-        air = next_air(schedule, datetime.now(timezone.utc) + timedelta(seconds=lead - 60), app)
-        return submit(app, found.path, air)
+        A programme file broken since the beat read it is a failure of that edition, in
+        the ledger with the others (``bulletin status``), not only a line in one worker's log.
+        """
+        air = parse_air(air_time)
+        try:
+            return submit(app, Path(programme), air)
+        except BulletinError as exc:
+            from bulletin.run.programme.file import LATE
+
+            edition = Edition(Path(programme), air, LATE)
+            Ledger.connect(app.conf.broker_url).note(edition, "failed", error=str(exc))
+            return {"edition": edition.id, "status": "failed", "error": str(exc)}
 
 
 def submit(app: Any, programme: Path, air: datetime, **outputs: str | None) -> dict[str, Any]:
-    """Queue one edition's build; ``outputs`` (output, feed, base_url) override the file's."""
+    """Queue one edition's build; ``outputs`` (output, feed, base_url) override the file's.
+
+    Paths go out absolute: the worker's working folder is not the submitter's, so a
+    relative programme path (its outputs are read relative to it) or ``--output`` would
+    put the files wherever each worker happened to start.
+    """
     from bulletin.distributed.station import station_programme
 
-    found = station_programme(programme, need_output=not outputs.get("output"))
+    found = station_programme(programme.resolve(), need_output=not outputs.get("output"))
     station = found.station
     kwargs = {
         "edition": Edition(found.path, air, station.late).id,
-        "programme": str(found.path.resolve()),
+        "programme": str(found.path),
         "air_time": air.isoformat(),
-        "output": outputs.get("output") or station.output,
-        "feed": outputs.get("feed") or station.feed,
+        "output": _absolute(outputs.get("output") or station.output),
+        "feed": _absolute(outputs.get("feed") or station.feed),
         "base_url": outputs.get("base_url") or station.base_url,
         "late": station.late,
     }
     result = app.send_task(BUILD, kwargs=kwargs)
     return {"task": result.id, **kwargs}
+
+
+def _absolute(path: str | None) -> str | None:
+    return os.path.abspath(path) if path else None
 
 
 def publish_once(
