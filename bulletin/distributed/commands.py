@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bulletin import environment
 from bulletin.distributed.app import VISIBILITY_TIMEOUT, make_app
 from bulletin.distributed.ledger import Ledger
+from bulletin.errors import BrokerUnavailable
 
 
 def _zone() -> str:
@@ -22,6 +24,24 @@ def _zone() -> str:
 
 def app_for(broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT) -> Any:
     return make_app(broker, visibility_timeout=visibility_timeout, zone=_zone())
+
+
+def reachable(broker: str, timeout: float = 5.0) -> None:
+    """Raise :class:`BrokerUnavailable` (exit 75) unless the broker's Redis answers a ping.
+
+    Asked first by the commands that talk to Redis once and leave (``submit``, ``status``,
+    ``schedule``): Celery would otherwise retry its connection for a while and end in a
+    RuntimeError of several lines. The worker is not asked: it waits for the broker itself.
+    The URL is shown without its password.
+    """
+    import redis
+
+    try:
+        redis.Redis.from_url(broker, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        parts = urlsplit(broker)
+        shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl() if parts.password else broker
+        raise BrokerUnavailable(f"cannot reach the broker {shown}: {exc}") from None
 
 
 def worker(
@@ -46,6 +66,7 @@ def submit(
 
     local = environment.local_zone()
     air = parse_air_time(air_time, datetime.now(local), parse_zone(zone, local=local))
+    reachable(broker)
     return send(app_for(broker), programme, air, **outputs)
 
 
@@ -55,6 +76,7 @@ def schedule(broker: str, folder: Path, *, loglevel: str) -> None:
 
     app = app_for(broker)
     entries = beat_schedule(folder, app)
+    reachable(broker)
     app.conf.beat_schedule = entries
     for name, entry in entries.items():
         print(
@@ -67,6 +89,7 @@ def schedule(broker: str, folder: Path, *, loglevel: str) -> None:
 
 def status(broker: str, *, folder: Path | None, count: int) -> dict[str, Any]:
     """The schedule (with ``folder``), each programme's last run, recent failures, workers seen."""
+    reachable(broker)
     ledger = Ledger.connect(broker)
     app = app_for(broker)
     seen = app.control.ping(timeout=1.0) or []
