@@ -376,6 +376,16 @@ def _yesterday_at_ten() -> datetime:
     )
 
 
+def _every_five_minutes(tmp_path: Path, broker: str, name: str) -> tuple[Path, datetime, ClockedBeat]:
+    """A programme airing every five minutes (lead 60 s) and a beat whose clock reads
+    10:03 yesterday: the programme file, 10:00 yesterday, the beat."""
+    folder = tmp_path / "station"
+    folder.mkdir()
+    programme = write_programme(folder, name, stories=1, schedule="*/5 * * * *", lead=60)
+    ten = _yesterday_at_ten()
+    return programme, ten, ClockedBeat(broker, folder, ten + timedelta(minutes=3))
+
+
 def test_a_tick_whose_task_waited_past_the_next_air_time_queues_the_edition_it_was_for(
     tmp_path: Path, broker: str
 ) -> None:
@@ -386,11 +396,8 @@ def test_a_tick_whose_task_waited_past_the_next_air_time_queues_the_edition_it_w
     The beat ticks on a clock set back a day; the worker that runs the task reads the real one.
     """
     ledger = Ledger.connect(broker)
-    folder = tmp_path / "station"
-    folder.mkdir()
-    programme = write_programme(folder, "waited1", stories=1, schedule="*/5 * * * *", lead=60)
-    ten = _yesterday_at_ten()
-    beat = ClockedBeat(broker, folder, ten + timedelta(minutes=3))
+    programme, ten, beat = _every_five_minutes(tmp_path, broker, "waited1")
+    folder = programme.parent
     try:
         assert beat.tick(ten + timedelta(minutes=3)) == 0  # 10:04 by the lead's clock: nothing due
         assert beat.tick(ten + timedelta(minutes=4, seconds=1)) == 1  # the tick for 10:05
@@ -414,11 +421,7 @@ def test_a_tick_for_a_programme_broken_since_the_beat_read_it_is_a_listed_failur
     """The tick's task cannot read the programme file (edited after the beat started): that
     edition is a failure in the ledger, shown by ``bulletin status``, not only a worker's log line."""
     ledger = Ledger.connect(broker)
-    folder = tmp_path / "station"
-    folder.mkdir()
-    programme = write_programme(folder, "broken1", stories=1, schedule="*/5 * * * *", lead=60)
-    ten = _yesterday_at_ten()
-    beat = ClockedBeat(broker, folder, ten + timedelta(minutes=3))
+    programme, ten, beat = _every_five_minutes(tmp_path, broker, "broken1")
     try:
         programme.write_text(programme.read_text(encoding="utf-8").replace('"0:40"', '"forever"'), "utf-8")
         assert beat.tick(ten + timedelta(minutes=4, seconds=1)) == 1
@@ -596,3 +599,25 @@ def test_a_chunk_that_cannot_be_stored_is_left_to_the_run(tmp_path: Path, broker
     plan, engine = _plan(["第一句。"]), MemoryEngine()
     FanOut(_Sent(), Claims(Ledger.connect(broker).client))(plan, engine, ClipCache(blocker))  # returns
     assert engine.texts == ["第一句。"]
+
+
+def test_a_broker_that_does_not_answer_is_one_line_and_exit_75(tmp_path: Path) -> None:
+    """``submit``, ``status`` and ``schedule`` against a Redis that is not there: one line
+    naming the broker (its password hidden), exit 75 (try again later), nothing queued."""
+    from conftest import _free_port
+
+    folder = tmp_path / "station"
+    folder.mkdir()
+    programme = write_programme(folder, "gone1", stories=1)
+    broker = f"redis://:hunter2@127.0.0.1:{_free_port()}/0"
+    for args in (
+        ("submit", str(programme), "--air-time", "next-hour"),
+        ("status",),
+        ("schedule", str(folder)),
+    ):
+        done = bulletin(tmp_path, broker, *args)
+        assert done.returncode == 75, (args, done.stderr)
+        assert done.stderr.startswith("bulletin: error: cannot reach the broker redis://127.0.0.1:")
+        assert len(done.stderr.strip().splitlines()) == 1
+        assert "hunter2" not in done.stderr
+    assert not (folder / "out").exists()
