@@ -193,15 +193,15 @@ def test_a_damaged_part_is_refused_through_the_cli(kokoro_base: Path, tmp_path: 
 
 @pytest.mark.slow
 def test_a_damaged_rewritten_model_is_made_again(kokoro_base: Path, tmp_path: Path) -> None:
-    fast = kokoro_store.fast_model(kokoro_base)
-    assert fast.name != kokoro_store.MODEL_FILE  # the rewrite was made
+    halves = kokoro_store.model_files(kokoro_base)
+    assert len(halves) == 2 and "predictor" in halves[0].name and "decoder" in halves[1].name
     copy = tmp_path / "data"
     shutil.copytree(kokoro_store.model_dir(kokoro_base), kokoro_store.model_dir(copy))
-    damaged = kokoro_store.model_dir(copy) / fast.name
+    damaged = kokoro_store.model_dir(copy) / halves[1].name
     damaged.write_bytes(damaged.read_bytes()[:-10] + b"0123456789")
-    again = kokoro_store.fast_model(copy)
-    assert again == damaged and kokoro_store._stamped(again)
-    assert again.read_bytes() == fast.read_bytes()  # the rewrite is deterministic
+    again = kokoro_store.model_files(copy)
+    assert again[1] == damaged and all(kokoro_store._stamped(half) for half in again)
+    assert [h.read_bytes() for h in again] == [h.read_bytes() for h in halves]  # the rewrite is deterministic
 
 
 # ------------------------------------------------------------ real synthesis
@@ -278,11 +278,11 @@ def test_the_optimized_model_is_saved_whole_or_not_at_all(kokoro_base: Path, tmp
     folder = kokoro_store.model_dir(copy)
     for saved in folder.glob("*.ort*"):
         saved.unlink()
-    fast = kokoro_store.fast_model(copy)
-    assert open_session(fast) is not None
     import onnxruntime as ort
 
-    assert kokoro_store.optimized_ready(fast, ort.__version__) is not None
+    for half in kokoro_store.model_files(copy):
+        assert open_session(half) is not None
+        assert kokoro_store.optimized_ready(half, ort.__version__) is not None
     assert not list(folder.glob(".*part.onnx"))  # no private file left behind
 
 
@@ -331,3 +331,57 @@ def test_each_model_call_is_a_boundary_where_its_audio_went(engine: OfflineEngin
     ends = [(b.offset, b.offset + b.duration) for b in clip.boundaries]
     assert all(a < b <= c for (a, b), (c, _) in itertools.pairwise(ends))  # in time, apart
     assert ends[-1][1] <= seconds + 0.01
+
+
+@pytest.mark.slow
+def test_the_two_halves_are_the_whole_model_and_only_the_speech_is_decoded(
+    kokoro_base: Path, frontend: KokoroFrontend
+) -> None:
+    """Fed every frame, predictor + decoder make the plain model's samples exactly; fed the
+    speech window, far fewer samples and the same speech once trimmed."""
+    from bulletin.engines.kokoro import Call, KokoroSpeaker, Style, trim
+
+    style = Style(voice_vectors("zm_yunxi"))
+    piece = frontend.pieces("國際高度關注第二輪六邊會談，明天將在北京召開。")[0]
+    whole = KokoroSpeaker(kokoro_store.model_dir(kokoro_base) / kokoro_store.MODEL_FILE, 1)
+    halves = KokoroSpeaker(kokoro_store.model_files(kokoro_base), 1)
+    plain = whole.run(piece, style)
+    n = len(piece.ids)
+    vector = style.vectors[n - 1 : n]
+    inputs = {"tokens": np.array([[0, *piece.ids, 0]]), "style": vector, "speed": np.ones(1, "f4")}
+    assert halves.predictor is not None
+    durations, features, pitch, energy = halves.predictor.run(None, inputs)
+    every = Call({"features": features, "pitch": pitch, "energy": energy, "style": inputs["style"]}, 0)
+    assert np.array_equal(halves.decode(every), plain)  # bit-identical
+    assert plain.size == int(durations.sum()) * 600
+    windowed = halves.run(piece, style)
+    assert windowed.size < 0.8 * plain.size  # the silence around the speech is not made
+    kept, kept_before = trim(windowed), trim(plain)
+    assert abs(kept.size - kept_before.size) < 0.05 * 24000  # the same speech, to 50 ms
+
+
+@pytest.mark.slow
+def test_the_memory_budget_changes_the_order_never_the_sound(engine: OfflineEngine) -> None:
+    """One decoder call at a time (a budget of one frame) or two: the same samples."""
+    from bulletin.engines import kokoro
+
+    voice = VoiceSettings("offline", "zm_yunxi")
+    texts = ["國際高度關注第二輪六方會談。", "為了替這次會談營造善意，北韓放出風聲，明天將在北京召開。"]
+    both = engine.synthesize(texts, voice)
+    saved = kokoro.FRAMES_IN_FLIGHT
+    kokoro.FRAMES_IN_FLIGHT = 1
+    try:
+        alone = engine.synthesize(texts, voice)
+    finally:
+        kokoro.FRAMES_IN_FLIGHT = saved
+    assert [c.data for c in alone] == [c.data for c in both]
+
+
+def test_the_speech_window_follows_the_predicted_energy() -> None:
+    from bulletin.engines.kokoro import LEAD_FRAMES, SPEECH_ENERGY, TAIL_FRAMES, speech_window
+
+    quiet, loud = SPEECH_ENERGY - 3, SPEECH_ENERGY + 3
+    energy = np.array([[quiet] * 40 + [loud] * 100 + [quiet] * 60], dtype=np.float32)  # 2 values a frame
+    assert speech_window(energy) == (20 - LEAD_FRAMES, 70 + TAIL_FRAMES)
+    assert speech_window(np.full((1, 80), quiet, np.float32)) == (0, 40)  # no speech: every frame
+    assert speech_window(np.full((1, 80), loud, np.float32)) == (0, 40)  # all speech: clamped

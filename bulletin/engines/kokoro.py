@@ -8,18 +8,25 @@ model comes from :mod:`bulletin.engines.kokoro_store`, the phonemes from
 
 How it runs, and why (measured on 2 cores; bench/README.md, bench/kokoro/FINDINGS.md):
 
-* **One session, two calls at once.** One ``InferenceSession`` (weights shared) with one
-  intra-op thread and spinning off, and one Python thread per core calling ``run()``
-  (onnxruntime releases the GIL and ``run`` is thread-safe): faster than two intra-op
-  threads (the graph is a chain of small ops that scales badly), and 130 MB less than a
-  session per thread.
+* **Two halves, one call each, two calls at once.** The model is cut in two
+  (:mod:`bulletin.engines.kokoro_rewrite`): the predictor (a few % of the work) gives
+  each token's duration and, per 25 ms frame, the features, pitch and energy the decoder
+  reads. The decoder is handed only the frames around the speech (:func:`speech_window`:
+  from :data:`LEAD_FRAMES` before the first frame whose predicted energy passes
+  :data:`SPEECH_ENERGY` to :data:`TAIL_FRAMES` after the last), so the ~0.4 s before and
+  ~1.1 s after the speech that every call used to make and throw away is never computed.
+  Each half is one session with one intra-op thread and spinning off, and one Python
+  thread per core calls ``run()`` (onnxruntime releases the GIL and ``run`` is
+  thread-safe): faster than two intra-op threads (the graph is a chain of small ops
+  that scales badly), and 130 MB less than a session per thread.
 * **The rewritten model** (ConvInteger → MatMulInteger): the same samples, ~25 % less CPU.
-* **Memory is the length of the calls in flight.** Activations grow ~23 MB per second of
-  audio a call makes, so a text is cut into pieces of at most :data:`MAX_PIECE_TOKENS`
-  tokens (at sentence ends, then clause breaks), and a piece starts only while the
-  tokens in flight stay within :data:`IN_FLIGHT_TOKENS` (a long piece runs beside short
-  ones, never beside another long one). Cutting costs speed: every call makes ~0.4 s of
-  silence before the speech and ~1.1 s after it, computed and then trimmed.
+* **Memory is the frames in flight, within a budget.** The decoder's activations grow
+  ~22 MB per second of audio it makes, and the predictor says how many frames a call will
+  take before the decoder starts: a decoder call starts only while the frames of the
+  calls in flight stay within :data:`FRAMES_IN_FLIGHT` (one runs alone whatever its
+  size). Texts are cut into pieces of at most :data:`MAX_PIECE_TOKENS` tokens (at
+  sentence ends, then clause breaks), short enough that two fit the budget together, so
+  both cores stay busy and the peak is the budget's, not luck's.
 * Pieces are trimmed of that silence, joined with the Baker voice's pauses (a sentence
   end 0.35 s, a cut inside a sentence 0.12 s), and a clip whose peak passes full scale
   (Kokoro's output can) is scaled down, never clipped.
@@ -50,11 +57,23 @@ from bulletin.errors import ConfigError, ModelError, SynthesisError
 
 SAMPLE_RATE = 24_000
 #: Bump when anything here changes how the same text sounds (part of the cache key).
-KOKORO_REVISION = 3  # 2: arena shrinkage, 著 and 发 read right; 3: boundaries per piece
+#: 2: arena shrinkage, 著 and 发 read right; 3: boundaries per piece; 4: only the speech's frames decoded
+KOKORO_REVISION = 4
 #: Longest model call, in phoneme tokens (the model's limit is 510). See the module docstring.
 MAX_PIECE_TOKENS = 100
-#: Tokens that may be in flight at once across the threads (peak memory follows it).
-IN_FLIGHT_TOKENS = 150
+#: Frames (25 ms of audio each) the decoder calls in flight may hold together: the memory
+#: budget of the activations (~0.55 MB a frame, so 360 frames ~200 MB). Two pieces of
+#: :data:`MAX_PIECE_TOKENS` fit together at the normal rate.
+FRAMES_IN_FLIGHT = 360
+#: The frames a call's decoder is given: from ``LEAD_FRAMES`` before the first frame whose
+#: predicted energy passes ``SPEECH_ENERGY`` to ``TAIL_FRAMES`` after the last one.
+SPEECH_ENERGY = 1.0
+LEAD_FRAMES = 4
+TAIL_FRAMES = 8
+#: Frames a token makes at most at the normal rate: the plain model's (no predictor of its
+#: own) share of the budget is estimated with it.
+FRAMES_PER_TOKEN = 2.5
+FRAME_SAMPLES = 600
 #: Give the arena's memory back after each call (onnxruntime's arena shrinkage): keeps the
 #: arena from growing past what the calls in flight need when calls of many lengths interleave.
 SHRINK_ARENA = True
@@ -221,11 +240,40 @@ def vocab_table() -> dict[str, int]:
     return dict(json.loads(shipped_file("vocab.json"))["vocab"])
 
 
-class KokoroSpeaker:
-    """The loaded model and frontend; speaks batches of texts (one batch at a time)."""
+def speech_window(energy: np.ndarray) -> tuple[int, int]:
+    """The frames ``[start, end)`` worth decoding, from the predicted energy (two values a frame).
 
-    def __init__(self, model: Path, workers: int, vocab: Path | None = None) -> None:
-        self.session = open_session(model)
+    The speech's frames and a margin around them: :data:`LEAD_FRAMES` before the first
+    frame whose energy passes :data:`SPEECH_ENERGY`, :data:`TAIL_FRAMES` after the last.
+    Every frame when none does (nothing to go by: decode it all).
+    """
+    frames = energy.reshape(-1)
+    frames = frames[: frames.size // 2 * 2].reshape(-1, 2).max(axis=1)
+    loud = np.flatnonzero(frames > SPEECH_ENERGY)
+    if loud.size == 0:
+        return 0, int(frames.size)
+    return max(0, int(loud[0]) - LEAD_FRAMES), min(int(frames.size), int(loud[-1]) + 1 + TAIL_FRAMES)
+
+
+@dataclass
+class Call:
+    """One piece between the two halves: what the decoder is fed, and how many frames that is."""
+
+    feeds: dict[str, np.ndarray]
+    frames: int
+
+
+class KokoroSpeaker:
+    """The loaded model and frontend; speaks batches of texts (one batch at a time).
+
+    ``model`` is the predictor and decoder (:func:`kokoro_store.model_files`), or the plain
+    model alone, which then makes every frame of every call.
+    """
+
+    def __init__(self, model: Path | Sequence[Path], workers: int, vocab: Path | None = None) -> None:
+        files = (model,) if isinstance(model, Path) else tuple(model)
+        self.predictor = open_session(files[0]) if len(files) == 2 else None
+        self.session = open_session(files[-1])  # the decoder, or the whole model
         self.frontend = KokoroFrontend(load_vocab(vocab) if vocab else vocab_table())
         self.workers = max(1, workers)
         self._styles: dict[str, np.ndarray] = {}
@@ -235,21 +283,35 @@ class KokoroSpeaker:
             self._styles[name] = voice_vectors(name)
         return self._styles[name]
 
-    def run(self, piece: Piece, style: Style) -> np.ndarray:
-        """One model call: the piece's raw 24 kHz audio (silence included)."""
+    def prepare(self, piece: Piece, style: Style) -> Call:
+        """The predictor's half of a call: the frames worth decoding (see :func:`speech_window`)."""
         n = len(piece.ids)
-        inputs = {
+        vector = np.ascontiguousarray(style.vectors[n - 1 : n])
+        tokens = {
             "tokens": np.array([[0, *piece.ids, 0]], dtype=np.int64),
-            "style": np.ascontiguousarray(style.vectors[n - 1 : n]),
+            "style": vector,
             "speed": np.array([style.speed], dtype=np.float32),
         }
-        options = None
-        if SHRINK_ARENA:
-            import onnxruntime as ort
+        if self.predictor is None:  # the plain model: all of it in one call, its frames estimated
+            return Call(tokens, int(FRAMES_PER_TOKEN * (n + 2) / max(style.speed, 0.1)))
+        _, features, pitch, energy = self.predictor.run(None, tokens, _run_options())
+        start, end = speech_window(energy)
+        feeds = {
+            "features": np.ascontiguousarray(features[:, :, start:end]),
+            "pitch": np.ascontiguousarray(pitch[:, 2 * start : 2 * end]),
+            "energy": np.ascontiguousarray(energy[:, 2 * start : 2 * end]),
+            "style": vector,
+        }
+        return Call(feeds, end - start)
 
-            options = ort.RunOptions()
-            options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-        return np.asarray(self.session.run(None, inputs, options)[0], dtype=np.float32).reshape(-1)
+    def decode(self, call: Call) -> np.ndarray:
+        """The decoder's half (or the whole model): the call's raw 24 kHz audio."""
+        audio = self.session.run(None, call.feeds, _run_options())[0]
+        return np.asarray(audio, dtype=np.float32).reshape(-1)
+
+    def run(self, piece: Piece, style: Style) -> np.ndarray:
+        """One model call, both halves: the piece's raw audio (a margin of silence included)."""
+        return self.decode(self.prepare(piece, style))
 
     def speak(
         self,
@@ -258,15 +320,15 @@ class KokoroSpeaker:
         *,
         on_clip: OnClip | None = None,
         max_tokens: int | None = None,
-        in_flight: int | None = None,
+        frames_in_flight: int | None = None,
     ) -> list[Clip]:
         """Clips for ``texts`` in order; ``on_clip`` is called (in this thread) as each is done.
 
-        ``max_tokens`` and ``in_flight`` default to :data:`MAX_PIECE_TOKENS` and
-        :data:`IN_FLIGHT_TOKENS` as they are when called (the benchmark sets them).
+        ``max_tokens`` and ``frames_in_flight`` default to :data:`MAX_PIECE_TOKENS` and
+        :data:`FRAMES_IN_FLIGHT` as they are when called (the benchmark sets them).
         """
         max_tokens = max_tokens or MAX_PIECE_TOKENS
-        budget = in_flight or IN_FLIGHT_TOKENS
+        budget = frames_in_flight or FRAMES_IN_FLIGHT
         try:
             pieces = [self.frontend.pieces(text, max_tokens) for text in texts]
         except Exception as exc:
@@ -277,45 +339,52 @@ class KokoroSpeaker:
         left = [len(ps) for ps in pieces]
         done: queue.SimpleQueue[int | tuple[int, BaseException]] = queue.SimpleQueue()
         gate = threading.Condition()
-        state = {"tokens": 0, "running": 0, "failed": False}
+        state = {"frames": 0, "running": 0, "failed": False}
 
         def take() -> tuple[int, int] | None:
-            """The longest job that fits in the tokens left in flight (any job if none runs)."""
+            """The next piece, longest first (None: no more, or a call failed)."""
             with gate:
-                while True:
-                    if not jobs or state["failed"]:
-                        return None
-                    room = budget - state["tokens"]
-                    for n, (i, k) in enumerate(jobs):
-                        size = len(pieces[i][k].ids)
-                        if size <= room or state["running"] == 0:
-                            del jobs[n]
-                            state["tokens"] += size
-                            state["running"] += 1
-                            return i, k
+                if not jobs or state["failed"]:
+                    return None
+                return jobs.pop(0)
+
+        def admit(frames: int) -> bool:
+            """Wait until ``frames`` fit in the budget beside the decoder calls running (or
+            none runs); False if a call failed meanwhile."""
+            with gate:
+                while not state["failed"] and state["running"] and state["frames"] + frames > budget:
                     gate.wait()
+                if state["failed"]:
+                    return False
+                state["frames"] += frames
+                state["running"] += 1
+                return True
 
         def worker() -> None:
             while (job := take()) is not None:
                 i, k = job
-                size = len(pieces[i][k].ids)
+                frames = 0
                 try:
-                    result = self.run(pieces[i][k], style)
+                    call = self.prepare(pieces[i][k], style)
+                    if not admit(frames := call.frames):
+                        return
+                    try:
+                        result = self.decode(call)
+                    finally:
+                        with gate:
+                            state["frames"] -= frames
+                            state["running"] -= 1
+                            gate.notify_all()
                 except Exception as exc:  # the model's own errors, for this text
                     with gate:
                         state["failed"] = True
-                        state["tokens"] -= size
-                        state["running"] -= 1
                         gate.notify_all()
                     done.put((i, exc))
                     return
                 with gate:
-                    state["tokens"] -= size
-                    state["running"] -= 1
                     audio[i][k] = result
                     left[i] -= 1
                     finished = left[i] == 0
-                    gate.notify_all()
                 if finished:
                     done.put(i)
 
@@ -356,6 +425,17 @@ class KokoroSpeaker:
             for thread in threads:
                 thread.join()
         return [clip for clip in clips if clip is not None]
+
+
+def _run_options() -> Any:
+    """Per call: onnxruntime gives the arena's memory back after it (:data:`SHRINK_ARENA`)."""
+    if not SHRINK_ARENA:
+        return None
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
 
 
 def _first_line(exc: BaseException) -> str:

@@ -575,7 +575,7 @@ class OfflineEngine:
         from bulletin.engines.kokoro import KokoroSpeaker, Style
 
         if self._kokoro is None:
-            self._kokoro = KokoroSpeaker(kokoro_store.fast_model(self._data_dir), self._workers)
+            self._kokoro = KokoroSpeaker(kokoro_store.model_files(self._data_dir), self._workers)
         style = Style(self._kokoro.style(name), speed=round(1.0 / prosody.speed, 4), gain=prosody.gain)
         clips = self._kokoro.speak(texts, style, on_clip=on_clip)
         release_free_memory()
