@@ -60,16 +60,18 @@ SAMPLE_RATE = 24_000
 #: 2: arena shrinkage, 著 and 发 read right; 3: boundaries per piece; 4: only the speech's frames decoded
 KOKORO_REVISION = 4
 #: Longest model call, in phoneme tokens (the model's limit is 510). See the module docstring.
-MAX_PIECE_TOKENS = 100
+MAX_PIECE_TOKENS = 56
 #: Frames (25 ms of audio each) the decoder calls in flight may hold together: the memory
-#: budget of the activations (~0.55 MB a frame, so 360 frames ~200 MB). Two pieces of
-#: :data:`MAX_PIECE_TOKENS` fit together at the normal rate.
-FRAMES_IN_FLIGHT = 360
+#: budget of the activations (~0.55 MB a frame: 220 frames ~120 MB). Two pieces of
+#: :data:`MAX_PIECE_TOKENS` (~100 frames each at the normal rate) fit together.
+FRAMES_IN_FLIGHT = 220
 #: The frames a call's decoder is given: from ``LEAD_FRAMES`` before the first frame whose
-#: predicted energy passes ``SPEECH_ENERGY`` to ``TAIL_FRAMES`` after the last one.
+#: predicted energy passes ``SPEECH_ENERGY`` to ``TAIL_FRAMES`` after the last one. The
+#: tail is the longer: the decoder's last frames are shaped by its end, and with 8 frames
+#: a final syllable's release came out up to 0.13 s shorter (bench/README.md, issue 22).
 SPEECH_ENERGY = 1.0
 LEAD_FRAMES = 4
-TAIL_FRAMES = 8
+TAIL_FRAMES = 16
 #: Frames a token makes at most at the normal rate: the plain model's (no predictor of its
 #: own) share of the budget is estimated with it.
 FRAMES_PER_TOKEN = 2.5
