@@ -110,7 +110,7 @@ def kokoro_version() -> str:
         runtime = pinyin = "unknown"
     return (
         f"kokoro/{MODEL_SHA256[:12]}/ort{runtime}/frontend{FRONTEND_VERSION}/pypinyin{pinyin}"
-        f"/pieces{MAX_PIECE_TOKENS}/r{KOKORO_REVISION}"
+        f"/pieces{MAX_PIECE_TOKENS}/frames{SPEECH_ENERGY:g}-{LEAD_FRAMES}-{TAIL_FRAMES}/r{KOKORO_REVISION}"
     )
 
 
