@@ -48,7 +48,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "six-party-talks.txt"
 ASR_PYTHON = Path("/root/.cache/bulletin-asr/venv/bin/python")
-ASR_TOOL = ROOT.parent / "shared" / "tools" / "asr_cer.py"
+#: shared/ beside the checkout, or beside the folder of worktrees (/work/wt/NAME)
+_SHARED = [ROOT.parent / "shared", ROOT.parent.parent / "shared"]
+ASR_TOOL = next((p for p in _SHARED if (p / "tools").is_dir()), _SHARED[0]) / "tools" / "asr_cer.py"
 
 CHILD = """
 import sys
