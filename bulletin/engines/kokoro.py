@@ -60,11 +60,13 @@ SAMPLE_RATE = 24_000
 #: 2: arena shrinkage, 著 and 发 read right; 3: boundaries per piece; 4: only the speech's frames decoded
 KOKORO_REVISION = 4
 #: Longest model call, in phoneme tokens (the model's limit is 510). See the module docstring.
-MAX_PIECE_TOKENS = 56
+#: 56 tokens with 220 frames in flight peaked no lower (570 MB) and read worse (CER 0.063
+#: against 0.035): more cuts inside sentences (bench/README.md, issue 22).
+MAX_PIECE_TOKENS = 100
 #: Frames (25 ms of audio each) the decoder calls in flight may hold together: the memory
-#: budget of the activations (~0.55 MB a frame: 220 frames ~120 MB). Two pieces of
-#: :data:`MAX_PIECE_TOKENS` (~100 frames each at the normal rate) fit together.
-FRAMES_IN_FLIGHT = 220
+#: budget of the activations (~0.55 MB a frame: 360 frames ~200 MB). Two pieces of
+#: :data:`MAX_PIECE_TOKENS` (up to ~180 frames each at the normal rate) fit together.
+FRAMES_IN_FLIGHT = 360
 #: The frames a call's decoder is given: from ``LEAD_FRAMES`` before the first frame whose
 #: predicted energy passes ``SPEECH_ENERGY`` to ``TAIL_FRAMES`` after the last one. The
 #: tail is the longer: the decoder's last frames are shaped by its end, and with 8 frames
