@@ -26,7 +26,9 @@ How it runs, and why (measured on 2 cores; bench/README.md, bench/kokoro/FINDING
   calls in flight stay within :data:`FRAMES_IN_FLIGHT` (one runs alone whatever its
   size). Texts are cut into pieces of at most :data:`MAX_PIECE_TOKENS` tokens (at
   sentence ends, then clause breaks), short enough that two fit the budget together, so
-  both cores stay busy and the peak is the budget's, not luck's.
+  both cores stay busy and the decoder's activations are bounded by the budget, not by
+  luck. (The build's peak, 556–570 MB in issue 22's measurements, did not follow the
+  budget: something else sets it, not found yet.)
 * Pieces are trimmed of that silence, joined with the Baker voice's pauses (a sentence
   end 0.35 s, a cut inside a sentence 0.12 s), and a clip whose peak passes full scale
   (Kokoro's output can) is scaled down, never clipped.
