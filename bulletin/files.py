@@ -22,6 +22,7 @@ import shutil
 import stat
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -282,6 +283,26 @@ def read_regular(path: Path, limit: int) -> bytes:
     if len(data) > limit:
         raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
     return data
+
+
+def read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """The bytes of one member of a zip archive (a wheel), if it holds at most ``limit``.
+
+    Checked by the size the archive declares before anything is unpacked, then by what it
+    really unpacks to, read a block at a time: a 4 MB wheel can hold 4 GiB of zeros, which
+    ``ZipFile.read`` would unpack into memory whole. ``KeyError`` if there is no such member;
+    an ``OSError`` with ``EFBIG`` if it is larger.
+    """
+    info = archive.getinfo(name)
+    if info.file_size > limit:
+        raise OSError(errno.EFBIG, f"{name} unpacks to {info.file_size:,} bytes, over {limit:,}")
+    data = bytearray()
+    with archive.open(info) as member:
+        while block := member.read(1 << 20):
+            data += block
+            if len(data) > limit:
+                raise OSError(errno.EFBIG, f"{name} unpacks to more than {limit:,} bytes")
+    return bytes(data)
 
 
 def write_bytes(path: Path, data: bytes, *, name: Path | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -35,9 +36,7 @@ def edge(monkeypatch, tmp_path, request):
 
         from bulletin.audio.settings import EncodeOptions
 
-        monkeypatch.setattr(
-            "bulletin.run.options.EncodeOptions", functools.partial(EncodeOptions, normalize=False)
-        )
+        monkeypatch.setattr("bulletin.cli.EncodeOptions", functools.partial(EncodeOptions, normalize=False))
 
     with pointed_at_fake_edge(monkeypatch, tmp_path, seconds_per_char=0.05) as server:
         yield server
@@ -73,3 +72,66 @@ def sample() -> Path:
 @pytest.fixture
 def sample_text() -> str:
     return SAMPLE.read_text(encoding="utf-8")
+
+
+# ---- the real offline voices, one build each, shared by the tests that look at it -------------
+
+#: The sample's first three sentences: several chunks, cues and a number, and seconds (not
+#: minutes) of speech for a real model.
+STORY = "。".join(SAMPLE.read_text(encoding="utf-8").split("。")[:3]) + "。"
+#: An Edge endpoint where nothing listens: ``--engine auto`` falls back to the offline voice.
+EDGE_DOWN = "ws://127.0.0.1:9/edge/v1?TrustedClientToken=x"
+
+
+@dataclasses.dataclass(frozen=True)
+class Built:
+    """One CLI build and what it left: the MP3, its subtitles, its report and its messages."""
+
+    folder: Path  # holds story.txt, the outputs and the build's cache/ and state/
+    exit_code: int
+    stderr: str
+    mp3: Path
+    srt: Path
+    report: dict[str, object]
+
+
+def build_story(folder: Path, *args: str, loudness: bool = True, edge_down: bool = False) -> Built:
+    """``bulletin build STORY ARGS`` through the CLI, with private cache and state folders."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    story = folder / "story.txt"
+    story.write_text(STORY, encoding="utf-8")
+    mp3, srt, report = folder / "b.mp3", folder / "b.srt", folder / "r.json"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BULLETIN_CACHE_DIR", str(folder / "cache"))
+        mp.setenv("BULLETIN_STATE_DIR", str(folder / "state"))
+        if edge_down:
+            mp.setenv("BULLETIN_EDGE_WSS_URL", EDGE_DOWN)
+        if not loudness:
+            import functools
+
+            from bulletin.audio.settings import EncodeOptions
+
+            mp.setattr(
+                "bulletin.run.options.EncodeOptions", functools.partial(EncodeOptions, normalize=False)
+            )
+        result = run_cli(
+            "build", str(story), *args, "-o", str(mp3), "--subtitles", str(srt), "--report", str(report)
+        )
+    data = json.loads(report.read_text(encoding="utf-8")) if report.exists() else {}
+    return Built(folder, result.exit_code, result.stderr, mp3, srt, data)
+
+
+@pytest.fixture(scope="session")
+def baker_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The story read by the real Baker model (installed on first use), without loudness passes."""
+    return build_story(
+        tmp_path_factory.mktemp("baker"), "--engine", "offline", "--voice", "baker", loudness=False
+    )
+
+
+@pytest.fixture(scope="session")
+def fallback_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """The story with Edge unreachable and no voice named: the default Kokoro voice, zm_yunxi."""
+    return build_story(tmp_path_factory.mktemp("fallback"), edge_down=True)

@@ -472,10 +472,10 @@ class FakeEdgeServer:
         freq = 300 + 10 * (spoken_chars(text) % 40)
         runs = self._speech(text)
         mp3 = tone_mp3(round(seconds, 3), freq) if len(runs) == 1 else speech_mp3(tuple(runs), freq)
-        pieces = [mp3[i : i + self.frame_bytes] for i in range(0, len(mp3), self.frame_bytes)]
         if fault in ("close_mid_stream", "tcp_cut"):
-            pieces = pieces[: max(1, len(pieces) // 2)]
-        elif fault == "short_audio":
+            mp3 = mp3[: len(mp3) // 2]  # by bytes: a clip that fits in one frame is cut too
+        pieces = [mp3[i : i + self.frame_bytes] for i in range(0, len(mp3), self.frame_bytes)]
+        if fault == "short_audio":
             pieces = pieces[:1]
         for piece in pieces:
             await ws.send_bytes(_audio_frame(piece, rid))

@@ -6,7 +6,8 @@ bulletin's real fetching code runs against real sockets: redirects, status codes
 
 Routes are set per test with :meth:`NewsSite.add` (a body, a status, headers) or one of
 the faults: ``stall`` (accepts and never answers), ``endless`` (200, then bytes forever),
-``redirect`` (302 to another path). Every request is logged in :attr:`NewsSite.requests`.
+``redirect`` (302 to another path or URL), ``trickle`` (200, then a byte a second).
+Every request is logged in :attr:`NewsSite.requests`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Route:
     body: bytes = b""
     status: int = 200
     content_type: str = "text/html; charset=utf-8"
-    fault: str | None = None  # stall, endless, redirect
+    fault: str | None = None  # stall, endless, redirect, trickle (one byte a second, without end)
     target: str | None = None  # for redirect
     etag: bool = False  # answer If-None-Match with 304
     fail_times: int = 0  # answer 503 this many times first
@@ -72,6 +73,15 @@ class NewsSite:
         if route.fault == "redirect":
             logged.status = 302
             raise web.HTTPFound(location=route.target or "/")
+        if route.fault == "trickle":  # slowloris: headers at once, then a byte now and then
+            response = web.StreamResponse(status=200, headers={"Content-Type": route.content_type})
+            await response.prepare(request)
+            try:
+                while True:
+                    await response.write(b" ")
+                    await asyncio.sleep(1)
+            except (ConnectionResetError, RuntimeError, asyncio.CancelledError):
+                return response
         if route.fault == "endless":
             response = web.StreamResponse(status=200, headers={"Content-Type": route.content_type})
             await response.prepare(request)

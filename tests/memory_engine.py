@@ -55,7 +55,7 @@ class MemoryEngine:
         self.most_alive = 0
         self._alive: weakref.WeakSet[Clip] = weakref.WeakSet()
 
-    def version(self) -> str:
+    def version(self, voice: VoiceSettings | None = None) -> str:
         return f"memory-{self.seconds_per_char}"
 
     def probe(self, timeout: float) -> tuple[bool, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from urllib.parse import quote
 import feedparser
 import pytest
 from click.testing import CliRunner
+from conftest import EDGE_DOWN
 from conftest import run_cli as run
 from fake_edge import FakeEdgeServer
 from mp3_duration import probe_duration
@@ -335,14 +337,19 @@ SHORT = "颱風凱米今天凌晨登陸宜蘭。行政院宣布全台停班停�
 
 
 @pytest.mark.slow
-def test_corrupt_cache_entry_with_edge_down_falls_back_to_offline(edge, tmp_path, monkeypatch):
-    article = tmp_path / "short.txt"
-    article.write_text(SHORT, encoding="utf-8")
+def test_corrupt_cache_entry_with_edge_down_falls_back_to_offline(
+    edge, tmp_path, monkeypatch, fallback_build
+):
+    article = tmp_path / "story.txt"
+    shutil.copy(fallback_build.folder / "story.txt", article)
     assert run("build", str(article), "-o", str(tmp_path / "a.mp3")).exit_code == 0
     clips = sorted((tmp_path / "cache").rglob("*.clip"))
     for clip in clips:
         clip.write_bytes(b"garbage")
-    monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", "ws://127.0.0.1:9/edge/v1?TrustedClientToken=x")
+    # the offline voice's clips of this story, made once for the suite (conftest): what is
+    # tested here is the way to them, not the model
+    shutil.copytree(fallback_build.folder / "cache", tmp_path / "cache", dirs_exist_ok=True)
+    monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", EDGE_DOWN)
     result = run("build", str(article), "-o", str(tmp_path / "b.mp3"), "--force")
     assert result.exit_code == 0, result.output
     assert "offline voice instead" in result.stderr
@@ -352,11 +359,14 @@ def test_corrupt_cache_entry_with_edge_down_falls_back_to_offline(edge, tmp_path
 
 def test_templated_output_lock_names_the_template(edge, sample, tmp_path):
     from bulletin.publish.lock import output_lock
-    from bulletin.run.options import BuildOptions
+    from bulletin.run.options import BuildOptions, OutputOptions, SourceOptions
     from bulletin.run.outputs import lock_target
 
     template = str(tmp_path / "pub" / "{date:%H%M}-{slug}.mp3")
-    target = lock_target(BuildOptions(articles=(str(sample),), output=template))
+    options = BuildOptions(
+        sources=SourceOptions(articles=(str(sample),)), output=OutputOptions(path=template)
+    )
+    target = lock_target(options)
     assert target is not None
     with output_lock(target, 0):
         result = run("build", str(sample), "--engine", "edge", "-o", template)

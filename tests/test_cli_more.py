@@ -119,21 +119,16 @@ def test_report_written_on_bad_input(tmp_path):
 
 
 @pytest.mark.slow
-def test_auto_falls_back_to_the_offline_voice_and_says_why(monkeypatch, sample, tmp_path):
-    monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", "ws://127.0.0.1:9/edge/v1?TrustedClientToken=x")
-    monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("BULLETIN_STATE_DIR", str(tmp_path / "state"))
-    out = tmp_path / "o.mp3"
-    report = tmp_path / "r.json"
-    story = tmp_path / "story.txt"  # the sample's first three sentences: the real voice, not too long
-    story.write_text("。".join(sample.read_text(encoding="utf-8").split("。")[:3]) + "。", encoding="utf-8")
-    estimated = json.loads(run("build", str(story), "--dry-run", "--json", "--engine", "offline").stdout)
-    result = run("build", str(story), "-o", str(out), "--report", str(report))
-    assert result.exit_code == 0, result.output
-    assert "engine: offline (Edge is unreachable" in result.stderr
-    assert "voice: zm_yunxi" in result.stderr  # no voice was named: the default offline voice
-    assert 0.6 * estimated["estimated_seconds"] < probe_duration(out) < 1.6 * estimated["estimated_seconds"]
-    data = json.loads(report.read_text())
+def test_auto_falls_back_to_the_offline_voice_and_says_why(fallback_build):
+    """The story with Edge unreachable and no voice named (the shared build, see conftest)."""
+    story = str(fallback_build.folder / "story.txt")
+    estimated = json.loads(run("build", story, "--dry-run", "--json", "--engine", "offline").stdout)
+    assert fallback_build.exit_code == 0, fallback_build.stderr
+    assert "engine: offline (Edge is unreachable" in fallback_build.stderr
+    assert "voice: zm_yunxi" in fallback_build.stderr  # no voice was named: the default offline voice
+    seconds = probe_duration(fallback_build.mp3)
+    assert 0.6 * estimated["estimated_seconds"] < seconds < 1.6 * estimated["estimated_seconds"]
+    data = fallback_build.report
     assert data["engine_used"] == "offline" and "unreachable" in data["fallback_reason"]
     assert data["loudness"]["integrated_lufs"] == pytest.approx(-16, abs=1)
 

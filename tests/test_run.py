@@ -17,18 +17,33 @@ from mp3_duration import probe_duration
 from mutagen.id3 import ID3
 
 from bulletin.audio.settings import EncodeOptions
+from bulletin.cli import build_options
 from bulletin.environment import Dirs
 from bulletin.errors import ConfigError, SynthesisError
-from bulletin.run.build import dry_run_plan, run_build
-from bulletin.run.options import DEFAULTS, BuildOptions
+from bulletin.run.build import run_build
+from bulletin.run.dry_run import dry_run_plan
+from bulletin.run.options import (
+    DEFAULTS,
+    BuildOptions,
+    OutputOptions,
+    PublishOptions,
+    SourceOptions,
+    VoiceOptions,
+)
 
 FIXED = datetime(2026, 11, 26, 21, 0, tzinfo=timezone.utc)
 QUICK = EncodeOptions(normalize=False)
 
 
-def options(*articles: Path, **kw: object) -> BuildOptions:
-    kw.setdefault("encode", QUICK)
-    return BuildOptions(articles=tuple(str(a) for a in articles), **kw)  # type: ignore[arg-type]
+def options(
+    *articles: Path, output: str | None = None, report: str | None = None, engine: str = "auto"
+) -> BuildOptions:
+    return BuildOptions(
+        sources=SourceOptions(articles=tuple(str(a) for a in articles)),
+        voice=VoiceOptions(engine=engine),
+        output=OutputOptions(path=output, encode=QUICK),
+        publish=PublishOptions(report=report),
+    )
 
 
 def build(opts: BuildOptions, tmp_path: Path, engine: MemoryEngine | None = None):
@@ -96,13 +111,14 @@ def test_a_failing_engine_publishes_nothing_and_the_report_says_why(sample: Path
 
 def test_unknown_option_names_are_an_error() -> None:
     with pytest.raises(ConfigError, match="unknown build option"):
-        BuildOptions.from_cli(articles=["a.txt"], bogus_option=1)
+        build_options(["a.txt"], bogus_option=1)
 
 
 def test_defaults_are_written_once() -> None:
-    opts = BuildOptions.from_cli(articles=["a.txt"])
-    assert opts == BuildOptions(articles=("a.txt",))
-    assert DEFAULTS.encode.loudness == -16.0 and DEFAULTS.concurrency == 6 and DEFAULTS.feed_keep == 20
+    opts = build_options(["a.txt"])
+    assert opts == BuildOptions(sources=SourceOptions(articles=("a.txt",)))
+    assert DEFAULTS.output.encode.loudness == -16.0 and DEFAULTS.voice.concurrency == 6
+    assert DEFAULTS.publish.feed_keep == 20
 
 
 def test_dry_run_and_build_choose_the_same_engine_and_voice(sample: Path, tmp_path: Path) -> None:

@@ -157,28 +157,15 @@ def test_bad_limits_are_usage_errors(sample: Path, tmp_path: Path, option: str, 
 
 
 @pytest.mark.slow
-def test_sample_fits_on_the_offline_voice(
-    sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The real Baker model (installed on first use), its predicted durations timing the cues.
+def test_the_story_fits_on_the_offline_voice(baker_build) -> None:
+    """The real Baker model (the shared build, see conftest), its predicted durations timing the cues.
 
     (The Kokoro voices report no durations: test_kokoro.py checks their subtitles.)
     """
-    import functools
-
-    from bulletin.audio.settings import EncodeOptions
-
-    monkeypatch.setattr(
-        "bulletin.run.options.EncodeOptions", functools.partial(EncodeOptions, normalize=False)
-    )
-    monkeypatch.setenv("BULLETIN_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("BULLETIN_STATE_DIR", str(tmp_path / "state"))
-    out, srt = tmp_path / "b.mp3", tmp_path / "b.srt"
-    baker = ["--engine", "offline", "--voice", "baker"]
-    result = run("build", str(sample), *baker, "-o", str(out), "--subtitles", str(srt))
-    assert result.exit_code == 0, result.output
-    cues = parse(srt.read_text(encoding="utf-8"))
-    assert_fits(cues, probe_duration(out))
+    assert baker_build.exit_code == 0, baker_build.stderr
+    cues = parse(baker_build.srt.read_text(encoding="utf-8"))
+    assert len(cues) >= 3
+    assert_fits(cues, probe_duration(baker_build.mp3))
     assert_breaks_between_words(cues)
 
 

@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bulletin.engines import kokoro as K  # noqa: E402
-from bulletin.engines import kokoro_store  # noqa: E402
+from bulletin.engines.offline.kokoro import speaker as K  # noqa: E402
+from bulletin.engines.offline.kokoro import store as kokoro_store  # noqa: E402
 
 
 def main(count: int) -> None:

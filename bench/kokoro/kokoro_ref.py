@@ -71,12 +71,12 @@ def plain_model() -> Path:
 def fast_model(src: Path) -> Path:
     """ConvInteger (u8u8) -> MatMulInteger (u8s8), once; bit-identical output.
 
-    The rewrite prototyped here now lives in bulletin (``bulletin.engines.kokoro_rewrite``);
+    The rewrite prototyped here now lives in bulletin (``bulletin.engines.offline.kokoro.rewrite``);
     this reference uses it rather than keeping a second copy.
     """
     import onnx
 
-    from bulletin.engines.kokoro_rewrite import convolutions_as_matmuls
+    from bulletin.engines.offline.kokoro.rewrite import convolutions_as_matmuls
 
     out = CACHE / "kokoro-v1.0.int8.mmi.onnx"
     if out.exists():

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shutil
+import stat
 import subprocess
 import tempfile
 import threading
@@ -96,6 +98,37 @@ def run_ffmpeg_stderr(args: Sequence[str], *, what: str) -> str:
     if proc.returncode != 0:
         raise AudioError(f"{what} failed: {_last_line(proc.stderr)}")
     return text
+
+
+#: The demuxers a jingle, bed or sting may be read with: audio files, never a playlist,
+#: a concat list (``ffconcat`` naming a FIFO would block the run), an image sequence or a
+#: device. ffmpeg names a demuxer by any of its aliases (``mov`` covers ``mp4`` and ``m4a``).
+AUDIO_FORMATS = "wav,w64,mp3,flac,ogg,mov,aac,matroska,aiff,caf,wv,ape,au,amr,asf,tta"
+
+
+def plain_file_input(path: Path) -> list[str]:
+    """ffmpeg input options reading ``path`` as a plain audio file, and nothing else.
+
+    Only a regular file (a FIFO would block ffmpeg, and the run, forever), through the
+    ``file`` protocol only (a name such as ``pipe:0`` or ``http://…`` is a file name
+    here), and only with an audio demuxer (:data:`AUDIO_FORMATS`: no concat lists or
+    playlists, which would make ffmpeg open other files or protocols). :class:`AudioError`
+    if it is not a regular file.
+    """
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except OSError as exc:
+        raise AudioError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not regular:
+        raise AudioError(f"{path}: not a regular file (a device, pipe or socket)")
+    return [
+        "-protocol_whitelist",
+        "file",
+        "-format_whitelist",
+        AUDIO_FORMATS,
+        "-i",
+        "file:" + os.path.abspath(path),
+    ]
 
 
 def _last_line(stderr: bytes) -> str:
@@ -296,7 +329,7 @@ def measure_loudness(path: str | Path) -> Loudness:
     p = Path(path)
     if not p.is_file():
         raise AudioError(f"cannot measure {p}: no such file")
-    return measure_input(["-i", str(p)], what=f"measuring loudness of {p.name}")
+    return measure_input(plain_file_input(p), what=f"measuring loudness of {p.name}")
 
 
 def encode_and_decode(

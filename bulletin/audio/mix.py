@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from bulletin.audio.assemble import Sinks, faded, normalize_and_encode, trim_bounds
-from bulletin.audio.ffmpeg import DEFAULT_RATE, decode_many, run_ffmpeg
+from bulletin.audio.ffmpeg import DEFAULT_RATE, decode_many, plain_file_input, run_ffmpeg
 from bulletin.audio.loudness import Meter
 from bulletin.audio.settings import EncodeOptions, Pauses
 from bulletin.audio.timeline import Assembly, Fit, Placed, Span
@@ -197,18 +197,19 @@ class Store:
 
 
 def load_sound(path: Path) -> np.ndarray:
-    """A jingle, bed or sting in any format ffmpeg reads, as mono 16-bit samples at the bulletin's rate.
+    """A jingle, bed or sting (a regular file in an audio format: WAV, MP3, FLAC, Ogg, M4A, …,
+    never a concat list or a playlist), as mono 16-bit samples at the bulletin's rate.
 
     At most :data:`MAX_SOUND_SECONDS` are read: a longer file is refused, not decoded whole.
     """
     limit = ["-t", str(MAX_SOUND_SECONDS + 1)]
+    source = plain_file_input(path)
     try:
         data = run_ffmpeg(
             [
                 "-v",
                 "error",
-                "-i",
-                str(path),
+                *source,
                 "-vn",
                 *limit,
                 "-f",

@@ -90,8 +90,13 @@ class Engine(Protocol):
     #: Longest chunk, in characters of spoken text, this engine should be given.
     max_chunk_chars: ClassVar[int]
 
-    def version(self) -> str:
-        """A string that changes whenever the same text would sound different (cache key)."""
+    def version(self, voice: VoiceSettings) -> str:
+        """A string that changes whenever the same text would sound different in ``voice`` (cache key).
+
+        Per voice, because one engine may speak through several models (the offline
+        engine: Kokoro and Baker), and a change to one must not empty the cache of the
+        other. The voice itself is keyed beside the version.
+        """
         ...
 
     def probe(self, timeout: float) -> tuple[bool, str]:
@@ -115,4 +120,26 @@ class Engine(Protocol):
         position in ``texts``) when a text cannot be spoken after retries; no
         partial list is returned.
         """
+        ...
+
+
+# ---- capabilities: what some engines do and others need not -----------------------------
+
+
+@runtime_checkable
+class Skips(Protocol):
+    """An engine that cannot say everything it is given (the offline voices: a Latin word
+    Baker cannot spell, a character with no reading); the run lists what will be skipped."""
+
+    def unspoken(self, texts: Sequence[str], voices: Sequence[VoiceSettings]) -> list[str]:
+        """What will be skipped in each text (said in the voice beside it), in order."""
+        ...
+
+
+@runtime_checkable
+class Installs(Protocol):
+    """An engine whose voice may first have to be fetched (the offline models, through pip)."""
+
+    def install_note(self, voice: VoiceSettings) -> str | None:
+        """What to tell the user before ``voice`` is fetched; None when it is already there."""
         ...

@@ -25,6 +25,8 @@ class OfflineVoice:
     """One offline voice as ``bulletin voices`` lists it."""
 
     name: str
+    #: Which model speaks it: the key of :data:`bulletin.engines.offline.MODELS`, which
+    #: also says what the model can do (a pitch input, Latin words spelled).
     model: Literal["kokoro", "baker"]
     gender: Gender
     licence: str
@@ -88,18 +90,6 @@ def offline_voice(name: str) -> OfflineVoice | None:
     if key in BAKER_ALIASES:
         return BAKER
     return KOKORO_VOICES.get(key)
-
-
-def has_pitch(name: str) -> bool:
-    """Can this offline voice change its pitch? Kokoro has no pitch input; Baker has."""
-    voice = offline_voice(name)
-    return voice is None or voice.model != "kokoro"
-
-
-def spells_words(name: str) -> bool:
-    """Does this offline voice spell Latin words (Kokoro) rather than skip them (Baker)?"""
-    voice = offline_voice(name)
-    return voice is None or voice.model == "kokoro"
 
 
 def offline_for_edge(short_name: str) -> str:

@@ -1,7 +1,8 @@
 """Don't redo work: what the last successful run of each output produced (skip unchanged).
 
 :class:`RunState` remembers, per output, the fingerprint of the text and settings that
-made it, so an unchanged article with unchanged settings is not re-published.
+made it, so an unchanged article with unchanged settings is not re-published, and which
+stories it aired (a digest of each sentence), so the next edition can rotate them.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ _EXTRA_TYPES: dict[str, type | tuple[type, ...]] = {
     "duration": (int, float),
     "subtitles": dict,
     "feed": dict,
+    "aired": list,
 }
 
 
@@ -99,6 +101,14 @@ def _record_problem(record: object) -> str | None:
             if name in where and (not isinstance(value, kind) or isinstance(value, bool)):
                 return f"{name!r} is {type(value).__name__}"
     return None
+
+
+def aired_in(record: Mapping[str, Any] | None) -> tuple[tuple[str, ...], ...]:
+    """The sentence digests of each story a record says was aired, in order (none if it says none)."""
+    aired = ((record or {}).get("extra") or {}).get("aired")
+    if not isinstance(aired, list):
+        return ()
+    return tuple(tuple(s for s in story if isinstance(s, str)) for story in aired if isinstance(story, list))
 
 
 class RunState:
@@ -130,7 +140,7 @@ class RunState:
             record = json.loads(read_regular(path, _MAX_RECORD).decode("utf-8"))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             if path.parent.is_dir():  # a state folder that is not a folder is reported on write
                 self._warn(f"ignoring the damaged run record {path} ({_why(exc)}); rebuilding")
             return None
@@ -173,6 +183,10 @@ class RunState:
         text = json_text(record, indent=2, default=_json_default) + "\n"
         write_text_atomic(path, text)
         return record
+
+    def last_aired(self, key: str) -> tuple[tuple[str, ...], ...]:
+        """What the last edition of *key* aired: each story's sentence digests, in aired order."""
+        return aired_in(self.last_success(key))
 
     def unchanged(self, key: str, fingerprint: str) -> dict[str, Any] | None:
         """The last record if nothing needs redoing, else None.

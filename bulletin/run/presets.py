@@ -14,16 +14,16 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bulletin.engines.base import VoiceSettings
-from bulletin.engines.prosody import validate_prosody
-from bulletin.engines.voices import (
+from bulletin.engines import (
     DEFAULT_OFFLINE_VOICE,
     NOT_SHIPPED,
-    has_pitch,
+    applies_pitch,
     offline_for_edge,
     offline_voice,
     shipped_voices_dir,
+    validate_prosody,
 )
+from bulletin.engines.base import VoiceSettings
 from bulletin.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -129,7 +129,7 @@ def pitch_unused(preset: Preset) -> tuple[Preset, str | None]:
 
     So the report tells the truth and the cache does not keep one copy per unused pitch.
     """
-    if preset.engine != "offline" or has_pitch(preset.voice) or preset.pitch in ("+0Hz", "-0Hz"):
+    if applies_pitch(preset.engine, preset.voice) or preset.pitch in ("+0Hz", "-0Hz"):
         return preset, None
     return replace(preset, pitch="+0Hz"), f"the Kokoro voices have no pitch: {preset.pitch} not applied"
 

@@ -98,6 +98,9 @@ class RunReport:
     #: A programme's fit: slot, length, stories aired and dropped, pause scale, tempo,
     #: seconds the news was short by (and how many the closing bed filled), the headlines.
     programme: dict[str, Any] | None = None
+    #: The rundown, story by story: rank, sources that carried it, pinned, new/updated/
+    #: repeated, budget, seconds aired, sentences kept and dropped, or why it was left out.
+    rundown: list[dict[str, Any]] = field(default_factory=list)
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:

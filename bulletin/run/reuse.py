@@ -31,7 +31,7 @@ from bulletin.text.chunk import Chunk
 
 def chunk_keys(chunks: Sequence[Chunk], engine: Engine, voice: VoiceSettings) -> list[str]:
     """The chunk-cache key of every chunk (what the engine would be asked to say, and how)."""
-    version = engine.version()
+    version = engine.version(voice)
     return [ClipCache.key(version, voice, c.spoken) for c in chunks]
 
 

@@ -79,12 +79,16 @@ class Planner:
     def __call__(self, engine: Engine, voice: VoiceSettings | Sequence[VoiceSettings]) -> Plan:
         """The plan for ``engine``; ``voice`` is one voice, or one per story (a programme's anchors)."""
         per_story = (voice,) * len(self.clean.stories) if isinstance(voice, VoiceSettings) else tuple(voice)
-        key = (engine.version(), engine.max_chunk_chars, per_story)
+        key = (tuple(engine.version(v) for v in per_story), engine.max_chunk_chars, per_story)
         if key not in self._plans:
             chunks = tuple(plan(self.clean, engine.max_chunk_chars, self.lexicon))
             voices = tuple(per_story[c.story] for c in chunks)
-            keys = tuple(k for c, v in zip(chunks, voices, strict=True) for k in chunk_keys([c], engine, v))
-            self._plans[key] = Plan(chunks, keys, voices)
+            keys = [""] * len(chunks)
+            for v in dict.fromkeys(voices):  # keyed voice by voice: an engine's version may cost a lookup
+                at = [i for i, w in enumerate(voices) if w == v]
+                for i, k in zip(at, chunk_keys([chunks[i] for i in at], engine, v), strict=True):
+                    keys[i] = k
+            self._plans[key] = Plan(chunks, tuple(keys), voices)
         return self._plans[key]
 
 

@@ -123,6 +123,8 @@ def parse_air_time(value: str | None, now: datetime, zone: tzinfo) -> datetime:
             return _minute(when, zone)
     except ValueError:  # month 13, hour 25, offset +25:00 …
         pass
+    except OverflowError:  # 9999-12-31T23:59-12:00 is in the year 10000 in UTC
+        raise ConfigError(f"air time {value!r} is outside the years the clock can hold") from None
     raise ConfigError(f"air time {value!r} is not {_FORMS}")
 
 

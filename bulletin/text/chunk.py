@@ -135,6 +135,11 @@ def _spoken_pieces(sentence: str, limit: int, speak: Callable[[str], str]) -> li
     return result
 
 
+def sentences(paragraph: str) -> list[str]:
+    """A paragraph's sentences as chunks count them (a piece with nothing to say joins its neighbour)."""
+    return _glue_unspeakable(split_sentences(paragraph))
+
+
 def plan_chunks(
     stories: list[list[str]],
     limit: int,
@@ -154,13 +159,13 @@ def plan_chunks(
     for s_i, story in enumerate(stories):
         story_speak = speakers[s_i]
         for p_i, para in enumerate(story):
-            sentences = _glue_unspeakable(split_sentences(para))
-            for n, sentence in enumerate(sentences):
+            said = sentences(para)
+            for n, sentence in enumerate(said):
                 pieces = _spoken_pieces(sentence, limit, story_speak)
                 for k, (text, spoken) in enumerate(pieces):
                     if k < len(pieces) - 1:
                         pause: PauseKind = "clause"
-                    elif n < len(sentences) - 1:
+                    elif n < len(said) - 1:
                         pause = "sentence"
                     elif p_i < len(story) - 1:
                         pause = "paragraph"

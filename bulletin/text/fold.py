@@ -27,7 +27,16 @@ method was chosen on ``tests/data/same_story`` (36 articles, 15 events, decoys i
   and figures count, 表示 and 今天 little. The weight of what two articles share is
   divided by the weight of the *smaller* one (containment), so a flash inside its full
   story scores high. The weights come from a fixed table, not from the batch (as IDF
-  would), so the decision on two articles does not depend on what else came in.
+  would), so the decision on two articles does not depend on what else came in, with
+  one exception:
+* **a site's own text weighs nothing.** What nearly all the articles of one site (a page's
+  host, or the feed or folder they came from) share in a run, and what nearly all the
+  articles of a large run share, is the template's (a byline and share row, an ad block,
+  an editor's credit that extraction let through), not the event's: bigrams, numbers and
+  anchors found there are left out of both articles before they are compared
+  (:data:`COMMON_MIN`, :data:`COMMON_SHARE`, :data:`RUN_MIN`). Three events on one
+  template then stay three stories; two articles are one event only on what is
+  particular to them.
 * **facts.** Every number both give (5.8, 10, 589.3, 2%) adds :data:`NUMBER_BONUS` (three
   at most); two articles that both give decimals (magnitudes, rates, amounts) and share
   none lose :data:`CONFLICT_PENALTY`, and two that both give three figures or more but
@@ -46,17 +55,30 @@ group (a flash joins its full story even when it shares little with another agen
 rewrite). Only pairs that share two rare keys (bigrams with a less common character, or
 numbers) are compared, through an inverted index, and a pair already in one story is not
 compared again, so the stage stays near-linear for hundreds of articles. Pure functions.
+
+**Digests.** An article that repeats several stories (a round-up, 今日新聞摘要) scores high
+with each of them (each is contained in it), so it would join them all into one group
+and, being the fullest, be the one read: six stories swallowed by their summary. So in a
+group of three or more, an article linked to articles that tell *different* events (not
+linked to each other, once it is set aside) and that each match *different* paragraphs of
+it (or sentences, in a one-paragraph digest) is a digest: it is left out, folded into the
+story it is closest to, and the stories it repeats stay apart (:func:`_split_digests`).
+A full story with its flash and another agency's rewrite is not taken for one: the flash
+and the rewrite match the same lead.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bulletin.hanzi import simplified_table
-from bulletin.text.chars import HAN
+from bulletin.text.chars import HAN, split_sentences
 from bulletin.text.common_chars import COMMON, VERY_COMMON
 from bulletin.text.normalize import detect_script
 
@@ -88,6 +110,25 @@ SIMILAR_LENGTH = 0.85
 MIN_SHARED_KEYS = 2
 #: Keys carried by more articles than this say little about one event and are not indexed.
 MAX_POSTINGS = 100
+#: Text common to this many articles of one site (or folder) in the run, and to at least
+#: :data:`COMMON_SHARE` of them, is the site's (a byline and share row, an ad block, an
+#: editor's credit its template puts in every article) and weighs nothing: three different
+#: events on one template scored 0.54–0.55 on it and were read as one story. The share is
+#: high because a template is in every page, and four of a site's five items about one
+#: event must still fold (items all about one event cannot be told from a template: they
+#: may stay apart, and sentence dedupe then drops what they repeat word for word).
+COMMON_MIN = 3
+COMMON_SHARE = 0.9
+#: Across the whole run, text in :data:`RUN_SHARE` of the articles of a run of at least
+#: :data:`RUN_MIN` weighs nothing either (what every story of the day says). Smaller runs
+#: are not judged whole: three agencies telling one event share its words.
+RUN_MIN = 10
+RUN_SHARE = 0.9
+#: A paragraph (or sentence) of a digest is "about" an article when this share of its weight
+#: is in that article.
+COVER = 0.5
+#: Groups larger than this are not searched for digests (every pair of them is scored).
+MAX_DIGEST_GROUP = 64
 
 # After NFKC (full-width brackets and colons are ASCII) and folding to Simplified.
 _FURNITURE = re.compile(
@@ -156,6 +197,32 @@ class Fold:
 
 
 @dataclass(frozen=True)
+class _Raw:
+    """What an article is compared on, before the run's common text is taken out."""
+
+    grams: frozenset[str]
+    numbers: frozenset[str]
+    decimals: frozenset[str]
+    figures: frozenset[str]
+    length: int
+    places: frozenset[str]
+    laws: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Common:
+    """Text common to many articles of the run or of one site: bigrams, numbers, anchors."""
+
+    grams: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
+    places: frozenset[str] = frozenset()
+    laws: frozenset[str] = frozenset()
+
+
+_NOTHING = _Common()
+
+
+@dataclass(frozen=True)
 class _Features:
     grams: frozenset[str]
     weight: float
@@ -204,13 +271,10 @@ def anchors(body: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(places), frozenset(laws)
 
 
-def _features(text: str, weights: dict[str, int]) -> _Features:
+def _raw(text: str) -> _Raw:
     body = comparable(text)
     kept = "".join(_COMPARABLE.findall(body))
     grams = frozenset(kept[i : i + 2] for i in range(len(kept) - 1))
-    for gram in grams:
-        if gram not in weights:
-            weights[gram] = max(_char_weight(gram[0]), _char_weight(gram[1]))
     numbers: set[str] = set()
     decimals: set[str] = set()
     figures: set[str] = set()
@@ -226,20 +290,54 @@ def _features(text: str, weights: dict[str, int]) -> _Features:
             decimals.add(value)
         if "." in value or len(value) >= 2:
             numbers.add(value)
+    return _Raw(grams, frozenset(numbers), frozenset(decimals), frozenset(figures), len(kept), *anchors(body))
+
+
+def _finish(raw: _Raw, weights: dict[str, int], common: _Common) -> _Features:
+    grams = raw.grams - common.grams
+    for gram in grams:
+        if gram not in weights:
+            weights[gram] = max(_char_weight(gram[0]), _char_weight(gram[1]))
+    numbers = raw.numbers - common.numbers
     # digit bigrams (the 12 of 12时 and of 2012) would make every article a candidate: numbers are keys whole
-    keys = frozenset(g for g in grams if weights[g] > 1 and not _DIGITS.search(g)) | {
-        "#" + n for n in numbers
-    }
+    keys = frozenset(g for g in grams if weights[g] > 1 and not _DIGITS.search(g))
+    keys |= {"#" + n for n in numbers}
     return _Features(
         grams,
         float(sum(weights[g] for g in grams)),
-        frozenset(numbers),
-        frozenset(decimals),
-        frozenset(figures),
+        numbers,
+        raw.decimals - common.numbers,
+        raw.figures - common.numbers,
         keys,
-        len(kept),
-        *anchors(body),
+        raw.length,
+        raw.places - common.places,
+        raw.laws - common.laws,
     )
+
+
+def _features(text: str, weights: dict[str, int], common: _Common = _NOTHING) -> _Features:
+    return _finish(_raw(text), weights, common)
+
+
+def _shared(raws: Sequence[_Raw], groups: Sequence[str | None]) -> _Common:
+    """What many articles of one site (:data:`COMMON_MIN`, :data:`COMMON_SHARE`) or of the
+    whole run (:data:`RUN_MIN`, :data:`RUN_SHARE`) have in common."""
+    by_site: dict[str, list[_Raw]] = {}
+    for raw, group in zip(raws, groups, strict=True):
+        if group is not None:
+            by_site.setdefault(group, []).append(raw)
+    found: dict[str, set[str]] = {"grams": set(), "numbers": set(), "places": set(), "laws": set()}
+    judged = [(members, COMMON_SHARE) for members in by_site.values() if len(members) >= COMMON_MIN]
+    if len(raws) >= RUN_MIN:
+        judged.append((list(raws), RUN_SHARE))
+    for members, share in judged:
+        need = max(COMMON_MIN, math.ceil(share * len(members)))
+        for name, kept in found.items():
+            counts: Counter[str] = Counter()
+            for raw in members:
+                counts.update(getattr(raw, name))
+            kept.update(item for item, n in counts.items() if n >= need)
+    return _Common(**{name: frozenset(kept) for name, kept in found.items()})
 
 
 def similarity(a: _Features, b: _Features, weights: dict[str, int]) -> float:
@@ -262,24 +360,32 @@ def similarity(a: _Features, b: _Features, weights: dict[str, int]) -> float:
     )
 
 
-def score_texts(texts: Sequence[str]) -> list[list[float]]:
+def score_texts(texts: Sequence[str], groups: Sequence[str | None] | None = None) -> list[list[float]]:
     """Every pair's score, for the benchmark and the tests (quadratic: not used to fold)."""
     weights: dict[str, int] = {}
-    features = [_features(t, weights) for t in texts]
+    raws = [_raw(t) for t in texts]
+    common = _shared(raws, groups or [None] * len(texts))
+    features = [_finish(r, weights, common) for r in raws]
     return [[similarity(a, b, weights) for b in features] for a in features]
 
 
-def fold(stories: Sequence[Sequence[str]], script: str) -> tuple[list[int], tuple[Fold, ...]]:
+def fold(
+    stories: Sequence[Sequence[str]], script: str, groups: Sequence[str | None] | None = None
+) -> tuple[list[int], tuple[Fold, ...]]:
     """Group the stories (each a list of paragraphs) by event.
 
     Returns which stories to keep, in bulletin order (each at the place of its group's
     earliest story), and the folds (kept story, the others and their similarity).
     ``script`` is the bulletin's (``"hant"`` or ``"hans"``): of two versions about as
-    full, the one in it is kept.
+    full, the one in it is kept. ``groups``: each story's site (its page's host, or the
+    feed or folder it came from; None when unknown), so that what a site's template puts
+    in all its articles weighs nothing (:data:`COMMON_MIN`).
     """
     weights: dict[str, int] = {}
     texts = ["".join(story) for story in stories]
-    features = [_features(t, weights) for t in texts]
+    raws = [_raw(t) for t in texts]
+    common = _shared(raws, groups or [None] * len(texts))
+    features = [_finish(r, weights, common) for r in raws]
     parent = list(range(len(texts)))
 
     def root(i: int) -> int:
@@ -317,16 +423,102 @@ def fold(stories: Sequence[Sequence[str]], script: str) -> tuple[list[int], tupl
         groups.setdefault(root(i), []).append(i)
     kept_at: dict[int, int] = {}  # the group's earliest article → the article kept
     folds: list[Fold] = []
-    for members in groups.values():
-        keep = _fullest(members, features, texts, script)
-        kept_at[members[0]] = keep
-        if len(members) > 1:
+    for group in groups.values():
+        stories_of_group, digests = _split_digests(group, stories, features, weights, common)
+        kept_of: list[int] = []
+        for members in stories_of_group:
+            keep = _fullest(members, features, texts, script)
+            kept_at[members[0]] = keep
+            kept_of.append(keep)
             folded = tuple(Folded(m, *_link(m, keep, best, features, weights)) for m in members if m != keep)
-            folds.append(Fold(keep, folded))
+            for digest, (score, into) in digests.items():  # a digest: folded into its closest story
+                if into in members:
+                    folded += (Folded(digest, into, score),)
+            if folded:
+                folds.append(Fold(keep, tuple(sorted(folded, key=lambda f: f.index))))
     order = [kept_at[i] for i in range(len(texts)) if i in kept_at]
     place = {kept: n for n, kept in enumerate(order)}
     folds.sort(key=lambda f: place[f.kept])
     return order, tuple(folds)
+
+
+def _split_digests(
+    group: list[int],
+    stories: Sequence[Sequence[str]],
+    features: list[_Features],
+    weights: dict[str, int],
+    common: _Common = _NOTHING,
+) -> tuple[list[list[int]], dict[int, tuple[float, int]]]:
+    """A group's stories once its digests are set aside, and each digest's closest article.
+
+    Returns the group's members as lists of one event each (the group itself when it has no
+    digest), and for each digest (score, the member it is closest to). See the module
+    docstring; every pair of the group is scored, so only groups of three to
+    :data:`MAX_DIGEST_GROUP` are searched.
+    """
+    if not 3 <= len(group) <= MAX_DIGEST_GROUP:
+        return [group], {}
+    score = {(a, b): similarity(features[a], features[b], weights) for a in group for b in group if a < b}
+
+    def pair(a: int, b: int) -> float:
+        return score[(a, b) if a < b else (b, a)]
+
+    def linked(a: int, b: int) -> bool:
+        return pair(a, b) >= THRESHOLD
+
+    found: list[int] = []
+    for candidate in sorted(group, key=lambda m: -features[m].length):
+        rest = [m for m in group if m != candidate and m not in found]
+        events = _components([m for m in rest if linked(candidate, m)], linked)
+        if len(events) >= 2 and _tells_apart(stories[candidate], events, features, weights, common):
+            found.append(candidate)
+    if not found:
+        return [group], {}
+    kept = [m for m in group if m not in found]
+    digests = {}
+    for digest in found:
+        closest = max(kept, key=lambda m: pair(digest, m))
+        digests[digest] = (pair(digest, closest), closest)
+    return _components(kept, linked), digests
+
+
+def _components(members: list[int], linked: Callable[[int, int], bool]) -> list[list[int]]:
+    """``members`` in connected groups (each in input order, groups by their first member)."""
+    groups: list[list[int]] = []
+    for m in members:
+        joined = [g for g in groups if any(linked(m, other) for other in g)]
+        merged = sorted([m, *(x for g in joined for x in g)])
+        groups = [g for g in groups if g not in joined] + [merged]
+    return sorted(groups, key=lambda g: g[0])
+
+
+def _tells_apart(
+    digest: Sequence[str],
+    events: list[list[int]],
+    features: list[_Features],
+    weights: dict[str, int],
+    common: _Common = _NOTHING,
+) -> bool:
+    """Do two of ``events`` each match parts of ``digest`` that the other does not?
+
+    The parts are its paragraphs, or its sentences when it has one paragraph only; an
+    event matches a part holding :data:`COVER` of its weight in any of the event's articles.
+    """
+    parts = [p for p in digest if p.strip()]
+    if len(parts) < 2:
+        parts = split_sentences("".join(parts))
+    grams = [_features(part, weights, common).grams for part in parts]  # the site's text: weightless
+    matched: list[frozenset[int]] = []
+    for event in events:
+        found = set()
+        for n, part in enumerate(grams):
+            whole = sum(weights[g] for g in part)
+            if whole and any(
+                sum(weights[g] for g in part & features[m].grams) >= COVER * whole for m in event
+            ):
+                found.add(n)
+        matched.append(frozenset(found))
+    return any(a and b and not a & b for a, b in itertools.combinations(matched, 2))
 
 
 def _link(

@@ -52,6 +52,11 @@ else:  # pragma: no cover - Python 3.10
 
 #: The lexicon shipped with bulletin (applied unless turned off).
 DEFAULT_LEXICON = Path(__file__).with_name("news_lexicon.toml")
+#: What an entry may say for its word, at most: this many characters (or syllables) per
+#: character of the word (WHO → 世界衛生組織 is 2; IMF → 國際貨幣基金組織 under 3). So applying
+#: a lexicon never makes a text more than this many times longer: a lexicon that respelled
+#: 的 as a million 的 once grew a bulletin past 3 GB.
+MAX_EXPANSION = 8
 _SYLLABLE = re.compile(r"^[a-zü:]+[1-5]$")
 _LATIN_EDGE = re.compile(r"[A-Za-z0-9]")
 
@@ -73,11 +78,17 @@ class Entry:
         return respell(self.word, self.pinyin, script)
 
 
+#: How many applied texts a lexicon remembers (sentences; a bulletin of hours stays bounded).
+_REMEMBERED = 20_000
+
+
 class Lexicon:
     """Merged entries, matched leftmost-longest; immutable after construction."""
 
     def __init__(self, entries: Mapping[str, Entry] | None = None) -> None:
         self.entries: Mapping[str, Entry] = MappingProxyType(dict(entries or {}))
+        #: Texts already applied (a programme's fit plans the same sentences in every round).
+        self._said: dict[tuple[str, str], str] = {}
 
     @cached_property
     def _keys(self) -> dict[str, Entry]:
@@ -111,11 +122,15 @@ class Lexicon:
         """``text`` with every lexicon word replaced by what the engines should be sent."""
         if self._pattern is None:
             return text
+        if (text, script) in self._said:
+            return self._said[(text, script)]
         out, at = [], 0
         for start, end, entry in self.matches(text):
             out += [text[at:start], say(text[start:end], entry, script)]
             at = end
         out.append(text[at:])
+        if len(self._said) < _REMEMBERED:
+            self._said[(text, script)] = "".join(out)
         return "".join(out)
 
     def digest(self) -> str:
@@ -170,9 +185,16 @@ def _parse(text: str, source: str) -> tuple[dict[str, Entry], list[str]]:
         if not word.strip():
             problems.append(f"{source}: an empty word")
             continue
+        longest = MAX_EXPANSION * len(word)
         if isinstance(value, str):
             if not value.strip():
                 problems.append(f"{where}: empty respelling")
+                continue
+            if len(value.strip()) > longest:
+                problems.append(
+                    f"{where}: a respelling of {len(value.strip()):,} characters for {len(word)}; "
+                    f"at most {MAX_EXPANSION} per character of the word"
+                )
                 continue
             entries[word] = Entry(word, respelling=value.strip(), source=source)
         elif isinstance(value, dict) and set(value) == {"pinyin"} and isinstance(value["pinyin"], str):
@@ -180,6 +202,11 @@ def _parse(text: str, source: str) -> tuple[dict[str, Entry], list[str]]:
             bad = [s for s in syllables if s not in valid_syllables()]
             if not syllables:
                 problems.append(f"{where}: empty pinyin")
+            elif len(syllables) > longest:
+                problems.append(
+                    f"{where}: {len(syllables):,} syllables for {len(word)} characters; "
+                    f"at most {MAX_EXPANSION} per character of the word"
+                )
             elif bad:
                 problems.append(f"{where}: unknown syllable {bad[0]!r} (pinyin with tone numbers 1-5)")
             elif _is_han_word(word) and len(syllables) != len(word):

@@ -12,11 +12,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import urlsplit
 
 from bulletin.errors import InputError
 from bulletin.text.chars import has_han, is_speakable
 from bulletin.text.chunk import Chunk, plan_chunks
 from bulletin.text.dedupe import DedupeStats, dedupe_each
+from bulletin.text.detect import garbled
 from bulletin.text.fold import Fold, fold
 from bulletin.text.lexicon import Lexicon
 from bulletin.text.normalize import detect_script, to_spoken
@@ -44,6 +46,16 @@ class CleanText:
     dropped: tuple[tuple[str, str], ...] = ()
     #: Each story's headline (of the article whose version is read), None when it had none.
     headlines: tuple[str | None, ...] = ()
+    #: Each story's article (index into ``articles``): the version read; with ``folded``,
+    #: which articles carried the story (the rundown counts its sources).
+    kept: tuple[int, ...] = ()
+
+    def carried_by(self, story: int) -> tuple[int, ...]:
+        """The articles that told story ``story``: the one read, then those folded into it."""
+        if story >= len(self.kept):
+            return ()
+        first = self.kept[story]
+        return (first, *(f.index for fold in self.folded if fold.kept == first for f in fold.folded))
 
     def headline(self, story: int) -> str | None:
         """Story ``story``'s headline, if its article had one."""
@@ -98,7 +110,9 @@ def clean_articles(
     Datelines, bylines and flash markers are never spoken; the headline is not read as the
     story's first sentence unless ``keep_headlines`` (the behaviour before headlines were
     told apart). ``same_story``: articles about one event become one story; folding comes
-    before sentence dedupe, so the version kept of an event is read whole.
+    before sentence dedupe, so the version kept of an event is read whole. An article whose
+    text or headline is garbled (:func:`bulletin.text.detect.garbled`: undecodable bytes, a
+    wrong encoding) is left out and listed in ``dropped``, wherever it came from.
     """
     usable: list[Article] = []
     stories: list[list[str]] = []
@@ -115,6 +129,10 @@ def clean_articles(
             problem = "nothing to speak (punctuation, symbols or wire furniture only)"
         elif not has_han(joined):
             problem = "no Chinese text to speak"
+        elif (why := garbled(joined + (parts.headline or ""))) is not None:
+            # never spoken, wherever it came from: left out with a warning, the rest is read
+            dropped.append((article.source, why))
+            continue
         if problem is not None:
             if article.origin is None:  # an article named on the command line: a usage error
                 raise InputError(f"{_display(article.source)}: {problem}")
@@ -130,11 +148,13 @@ def clean_articles(
     folds: tuple[Fold, ...] = ()
     order = list(range(len(stories)))
     if same_story and len(stories) > 1:
-        order, folds = fold(stories, detect_script("".join("".join(s) for s in stories)))
+        sites = [_site(a) for a in articles]
+        order, folds = fold(stories, detect_script("".join("".join(s) for s in stories)), sites)
         stories = [stories[i] for i in order]
     each, removed = dedupe_each(stories)
     kept = [story for story in each if story]
     headlines = tuple(structures[order[n]].headline for n, story in enumerate(each) if story)
+    kept_articles = tuple(order[n] for n, story in enumerate(each) if story)
     if not kept:  # pragma: no cover - dedupe always keeps the first occurrence
         raise InputError("nothing left to speak after removing repeats")
     text = "".join("".join(s) for s in kept)
@@ -147,7 +167,17 @@ def clean_articles(
         folded=folds,
         dropped=tuple(dropped),
         headlines=headlines,
+        kept=kept_articles,
     )
+
+
+def _site(article: Article) -> str | None:
+    """The site an article came from (its page's host, else its feed or folder), for folding."""
+    if article.url:
+        host = urlsplit(article.url).hostname
+        if host:
+            return host
+    return article.origin
 
 
 def _structure(article: Article) -> Structure:
@@ -166,7 +196,9 @@ def limit_stories(clean: CleanText, count: int | None) -> CleanText:
     """The first ``count`` stories (``--max-stories``); every article read stays listed."""
     if count is None or len(clean.stories) <= count:
         return clean
-    return replace(clean, stories=clean.stories[:count], headlines=clean.headlines[:count])
+    return replace(
+        clean, stories=clean.stories[:count], headlines=clean.headlines[:count], kept=clean.kept[:count]
+    )
 
 
 def prepare(

@@ -11,6 +11,7 @@ for one-line GBK articles, and Cyrillic or Latin-1 are never what a newsroom sen
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import sys
 import unicodedata
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bulletin.errors import InputError
+from bulletin.files import NotRegularFile, read_regular
 from bulletin.text.detect import detect
 
 #: Larger inputs are refused: 16 MiB of Chinese text is about 200 hours of speech.
@@ -149,13 +151,22 @@ def read_bytes(source: str | Path, stdin: BinaryIO | None = None) -> bytes:
             if size > MAX_INPUT_BYTES:
                 limit = MAX_INPUT_BYTES // (1024 * 1024)
                 raise InputError(f"{name}: {size / 1e6:.1f} MB is over the {limit} MiB input limit")
-            with path.open("rb") as handle:  # bounded: /dev/zero or a FIFO fed forever ends here too
-                data = handle.read(MAX_INPUT_BYTES + 1)
+            # only a regular file: a FIFO with no writer would block the run forever, and
+            # /dev/zero never ends (a stream is read with -, from stdin)
+            data = read_regular(path, MAX_INPUT_BYTES)
+        except NotRegularFile:
+            raise InputError(
+                f"{name}: not a regular file (a device, pipe or socket); pipe it in with - instead"
+            ) from None
         except FileNotFoundError:
             raise InputError(f"{name}: no such file") from None
         except PermissionError:
             raise InputError(f"{name}: permission denied") from None
         except OSError as exc:
+            if exc.errno == errno.EFBIG:
+                raise InputError(
+                    f"{name}: over the {MAX_INPUT_BYTES // (1024 * 1024)} MiB input limit"
+                ) from None
             raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(f"{name}: over the {MAX_INPUT_BYTES // (1024 * 1024)} MiB input limit")

@@ -22,55 +22,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bulletin.text.chars import CLOSERS, SENTENCE_END
+from bulletin.text.furniture import (
+    BRACKETED_BYLINE,
+    BRACKETED_DATELINE,
+    BYLINE_ANYWHERE,
+    BYLINE_LINE,
+    BYLINE_PREFIX,
+    CREDIT_TAIL,
+    DATELINE,
+    FLASH,
+    OUTLET_DATELINE,
+    PAPER,
+    WIRE_CODE,
+)
 
-#: News agencies and papers whose datelines open wire copy (both scripts).
-_AGENCIES = (
-    "中央社|中央通訊社|中央通讯社|新華社|新华社|中新社|中新網|中新网|法新社|路透社|路透|美聯社|美联社|"
-    "共同社|韓聯社|韩联社|德新社|塔斯社|人民網|人民网|央視新聞|央视新闻|大紀元|大纪元"
-)
-_NUM = "0-9一二三四五六七八九十〇○"
-_OPEN = "（(【〔［\\["
-_CLOSE = "）)】〕］\\]"
-#: ``（中央社記者張茂森台北26日電）``, ``（法新社巴黎26日綜合外電）``
-_BRACKETED_DATELINE = re.compile(
-    rf"^[（(]\s*(?:{_AGENCIES})[^（()）]{{0,40}}?(?:[電电]|外[電电])(?:報導|报道)?\s*[）)]\s*"
-)
-#: ``新华社北京11月26日电（记者 王小明）``, ``中央社記者張茂森台北26日專電``
-_DATELINE = re.compile(
-    rf"^(?:{_AGENCIES})[^，。,；;\s（(]{{0,30}}?[{_NUM}]+日\s*(?:專|专|綜合|综合)?\s*(?:[電电]|外[電电]|消息|[讯訊])"
-    rf"\s*(?:[（(][^）)]{{0,30}}[）)])?\s*[，,：:]?\s*"
-)
-#: ``本報訊``, ``本报讯（记者 陈大文）``, ``本報綜合報導``
-_PAPER = re.compile(
-    r"^(?:本[報报][訊讯]|本[報报]綜合報導|本报综合报道|綜合報導|综合报道|綜合外電|综合外电)"
-    r"\s*(?:[（(][^）)]{0,30}[）)])?\s*[，,：:]?\s*"
-)
-#: ``【記者林小美／台北報導】``, ``〔記者王小明／台北報導〕``, ``（文／記者王小明）``
-_BRACKETED_BYLINE = re.compile(
-    rf"^[{_OPEN}]\s*(?:[^{_CLOSE}]{{0,8}}[，／/]\s*)?(?:記者|记者|文[，／/]|圖[，／/]|图[，／/]|撰文|特派員|特派员)"
-    rf"[^{_CLOSE}]{{0,40}}[{_CLOSE}]\s*"
-)
-#: A paragraph that is only a byline: ``記者林小美／台北報導``, ``聯合報／記者林小美／台北即時報導``
-_BYLINE_LINE = re.compile(
-    r"^(?:[^，。,\s]{1,10}[，／/]\s*)?(?:記者|记者|文[，／/]|撰文[，／/：:])[^。！？]{1,30}?"
-    r"(?:報導|报道|綜合報導|综合报道|即時報導|即时报道)?$"
-)
-#: ``記者王小明／台北報導`` run into the text after it (repair joined a two-line article)
-_BYLINE_PREFIX = re.compile(
-    r"^(?:[^，。\s]{1,10}[，／/]\s*)?(?:記者|记者)[^，。！？]{1,12}[，／/][^，。！？]{1,10}?"
-    r"(?:即時|即时)?(?:報導|报道)\s*[，,：:]?\s*"
-)
-#: ``快訊／``, ``【快訊】``, ``快讯：``
-_FLASH = re.compile(
-    r"^(?:【\s*(?:快訊|快讯|獨家|独家|最新|突發|突发|即時|即时)\s*】|"
-    r"(?:快訊|快讯|獨家|独家|最新消息|突發|突发|即時|即时)\s*[，／/：:｜|])\s*"
-)
-#: An editor's credit run onto the end of the last paragraph, with CNA's serial number
-#: (``…濺落印度洋。（編輯：林克倫）1151126``); repair drops such credits on lines of their own.
-_CREDIT_TAIL = re.compile(
-    r"\s*[（(]\s*(?:責任編輯|责任编辑|編輯|编辑|譯者|译者|核稿|審校|审校)\s*[：:][^（()）]{1,20}[）)]"
-    r"(?:\s*[（(]?\s*[0-9]{4,8}\s*[）)]?)?\s*$"
-)
 #: The longest headline taken as one (longer first lines are the lede).
 HEADLINE_MAX = 60
 
@@ -140,12 +105,13 @@ class _Strip:
     def front(self, paragraph: str) -> str:
         for _ in range(4):  # 快訊／【記者…】, 本報訊（記者…）: a few pieces in a row
             for pattern, kind in (
-                (_FLASH, "flash"),
-                (_BRACKETED_DATELINE, "dateline"),
-                (_DATELINE, "dateline"),
-                (_PAPER, "dateline"),
-                (_BRACKETED_BYLINE, "byline"),
-                (_BYLINE_PREFIX, "byline"),
+                (FLASH, "flash"),
+                (BRACKETED_DATELINE, "dateline"),
+                (DATELINE, "dateline"),
+                (OUTLET_DATELINE, "dateline"),
+                (PAPER, "dateline"),
+                (BRACKETED_BYLINE, "byline"),
+                (BYLINE_PREFIX, "byline"),
             ):
                 m = pattern.match(paragraph)
                 if m and m.end() > 0:
@@ -154,7 +120,7 @@ class _Strip:
                     break
             else:
                 break
-        if _BYLINE_LINE.match(paragraph) and not _ends_sentence(paragraph):
+        if BYLINE_LINE.match(paragraph) and not _ends_sentence(paragraph):
             self._note(paragraph, "byline")
             return ""
         return paragraph
@@ -171,8 +137,7 @@ class _Strip:
 #: Furniture that, found a little way into the first paragraph, ends a headline run into it.
 _RUN_IN = re.compile(
     "|".join(
-        f"(?:{p.pattern[1:]})"
-        for p in (_BRACKETED_DATELINE, _DATELINE, _PAPER, _BRACKETED_BYLINE, _BYLINE_PREFIX)
+        f"(?:{p.pattern[1:]})" for p in (BRACKETED_DATELINE, DATELINE, PAPER, BRACKETED_BYLINE, BYLINE_PREFIX)
     )
 )
 
@@ -196,6 +161,12 @@ def _run_in_headline(body: list[str], strip: _Strip) -> str | None:
     strip.removed.extend(probe.removed)
     body[0] = rest[m.start() :]
     return title
+
+
+def _opens_with_furniture(paragraph: str) -> bool:
+    probe = _Strip()
+    rest = probe.front(paragraph)
+    return bool(probe.dateline or probe.byline) and bool(rest)
 
 
 def structure(
@@ -229,20 +200,28 @@ def structure(
             body.pop(0)
     if headline is None and body:
         headline = _run_in_headline(body, strip)
+    if len(body) > 2 and looks_like_headline(body[0]) and _opens_with_furniture(body[1]):
+        # a title right above the dateline or byline is the headline, whatever the page's
+        # <title> said (a site name, a section)
+        strip.removed.append(body.pop(0))
     kept: list[str] = []
     for n, paragraph in enumerate(body):
         if n < 3 and not kept:  # furniture opens the story: the first paragraphs that have text
             paragraph = strip.front(paragraph)
-        elif _BYLINE_LINE.match(paragraph) and not _ends_sentence(paragraph) and len(paragraph) <= 30:
+        elif BYLINE_LINE.match(paragraph) and not _ends_sentence(paragraph) and len(paragraph) <= 30:
             strip._note(paragraph, "byline")
             paragraph = ""
-        if paragraph:
-            kept.append(paragraph)
-    if kept and (credit := _CREDIT_TAIL.search(kept[-1])):
-        strip.removed.append(credit.group().strip())
-        kept[-1] = kept[-1][: credit.start()]
-        if not kept[-1]:
-            kept.pop()
+        for m in reversed(list(BYLINE_ANYWHERE.finditer(paragraph))):  # …救人。（林大同報導）
+            strip._note(m.group().strip(), "byline")
+            paragraph = paragraph[: m.start()] + paragraph[m.end() :]
+        if paragraph.strip():
+            kept.append(paragraph.strip())
+    for pattern in (CREDIT_TAIL, WIRE_CODE, CREDIT_TAIL):  # （編輯：林克倫）1151126, …可期。1141126
+        if kept and (tail := pattern.search(kept[-1])):
+            strip.removed.append(tail.group().strip())
+            kept[-1] = kept[-1][: tail.start()].rstrip()
+            if not kept[-1]:
+                kept.pop()
     return Structure(
         headline=headline or None,
         dateline=strip.dateline,
