@@ -13,6 +13,8 @@ import hashlib
 import io
 import itertools
 import shutil
+import threading
+import time
 import wave
 import zipfile
 from pathlib import Path
@@ -432,3 +434,62 @@ def test_the_speech_window_follows_the_predicted_energy() -> None:
     assert speech_window(energy) == (20 - LEAD_FRAMES, 70 + TAIL_FRAMES)
     assert speech_window(np.full((1, 80), quiet, np.float32)) == (0, 40)  # no speech: every frame
     assert speech_window(np.full((1, 80), loud, np.float32)) == (0, 40)  # all speech: clamped
+
+
+def test_words_are_cut_in_a_child_as_they_would_be_here(frontend: KokoroFrontend) -> None:
+    """rjieba's dictionary stays out of the synthesis process (issue 22): the child's cuts
+    are the in-process ones, and so are the pieces; without a child, the texts are cut here."""
+    from bulletin.engines.offline.kokoro import frontend as module
+
+    texts = [CLAUSES, LONG, SHORT, "", "Apple 與 IBM 在 2024 年合作。"]
+    spans = module.word_spans(texts)
+    assert spans == [module._words(text) for text in texts]
+    assert [frontend.pieces(t, 100, s) for t, s in zip(texts, spans, strict=True)] == [
+        frontend.pieces(t, 100) for t in texts
+    ]
+    saved = module._CUT_CHILD
+    module._CUT_CHILD = "import sys; sys.exit(3)"
+    try:
+        assert module.word_spans(texts) == spans
+    finally:
+        module._CUT_CHILD = saved
+
+
+def test_a_short_piece_is_taken_beside_a_long_one_within_the_budget(monkeypatch) -> None:
+    """Which piece a free thread takes: the longest whose expected frames fit beside the
+    call in flight, so two calls run together under the budget (issue 22)."""
+    from bulletin.engines.offline.kokoro import speaker as kokoro
+    from bulletin.engines.offline.kokoro.frontend import Piece
+
+    class Fake(kokoro.KokoroSpeaker):
+        def __init__(self) -> None:
+            self.workers, self.order, self.together, self.now = 2, [], 0, 0
+            self.lock = threading.Lock()
+            lengths = {"a": 100, "b": 95, "c": 30, "d": 25}
+
+            def pieces(_: object, text: str, *rest: object) -> list[Piece]:
+                return [Piece(tuple(range(lengths[text])), text, True, (0, 1))]
+
+            self.frontend = type("F", (), {"pieces": pieces})()
+
+        def prepare(self, piece: Piece, style: kokoro.Style) -> kokoro.Call:
+            with self.lock:
+                self.order.append(piece.phonemes)
+            return kokoro.Call({}, 2 * len(piece.ids))
+
+        def decode(self, call: kokoro.Call) -> np.ndarray:
+            with self.lock:
+                self.now += call.frames
+                self.together = max(self.together, self.now)
+            time.sleep(0.05)
+            with self.lock:
+                self.now -= call.frames
+            return np.full(2400, 0.5, np.float32)
+
+    monkeypatch.setattr(kokoro, "word_spans", lambda texts: [[] for _ in texts])
+    fake = Fake()
+    style = kokoro.Style(np.zeros((510, 256), np.float32))
+    clips = fake.speak(["a", "b", "c", "d"], style, frames_in_flight=260)
+    assert len(clips) == 4
+    assert set(fake.order[:2]) == {"a", "c"}  # not b beside a: 200 + 190 frames pass 260
+    assert fake.together <= 260

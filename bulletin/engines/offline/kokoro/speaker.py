@@ -21,14 +21,18 @@ How it runs, and why (measured on 2 cores; bench/README.md, bench/kokoro/FINDING
   that scales badly), and 130 MB less than a session per thread.
 * **The rewritten model** (ConvInteger → MatMulInteger): the same samples, ~25 % less CPU.
 * **Memory is the frames in flight, within a budget.** The decoder's activations grow
-  ~22 MB per second of audio it makes, and the predictor says how many frames a call will
-  take before the decoder starts: a decoder call starts only while the frames of the
-  calls in flight stay within :data:`FRAMES_IN_FLIGHT` (one runs alone whatever its
-  size). Texts are cut into pieces of at most :data:`MAX_PIECE_TOKENS` tokens (at
-  sentence ends, then clause breaks), short enough that two fit the budget together, so
-  both cores stay busy and the decoder's activations are bounded by the budget, not by
-  luck. (The build's peak, 556–570 MB in issue 22's measurements, did not follow the
-  budget: something else sets it, not found yet.)
+  ~0.6 MB per frame it makes, and the predictor says how many frames a call will take
+  before the decoder starts: a decoder call starts only while the frames of the calls in
+  flight stay within :data:`FRAMES_IN_FLIGHT` (one runs alone whatever its size), and a
+  free thread takes the longest piece expected to fit beside the call running, so a
+  short piece runs beside a long one. Texts are cut into pieces of at most
+  :data:`MAX_PIECE_TOKENS` tokens (at sentence ends, then clause breaks).
+* **What else the process holds is kept small** (issue 22 found what set the build's peak:
+  the loaded halves, rjieba's dictionary and the arena's slack beside two decoder calls):
+  no onnxruntime arena, with glibc's mmap threshold pinned (:data:`CPU_ARENA`), so each
+  call's large tensors go back to the system when it ends; what loading freed is trimmed;
+  the words are cut by rjieba in a short-lived child (:func:`~.frontend.word_spans`), so
+  its 32 MB dictionary is never in this process.
 * Pieces are trimmed of that silence, joined with the Baker voice's pauses (a sentence
   end 0.35 s, a cut inside a sentence 0.12 s), and a clip whose peak passes full scale
   (Kokoro's output can) is scaled down, never clipped.
@@ -52,8 +56,14 @@ from typing import Any
 import numpy as np
 
 from bulletin.engines.base import Boundary, Clip, OnClip, wav_bytes
-from bulletin.engines.offline.heap import release_free_memory
-from bulletin.engines.offline.kokoro.frontend import FRONTEND_VERSION, KokoroFrontend, Piece, load_vocab
+from bulletin.engines.offline.heap import pin_mmap_threshold, release_free_memory
+from bulletin.engines.offline.kokoro.frontend import (
+    FRONTEND_VERSION,
+    KokoroFrontend,
+    Piece,
+    load_vocab,
+    word_spans,
+)
 from bulletin.engines.reading import READING_VERSION
 from bulletin.engines.voices import KOKORO_VOICES, kokoro_files_dir
 from bulletin.errors import ConfigError, ModelError, SynthesisError
@@ -67,9 +77,10 @@ KOKORO_REVISION = 4
 #: against 0.035): more cuts inside sentences (bench/README.md, issue 22).
 MAX_PIECE_TOKENS = 100
 #: Frames (25 ms of audio each) the decoder calls in flight may hold together: the memory
-#: budget of the activations (~0.55 MB a frame: 360 frames ~200 MB). Two pieces of
-#: :data:`MAX_PIECE_TOKENS` (up to ~180 frames each at the normal rate) fit together.
-FRAMES_IN_FLIGHT = 360
+#: budget of the activations (~0.6 MB a frame without the arena: 300 frames ~180 MB). The
+#: sample's 100-token pieces are given 83–197 frames, so a long one runs beside a short one.
+#: 360 frames peaked at 564 MB on the sample, 300 at 502 (with the arena, rjieba here).
+FRAMES_IN_FLIGHT = 300
 #: The frames a call's decoder is given: from ``LEAD_FRAMES`` before the first frame whose
 #: predicted energy passes ``SPEECH_ENERGY`` to ``TAIL_FRAMES`` after the last one. The
 #: tail is the longer: the decoder's last frames are shaped by its end, and with 8 frames
@@ -77,13 +88,31 @@ FRAMES_IN_FLIGHT = 360
 SPEECH_ENERGY = 1.0
 LEAD_FRAMES = 4
 TAIL_FRAMES = 16
+#: Frames a piece's decoder is given per token, about (the speech window at the normal
+#: rate: 74 tokens 149 frames, 100 tokens 181–197): which piece to take next is chosen by it,
+#: so that a short piece runs beside a long one within the budget.
+WINDOW_FRAMES_PER_TOKEN = 2.0
 #: Frames a token makes at most at the normal rate: the plain model's (no predictor of its
 #: own) share of the budget is estimated with it.
 FRAMES_PER_TOKEN = 2.5
 FRAME_SAMPLES = 600
-#: Give the arena's memory back after each call (onnxruntime's arena shrinkage): keeps the
-#: arena from growing past what the calls in flight need when calls of many lengths interleave.
+#: onnxruntime's CPU arena. Without it, a call's tensors are plain ``malloc`` blocks, and
+#: with glibc's mmap threshold pinned at :data:`MMAP_THRESHOLD` each large one is its own
+#: mapping, returned to the system when freed: measured on a 149-frame decoder call, the
+#: arena peaked 124 MB above the loaded sessions alone and 230 MB with two calls at once,
+#: keeping 26–50 MB between calls; without it 90 and 175 MB, keeping 7–10 (the arena
+#: grows by doubling regions, so it overshoots what the tensors need). Without the arena
+#: and without the pinned threshold glibc keeps the freed blocks: 235 MB two at once, and
+#: 504 MB on the first call (bench/README.md, issue 22).
+CPU_ARENA = False
+MMAP_THRESHOLD = 1 << 20
+#: With the arena: give its memory back after each call (onnxruntime's arena shrinkage).
 SHRINK_ARENA = True
+#: onnxruntime's memory pattern (a call's buffers planned from the shapes of the last call
+#: of the same shape) and weight prepacking; measured in issue 22, kept at the defaults
+#: (prepacking off saved 10 MB of load and changed the samples, and cost 13 % more CPU).
+MEMORY_PATTERN = True
+PREPACK = True
 SENTENCE_PAUSE_S = 0.35
 CLAUSE_PAUSE_S = 0.12
 #: Trimming a call's silence: samples quieter than this are silence; this much is kept
@@ -213,6 +242,10 @@ def open_session(model: Path) -> Any:
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only: cron mails whatever reaches stderr
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.enable_cpu_mem_arena = CPU_ARENA
+    options.enable_mem_pattern = MEMORY_PATTERN
+    if not PREPACK:
+        options.add_session_config_entry("session.disable_prepacking", "1")
     saved = kokoro_store.optimized_ready(model, ort.__version__)
     cpu = ["CPUExecutionProvider"]
     try:
@@ -279,8 +312,11 @@ class KokoroSpeaker:
 
     def __init__(self, model: Path | Sequence[Path], workers: int, vocab: Path | None = None) -> None:
         files = (model,) if isinstance(model, Path) else tuple(model)
+        if not CPU_ARENA:
+            pin_mmap_threshold(MMAP_THRESHOLD)
         self.predictor = open_session(files[0]) if len(files) == 2 else None
         self.session = open_session(files[-1])  # the decoder, or the whole model
+        release_free_memory()  # what loading parsed and copied (15–30 MB)
         self.frontend = KokoroFrontend(load_vocab(vocab) if vocab else vocab_table())
         self.workers = max(1, workers)
         self._styles: dict[str, np.ndarray] = {}
@@ -337,7 +373,8 @@ class KokoroSpeaker:
         max_tokens = max_tokens or MAX_PIECE_TOKENS
         budget = frames_in_flight or FRAMES_IN_FLIGHT
         try:
-            pieces = [self.frontend.pieces(text, max_tokens) for text in texts]
+            words = word_spans(texts)  # rjieba in a child: its dictionary stays out of this process
+            pieces = [self.frontend.pieces(text, max_tokens, w) for text, w in zip(texts, words, strict=True)]
         except Exception as exc:
             raise SynthesisError(f"offline voice could not read the text: {_first_line(exc)}") from exc
         jobs = [(i, k) for i, ps in enumerate(pieces) for k in range(len(ps))]
@@ -346,19 +383,30 @@ class KokoroSpeaker:
         left = [len(ps) for ps in pieces]
         done: queue.SimpleQueue[int | tuple[int, BaseException]] = queue.SimpleQueue()
         gate = threading.Condition()
-        state = {"frames": 0, "running": 0, "failed": False}
+        state = {"frames": 0, "running": 0, "expected": 0, "failed": False}
+
+        def expected(job: tuple[int, int]) -> int:
+            return int(WINDOW_FRAMES_PER_TOKEN * len(pieces[job[0]][job[1]].ids) / max(style.speed, 0.1))
 
         def take() -> tuple[int, int] | None:
-            """The next piece, longest first (None: no more, or a call failed)."""
+            """The next piece (None: no more, or a call failed): the longest whose expected
+            frames fit in the budget beside the calls running or being predicted, else the
+            longest, which waits for room (:func:`admit`)."""
             with gate:
                 if not jobs or state["failed"]:
                     return None
-                return jobs.pop(0)
+                room = budget - state["frames"] - state["expected"]
+                pick = next((n for n, job in enumerate(jobs) if expected(job) <= room), 0)
+                job = jobs.pop(pick)
+                state["expected"] += expected(job)
+                return job
 
-        def admit(frames: int) -> bool:
+        def admit(job: tuple[int, int], frames: int) -> bool:
             """Wait until ``frames`` fit in the budget beside the decoder calls running (or
             none runs); False if a call failed meanwhile."""
             with gate:
+                state["expected"] -= expected(job)
+                gate.notify_all()
                 while not state["failed"] and state["running"] and state["frames"] + frames > budget:
                     gate.wait()
                 if state["failed"]:
@@ -373,7 +421,7 @@ class KokoroSpeaker:
                 frames = 0
                 try:
                     call = self.prepare(pieces[i][k], style)
-                    if not admit(frames := call.frames):
+                    if not admit(job, frames := call.frames):
                         return
                     try:
                         result = self.decode(call)
@@ -436,7 +484,7 @@ class KokoroSpeaker:
 
 def _run_options() -> Any:
     """Per call: onnxruntime gives the arena's memory back after it (:data:`SHRINK_ARENA`)."""
-    if not SHRINK_ARENA:
+    if not (CPU_ARENA and SHRINK_ARENA):
         return None
     import onnxruntime as ort
 
