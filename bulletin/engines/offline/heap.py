@@ -57,6 +57,6 @@ def _threshold_pinner() -> Callable[[int], None]:
 
 #: Pin glibc's mmap threshold (process-wide, for the rest of the process): every block of
 #: that size or more is its own mapping, given back to the system the moment it is freed.
-#: Kokoro does this when it runs without onnxruntime's arena, whose tensors are then plain
-#: ``malloc`` blocks (see :data:`bulletin.engines.offline.kokoro.speaker.CPU_ARENA`).
+#: Kokoro does this only if set to run without onnxruntime's arena (not the default: it
+#: costs CPU; see :data:`bulletin.engines.offline.kokoro.speaker.CPU_ARENA`).
 pin_mmap_threshold = _threshold_pinner()

@@ -29,10 +29,10 @@ How it runs, and why (measured on 2 cores; bench/README.md, bench/kokoro/FINDING
   :data:`MAX_PIECE_TOKENS` tokens (at sentence ends, then clause breaks).
 * **What else the process holds is kept small** (issue 22 found what set the build's peak:
   the loaded halves, rjieba's dictionary and the arena's slack beside two decoder calls):
-  no onnxruntime arena, with glibc's mmap threshold pinned (:data:`CPU_ARENA`), so each
-  call's large tensors go back to the system when it ends; what loading freed is trimmed;
-  the words are cut by rjieba in a short-lived child (:func:`~.frontend.word_spans`), so
-  its 32 MB dictionary is never in this process.
+  what loading freed is trimmed, and the words are cut by rjieba in a short-lived child
+  (:func:`~.frontend.word_spans`), so its 32 MB dictionary is never in this process. The
+  arena stays (shrunk after each call): the allocator without it cost 38 % more CPU
+  (:data:`CPU_ARENA`).
 * Pieces are trimmed of that silence, joined with the Baker voice's pauses (a sentence
   end 0.35 s, a cut inside a sentence 0.12 s), and a clip whose peak passes full scale
   (Kokoro's output can) is scaled down, never clipped.
@@ -77,9 +77,9 @@ KOKORO_REVISION = 4
 #: against 0.035): more cuts inside sentences (bench/README.md, issue 22).
 MAX_PIECE_TOKENS = 100
 #: Frames (25 ms of audio each) the decoder calls in flight may hold together: the memory
-#: budget of the activations (~0.6 MB a frame without the arena: 300 frames ~180 MB). The
+#: budget of the activations (~0.6–0.8 MB a frame: 300 frames ~180–240 MB). The
 #: sample's 100-token pieces are given 83–197 frames, so a long one runs beside a short one.
-#: 360 frames peaked at 564 MB on the sample, 300 at 502 (with the arena, rjieba here).
+#: 360 frames peaked at 564 MB on the sample; 300 at 502 without the arena (rjieba here).
 FRAMES_IN_FLIGHT = 300
 #: The frames a call's decoder is given: from ``LEAD_FRAMES`` before the first frame whose
 #: predicted energy passes ``SPEECH_ENERGY`` to ``TAIL_FRAMES`` after the last one. The
@@ -96,15 +96,14 @@ WINDOW_FRAMES_PER_TOKEN = 2.0
 #: own) share of the budget is estimated with it.
 FRAMES_PER_TOKEN = 2.5
 FRAME_SAMPLES = 600
-#: onnxruntime's CPU arena. Without it, a call's tensors are plain ``malloc`` blocks, and
-#: with glibc's mmap threshold pinned at :data:`MMAP_THRESHOLD` each large one is its own
-#: mapping, returned to the system when freed: measured on a 149-frame decoder call, the
-#: arena peaked 124 MB above the loaded sessions alone and 230 MB with two calls at once,
-#: keeping 26–50 MB between calls; without it 90 and 175 MB, keeping 7–10 (the arena
-#: grows by doubling regions, so it overshoots what the tensors need). Without the arena
-#: and without the pinned threshold glibc keeps the freed blocks: 235 MB two at once, and
-#: 504 MB on the first call (bench/README.md, issue 22).
-CPU_ARENA = False
+#: onnxruntime's CPU arena, kept. Without it (a call's tensors plain ``malloc`` blocks,
+#: glibc's mmap threshold pinned at :data:`MMAP_THRESHOLD` so each large one is its own
+#: mapping, given back when freed) one 149-frame decoder call peaked 90 MB above the loaded
+#: sessions instead of 124, two at once 175 instead of 230, but the mappings made and
+#: unmade on every call cost **38 % more CPU** (24 % with a 4 MB threshold, which also
+#: peaked higher); without the arena and without the pin glibc keeps the freed blocks
+#: (504 MB on a first call). See bench/README.md, issue 22.
+CPU_ARENA = True
 MMAP_THRESHOLD = 1 << 20
 #: With the arena: give its memory back after each call (onnxruntime's arena shrinkage).
 SHRINK_ARENA = True
