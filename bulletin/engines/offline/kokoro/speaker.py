@@ -77,10 +77,11 @@ KOKORO_REVISION = 4
 #: against 0.035): more cuts inside sentences (bench/README.md, issue 22).
 MAX_PIECE_TOKENS = 100
 #: Frames (25 ms of audio each) the decoder calls in flight may hold together: the memory
-#: budget of the activations (~0.6–0.8 MB a frame: 300 frames ~180–240 MB). The
-#: sample's 100-token pieces are given 83–197 frames, so a long one runs beside a short one.
-#: 360 frames peaked at 564 MB on the sample; 300 at 502 without the arena (rjieba here).
-FRAMES_IN_FLIGHT = 300
+#: budget of the activations (~0.6–0.8 MB a frame). The sample's 100-token pieces are given
+#: 83–197 frames, so a long one runs beside a short one, and two long ones one after the
+#: other. Measured builds of the sample (issue 22, the arena kept, rjieba in a child):
+#: 300 frames peaked at 529 MB, 270 at 507, 240 at 489 (4 % more wall time than 270).
+FRAMES_IN_FLIGHT = 240
 #: The frames a call's decoder is given: from ``LEAD_FRAMES`` before the first frame whose
 #: predicted energy passes ``SPEECH_ENERGY`` to ``TAIL_FRAMES`` after the last one. The
 #: tail is the longer: the decoder's last frames are shaped by its end, and with 8 frames
