@@ -908,6 +908,17 @@ _CACHE_DIR = click.option(
 )
 
 
+def _cache_at(cache_dir: str | None) -> Any:
+    """The cache ``--cache-dir`` names, else the environment's (``BULLETIN_CACHE_URL`` or the folder)."""
+    from dataclasses import replace
+
+    from bulletin.environment import dirs
+    from bulletin.run.cache import open_cache
+
+    found = dirs()
+    return open_cache(replace(found, cache=Path(cache_dir), cache_url=None) if cache_dir else found)
+
+
 @cache.command("info")
 @_CACHE_DIR
 def cache_info(cache_dir: str | None) -> None:
@@ -917,11 +928,9 @@ def cache_info(cache_dir: str | None) -> None:
     Example:
       bulletin cache info --cache-dir /var/cache/bulletin
     """
-    from bulletin.environment import dirs
-    from bulletin.run.cache import ClipCache
 
     def action() -> None:
-        info = ClipCache(Path(cache_dir) if cache_dir else dirs().cache).info()
+        info = _cache_at(cache_dir).info()
         click.echo(
             f"{info.path}\n{info.entries} entries (chunks and assembled bulletins), {info.bytes / 1e6:.1f} MB"
         )
@@ -946,11 +955,9 @@ def cache_clear(cache_dir: str | None, older_than: float | None) -> None:
       bulletin cache clear
       bulletin cache clear --older-than 30     # e.g. daily from cron
     """
-    from bulletin.environment import dirs
-    from bulletin.run.cache import ClipCache
 
     def action() -> None:
-        cache = ClipCache(Path(cache_dir) if cache_dir else dirs().cache)
+        cache = _cache_at(cache_dir)
         removed = cache.clear() if older_than is None else cache.prune(older_than * 86400)
         click.echo(f"removed {removed} cache entries")
 

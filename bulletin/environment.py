@@ -15,8 +15,13 @@ from pathlib import Path
 
 import platformdirs
 
+from bulletin.errors import ConfigError
+
 #: The variables bulletin reads (documented in the README's Environment table).
 CACHE_DIR = "BULLETIN_CACHE_DIR"
+#: The chunk cache as a URL (issue 20): ``file:///folder`` (e.g. on NFS) or
+#: ``s3://bucket/prefix``; shared by a station group's workers. Overrides ``BULLETIN_CACHE_DIR``.
+CACHE_URL = "BULLETIN_CACHE_URL"
 STATE_DIR = "BULLETIN_STATE_DIR"
 DATA_DIR = "BULLETIN_DATA_DIR"
 CONFIG_DIR = "BULLETIN_CONFIG_DIR"
@@ -42,6 +47,8 @@ class Dirs:
     cache: Path
     state: Path
     data: Path
+    #: An object store holding the chunk cache instead of ``cache`` (``s3://bucket/prefix``).
+    cache_url: str | None = None
 
     @classmethod
     def under(cls, root: Path) -> Dirs:
@@ -66,11 +73,34 @@ def _folder(env: Mapping[str, str], name: str, default: str) -> Path:
 def dirs(env: Mapping[str, str] | None = None) -> Dirs:
     """The folders from ``BULLETIN_*_DIR``, else the platform's user folders."""
     env = os.environ if env is None else env
+    cache, url = _cache(env)
     return Dirs(
-        cache=_folder(env, CACHE_DIR, platformdirs.user_cache_dir("bulletin", appauthor=False)),
+        cache=cache,
         state=_folder(env, STATE_DIR, platformdirs.user_state_dir("bulletin", appauthor=False)),
         data=_folder(env, DATA_DIR, platformdirs.user_data_dir("bulletin", appauthor=False)),
+        cache_url=url,
     )
+
+
+def _cache(env: Mapping[str, str]) -> tuple[Path, str | None]:
+    """The cache folder, and the object store URL when ``BULLETIN_CACHE_URL`` names one.
+
+    ``file:///srv/cache`` is just a folder (NFS mounts are folders); ``s3://bucket/prefix``
+    is kept as a URL for :mod:`bulletin.run.cache_s3`. Anything else is a usage error, said
+    now rather than when the first chunk is stored.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    default = _folder(env, CACHE_DIR, platformdirs.user_cache_dir("bulletin", appauthor=False))
+    value = env.get(CACHE_URL, "").strip()
+    if not value:
+        return default, None
+    parts = urlsplit(value)
+    if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path:
+        return Path(unquote(parts.path)), None
+    if parts.scheme == "s3" and parts.netloc:
+        return default, value
+    raise ConfigError(f"{CACHE_URL}={value!r}: use file:///folder or s3://bucket/prefix")
 
 
 def config_dir(env: Mapping[str, str] | None = None) -> Path:

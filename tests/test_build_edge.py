@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +21,6 @@ from urllib.parse import quote
 import feedparser
 import pytest
 from click.testing import CliRunner
-from conftest import EDGE_DOWN
 from conftest import run_cli as run
 from fake_edge import FakeEdgeServer
 from mp3_duration import probe_duration
@@ -334,27 +332,6 @@ def test_several_articles_make_one_bulletin_with_a_chapter_per_story(edge, sampl
 
 
 SHORT = "颱風凱米今天凌晨登陸宜蘭。行政院宣布全台停班停課。\n"
-
-
-@pytest.mark.slow
-def test_corrupt_cache_entry_with_edge_down_falls_back_to_offline(
-    edge, tmp_path, monkeypatch, fallback_build
-):
-    article = tmp_path / "story.txt"
-    shutil.copy(fallback_build.folder / "story.txt", article)
-    assert run("build", str(article), "-o", str(tmp_path / "a.mp3")).exit_code == 0
-    clips = sorted((tmp_path / "cache").rglob("*.clip"))
-    for clip in clips:
-        clip.write_bytes(b"garbage")
-    # the offline voice's clips of this story, made once for the suite (conftest): what is
-    # tested here is the way to them, not the model
-    shutil.copytree(fallback_build.folder / "cache", tmp_path / "cache", dirs_exist_ok=True)
-    monkeypatch.setenv("BULLETIN_EDGE_WSS_URL", EDGE_DOWN)
-    result = run("build", str(article), "-o", str(tmp_path / "b.mp3"), "--force")
-    assert result.exit_code == 0, result.output
-    assert "offline voice instead" in result.stderr
-    result = run("build", str(article), "--engine", "edge", "-o", str(tmp_path / "c.mp3"), "--no-cache")
-    assert result.exit_code == 75
 
 
 def test_templated_output_lock_names_the_template(edge, sample, tmp_path):

@@ -7,7 +7,6 @@ import io
 import json
 import shutil
 
-import pytest
 from conftest import run_cli as run
 from mp3_duration import probe_duration
 
@@ -116,21 +115,6 @@ def test_report_written_on_bad_input(tmp_path):
     assert result.exit_code == 2
     data = json.loads(report.read_text())
     assert data["exit_status"] == 2 and "empty" in data["errors"][0]
-
-
-@pytest.mark.slow
-def test_auto_falls_back_to_the_offline_voice_and_says_why(fallback_build):
-    """The story with Edge unreachable and no voice named (the shared build, see conftest)."""
-    story = str(fallback_build.folder / "story.txt")
-    estimated = json.loads(run("build", story, "--dry-run", "--json", "--engine", "offline").stdout)
-    assert fallback_build.exit_code == 0, fallback_build.stderr
-    assert "engine: offline (Edge is unreachable" in fallback_build.stderr
-    assert "voice: zm_yunxi" in fallback_build.stderr  # no voice was named: the default offline voice
-    seconds = probe_duration(fallback_build.mp3)
-    assert 0.6 * estimated["estimated_seconds"] < seconds < 1.6 * estimated["estimated_seconds"]
-    data = fallback_build.report
-    assert data["engine_used"] == "offline" and "unreachable" in data["fallback_reason"]
-    assert data["loudness"]["integrated_lufs"] == pytest.approx(-16, abs=1)
 
 
 def test_cache_clear_older_than_keeps_recent_entries(edge, sample, tmp_path):

@@ -156,19 +156,6 @@ def test_bad_limits_are_usage_errors(sample: Path, tmp_path: Path, option: str, 
     assert not (tmp_path / "b.mp3").exists()
 
 
-@pytest.mark.slow
-def test_the_story_fits_on_the_offline_voice(baker_build) -> None:
-    """The real Baker model (the shared build, see conftest), its predicted durations timing the cues.
-
-    (The Kokoro voices report no durations: test_kokoro.py checks their subtitles.)
-    """
-    assert baker_build.exit_code == 0, baker_build.stderr
-    cues = parse(baker_build.srt.read_text(encoding="utf-8"))
-    assert len(cues) >= 3
-    assert_fits(cues, probe_duration(baker_build.mp3))
-    assert_breaks_between_words(cues)
-
-
 # ------------------------------------------------------------------ the rules, timelines
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bulletin import environment
 from bulletin.distributed.app import VISIBILITY_TIMEOUT, make_app
 from bulletin.distributed.ledger import Ledger
+from bulletin.errors import BrokerUnavailable
 
 
 def _zone() -> str:
@@ -24,11 +26,32 @@ def app_for(broker: str, visibility_timeout: float = VISIBILITY_TIMEOUT) -> Any:
     return make_app(broker, visibility_timeout=visibility_timeout, zone=_zone())
 
 
+def reachable(broker: str, timeout: float = 5.0) -> None:
+    """Raise :class:`BrokerUnavailable` (exit 75) unless the broker's Redis answers a ping.
+
+    Asked first by the commands that talk to Redis once and leave (``submit``, ``status``,
+    ``schedule``): Celery would otherwise retry its connection for a while and end in a
+    RuntimeError of several lines. The worker is not asked: it waits for the broker itself.
+    The URL is shown without its password.
+    """
+    import redis
+
+    try:
+        redis.Redis.from_url(broker, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        parts = urlsplit(broker)
+        shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl() if parts.password else broker
+        raise BrokerUnavailable(f"cannot reach the broker {shown}: {exc}") from None
+
+
 def worker(
     broker: str, *, concurrency: int, visibility_timeout: float, name: str | None, loglevel: str
 ) -> None:
     """Run a Celery worker (prefork, ``concurrency`` processes) until it is stopped."""
+    from bulletin.distributed.fanout import CHUNKS_QUEUE
+
     argv = ["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "--without-gossip"]
+    argv.append(f"--queues=celery,{CHUNKS_QUEUE}")  # builds, and the chunks they fan out
     if name:
         argv.append(f"--hostname={name}")
     app_for(broker, visibility_timeout).worker_main(argv=argv)
@@ -43,15 +66,17 @@ def submit(
 
     local = environment.local_zone()
     air = parse_air_time(air_time, datetime.now(local), parse_zone(zone, local=local))
+    reachable(broker)
     return send(app_for(broker), programme, air, **outputs)
 
 
 def schedule(broker: str, folder: Path, *, loglevel: str) -> None:
     """Run the station's one beat: each scheduled programme's edition queued ``lead`` before air."""
-    from bulletin.distributed.station import beat_schedule
+    from bulletin.distributed.station import beat_schedule, scheduler_class
 
     app = app_for(broker)
     entries = beat_schedule(folder, app)
+    reachable(broker)
     app.conf.beat_schedule = entries
     for name, entry in entries.items():
         print(
@@ -59,11 +84,12 @@ def schedule(broker: str, folder: Path, *, loglevel: str) -> None:
         )
     from celery.apps.beat import Beat
 
-    Beat(app=app, loglevel=loglevel, scheduler="celery.beat:Scheduler", quiet=True).run()
+    Beat(app=app, loglevel=loglevel, scheduler=scheduler_class(), quiet=True).run()
 
 
 def status(broker: str, *, folder: Path | None, count: int) -> dict[str, Any]:
     """The schedule (with ``folder``), each programme's last run, recent failures, workers seen."""
+    reachable(broker)
     ledger = Ledger.connect(broker)
     app = app_for(broker)
     seen = app.control.ping(timeout=1.0) or []

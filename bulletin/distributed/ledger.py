@@ -138,6 +138,46 @@ class Ledger:
         return {k: json.loads(v) for k, v in self.client.hgetall(self.key("last")).items()}
 
 
+@dataclass
+class RedisRecords:
+    """What runs keep (:class:`bulletin.files.StateStore`) in Redis, not in a state folder.
+
+    The run records: what the last edition of each output was (its fingerprint, what it
+    aired) is then the same for every worker, so an edition built on one machine rotates
+    the stories the last one, built on another, aired; a record is a small JSON document,
+    kept without expiry. And the sources' caches (``furniture/…``, ``sources/…``): what
+    each site's pages repeat, so a page reads the same on every worker, and the
+    conditional-request records, each with the expiry its writer asks for.
+
+    A cache, whatever it holds: a read that fails is a miss (None); a write that fails is
+    a :class:`~bulletin.errors.PublishError`, which the run records' writer reports and the
+    sources' caches turn into a warning.
+    """
+
+    client: Any  # redis.Redis, decode_responses=True
+
+    def read(self, name: str, limit: int) -> bytes | None:
+        """The value, None if there is none, it is over ``limit`` or Redis does not answer."""
+        from redis.client import NEVER_DECODE
+        from redis.exceptions import RedisError
+
+        try:  # as bytes: a kept body is not text, and the client decodes by default
+            found = self.client.execute_command("GET", f"{PREFIX}state:{name}", **{NEVER_DECODE: []})
+        except RedisError:
+            return None
+        if isinstance(found, str):
+            found = found.encode("utf-8")
+        return None if found is None or len(found) > limit else bytes(found)
+
+    def write(self, name: str, data: bytes, *, keep: float | None = None) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            self.client.set(f"{PREFIX}state:{name}", data, ex=max(1, round(keep)) if keep else None)
+        except RedisError as exc:
+            raise PublishError(f"cannot keep {name} in Redis: {exc}") from exc
+
+
 class Claim:
     """The lock and fencing token one worker holds on one edition while it builds it."""
 

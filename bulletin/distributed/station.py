@@ -4,6 +4,10 @@ A programme's ``schedule`` (five-field cron, or ``hourly``) says when it *airs*;
 fires ``lead`` seconds earlier, so the edition is made from the latest news and is ready
 on time. The cron is read in the station's zone (the machine's, ``TZ``), so ``0 7 * * *``
 is seven o'clock local time across clock changes.
+
+The beat stamps each tick with the air time it fired for (:func:`scheduler_class`): the
+tick's task may wait in the queue behind builds, and a worker working the air time out
+from its own clock after a wait of a minute or more would find the *next* one.
 """
 
 from __future__ import annotations
@@ -75,6 +79,40 @@ def next_air(schedule: str, after: datetime, app: Any) -> datetime:
     cron = crontab_for(schedule, app=app)
     cron.nowfun = lambda: after
     return after + cron.remaining_estimate(after)
+
+
+def air_of(entry: Any, app: Any) -> datetime:
+    """The air time a due beat entry fires for: its schedule's first time after its last run.
+
+    The entry's clock runs ``lead`` ahead (:class:`Ahead`), so its last run and its
+    schedule's times are air times; none of this depends on when the tick is read.
+    """
+    return next_air(entry.kwargs["schedule"], entry.last_run_at, app)
+
+
+def scheduler_class() -> type:
+    """The beat's scheduler: Celery's in-memory one, each tick's task stamped with its air time.
+
+    Why stamp in the beat: the task waits in the queue behind builds when every worker is
+    busy, and a worker that took the air time from its own clock after a wait of a minute
+    or more queued the next edition instead (early, from staler news) and never made or
+    reported the one due. Stamped, the edition due is queued however late, and dropped
+    and listed as a failure if it is past its air time plus ``late``. In memory, as
+    before: the beat keeps no schedule file, so a tick that falls while it is down is
+    not made up for when it starts again.
+    """
+    from celery.beat import Scheduler
+
+    from bulletin.distributed.tasks import DUE
+
+    class StationScheduler(Scheduler):
+        def apply_async(self, entry: Any, producer: Any = None, advance: bool = True, **kwargs: Any) -> Any:
+            if entry.task == DUE:
+                stamp = {**entry.kwargs, "air_time": air_of(entry, self.app).isoformat()}
+                entry = self.Entry(**dict(entry, kwargs=stamp))
+            return super().apply_async(entry, producer, advance, **kwargs)
+
+    return StationScheduler
 
 
 def beat_schedule(folder: Path, app: Any) -> dict[str, dict[str, Any]]:

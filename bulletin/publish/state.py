@@ -3,6 +3,10 @@
 :class:`RunState` remembers, per output, the fingerprint of the text and settings that
 made it, so an unchanged article with unchanged settings is not re-published, and which
 stories it aired (a digest of each sentence), so the next edition can rotate them.
+
+The records are files in the state folder, unless the run is handed :class:`Records`
+elsewhere: a station group keeps them in Redis, so any worker can publish any programme
+and still know what its last edition was.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 
 from bulletin import __version__
 from bulletin.errors import PublishError
-from bulletin.files import file_digest, json_text, read_regular, write_text_atomic
+from bulletin.files import StateStore, file_digest, json_text, read_regular, write_text_atomic
 
 _STATE_FORMAT = 1
 #: A record is a few hundred bytes; anything near this is not one of ours.
@@ -111,6 +115,11 @@ def aired_in(record: Mapping[str, Any] | None) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(s for s in story if isinstance(s, str)) for story in aired if isinstance(story, list))
 
 
+#: Where run records live when not in the state folder (a station group's Redis): the one
+#: protocol for what runs keep, shared with the sources' caches.
+Records = StateStore
+
+
 class RunState:
     """What the last successful run of each output produced, to skip unchanged work.
 
@@ -120,9 +129,12 @@ class RunState:
 
     fingerprint = staticmethod(fingerprint)
 
-    def __init__(self, root: Path, warn: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, root: Path, warn: Callable[[str], None] | None = None, records: Records | None = None
+    ) -> None:
         self.root = Path(root)
         self._warn = warn or (lambda message: None)
+        self.records = records
 
     def _record_path(self, key: str) -> Path:
         name = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
@@ -137,12 +149,22 @@ class RunState:
         """
         path = self._record_path(key)
         try:
-            record = json.loads(read_regular(path, _MAX_RECORD).decode("utf-8"))
+            raw = (
+                read_regular(path, _MAX_RECORD)
+                if self.records is None
+                else self.records.read(path.name, _MAX_RECORD)
+            )
+            if raw is None:
+                return None
+            if len(raw) > _MAX_RECORD:
+                raise ValueError(f"over {_MAX_RECORD} bytes")
+            record = json.loads(raw.decode("utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError, RecursionError) as exc:  # RecursionError: nested too deep
-            if path.parent.is_dir():  # a state folder that is not a folder is reported on write
-                self._warn(f"ignoring the damaged run record {path} ({_why(exc)}); rebuilding")
+            if self.records is not None or path.parent.is_dir():  # a state folder that is not one: on write
+                where = path if self.records is None else f"{path.name} (shared)"
+                self._warn(f"ignoring the damaged run record {where} ({_why(exc)}); rebuilding")
             return None
         problem = _record_problem(record)
         if problem is None and record["key"] != key:
@@ -176,11 +198,14 @@ class RunState:
             "extra": dict(extra or {}),
         }
         path = self._record_path(key)
+        text = json_text(record, indent=2, default=_json_default) + "\n"
+        if self.records is not None:
+            self.records.write(path.name, text.encode("utf-8"))
+            return record
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise PublishError(f"cannot create state folder {path.parent}: {exc.strerror or exc}") from exc
-        text = json_text(record, indent=2, default=_json_default) + "\n"
         write_text_atomic(path, text)
         return record
 

@@ -42,7 +42,8 @@ from bulletin.run.targets import check_targets, report_may_be_written
 from bulletin.text.pipeline import CleanText
 
 if TYPE_CHECKING:
-    from bulletin.publish.state import RunState
+    from bulletin.publish.state import Records, RunState
+    from bulletin.run.speak import FanOut
 
 T = TypeVar("T")
 
@@ -56,6 +57,8 @@ def run_build(
     dirs: Dirs | None = None,
     clock: Clock | None = None,
     before_commit: Callable[[], None] | None = None,
+    fan_out: FanOut | None = None,
+    records: Records | None = None,
 ) -> RunReport:
     """Make and publish one bulletin or programme; returns the run's report (also ``--report``).
 
@@ -64,6 +67,8 @@ def run_build(
     ``dirs`` and ``clock`` default to the environment's folders and the local time.
     ``before_commit`` is called when every file is staged, just before the set is renamed
     into place; if it raises, nothing is published (a station group's fencing check).
+    ``fan_out``: a programme's missing chunks are made by other processes, and ``records``
+    keeps the run records instead of the state folder (both: a station group).
     """
     report = RunReport(engine_requested=options.voice.engine)
     say = console or Silent()
@@ -71,6 +76,7 @@ def run_build(
     try:
         options.check()  # before any work, for library callers too (the CLI checked already)
         run = Run.make(options, say, engine=engine, dirs=dirs, clock=clock, engines=engines)
+        run.fan_out, run.records = fan_out, records  # a station group's hooks
         check_targets(run.options)
         checked = True
         sweep_temp_dirs()  # what runs killed with SIGKILL left in the temp folder
@@ -157,7 +163,9 @@ def _state(run: Run, clean: CleanText, preset: Preset, maker: Maker) -> tuple[Ru
     from bulletin.publish.state import RunState, fingerprint
 
     settings = outputs.settings_fingerprint(run.options, preset, run.lexicon.digest())
-    return RunState(run.dirs.state, run.warn), fingerprint(clean.text, {**settings, **maker.fingerprint()})
+    return RunState(run.dirs.state, run.warn, run.records), fingerprint(
+        clean.text, {**settings, **maker.fingerprint()}
+    )
 
 
 def _unchanged(run: Run, report: RunReport, state: RunState, fingerprint: str, preset: Preset) -> bool:

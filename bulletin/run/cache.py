@@ -10,9 +10,15 @@ Layout: ``ROOT/v1/ab/abcdef….clip``, sharded by key prefix so no folder gets h
 file per entry holds a small header (format, boundaries, length), the audio bytes and a
 sha256 of all of it; a file whose checksum or header does not add up is a miss and is
 removed (an edited header is as corrupt as an edited clip). Entries are written to a
-temp file in the shard and renamed into place, so concurrent runs sharing the cache (two
-cron jobs) only ever see whole entries; two writers of the same key simply both write
-identical bytes, and the last rename wins.
+temp file in the shard and hard-linked into place, which never replaces an entry: the
+first writer of a key wins, so concurrent runs or a station group's workers sharing the
+cache (two cron jobs, an NFS folder) only ever see whole entries, and an entry once read
+never changes under its reader. Where hard links are not allowed, the temp file is
+renamed into place instead (the last writer wins; same key, same sound).
+
+The cache may also live in an object store (``BULLETIN_CACHE_URL=s3://bucket/prefix``,
+:mod:`bulletin.run.cache_s3`), with the same entries and the same write-if-absent rule;
+:func:`open_cache` picks one from the run's folders.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import logging
 import os
 import shutil
 import struct
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -31,8 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bulletin.engines.base import Boundary, Clip, VoiceSettings
-from bulletin.errors import PublishError
-from bulletin.files import write_bytes_atomic
+from bulletin.environment import Dirs
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +62,7 @@ KEEP_BULLETINS = 8
 class CacheInfo:
     """What ``bulletin cache info`` shows."""
 
-    path: Path
+    path: Path | str  # a folder, or an object store's URL
     entries: int
     bytes: int
 
@@ -154,10 +160,9 @@ class ClipCache:
         """
         path = self._path(key, shelf)
         try:
-            # No fsync: after a crash a torn entry fails its checksum and is just a miss.
-            write_bytes_atomic(path, _encode(data, header), durable=False)
-        except PublishError as exc:
-            log.warning("cache: cannot store %s: %s", path, exc)
+            _write_if_absent(path, _encode(data, header))
+        except OSError as exc:
+            log.warning("cache: cannot store %s: %s", path, exc.strerror or exc)
             return False
         return True
 
@@ -225,6 +230,37 @@ class ClipCache:
         if not self._dir.is_dir():
             return []
         return [p for p in self._dir.glob(f"*/*{_SUFFIX}") if not p.name.startswith(".")]
+
+
+def _write_if_absent(path: Path, data: bytes) -> None:
+    """Write ``path`` whole, unless it exists: a hidden temp file beside it, hard-linked into place.
+
+    ``os.link`` is atomic and never replaces (on NFS too), so the first writer's entry
+    stays. No fsync: after a crash a torn entry fails its checksum and is just a miss.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass  # another writer's entry for the same key: kept
+        except OSError:  # no hard links on this filesystem: a rename, which may replace
+            os.replace(temp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+
+
+def open_cache(dirs: Dirs) -> ClipCache:
+    """The run's chunk cache: in the object store ``dirs.cache_url`` names, else the folder."""
+    if dirs.cache_url:
+        from bulletin.run.cache_s3 import S3ClipCache
+
+        return S3ClipCache.from_url(dirs.cache_url)
+    return ClipCache(dirs.cache)
 
 
 # --------------------------------------------------------------------------- entry format

@@ -23,8 +23,10 @@ from bulletin.run.presets import Preset, resolve
 from bulletin.text.lexicon import Lexicon, merged
 
 if TYPE_CHECKING:
+    from bulletin.publish.state import Records
     from bulletin.run.cache import ClipCache
     from bulletin.run.programme import Programme
+    from bulletin.run.speak import FanOut
     from bulletin.text.pipeline import CleanText
 
 Clock = Callable[[], datetime]
@@ -72,6 +74,10 @@ class Run:
     programme: Programme | None = None
     #: The machine's time zone (for ``--air-time``); the clock's own when a clock is given.
     local_zone: tzinfo = timezone.utc
+    #: A station group's fan-out: a programme's missing chunks made by other processes.
+    fan_out: FanOut | None = None
+    #: Where the run records are kept when not in the state folder (a station group's Redis).
+    records: Records | None = None
     _lexicon: Lexicon | None = field(default=None, repr=False)
 
     @classmethod
@@ -98,7 +104,7 @@ class Run:
             )
         found = dirs or environment.dirs()
         if options.publish.cache_dir:
-            found = replace(found, cache=Path(options.publish.cache_dir))
+            found = replace(found, cache=Path(options.publish.cache_dir), cache_url=None)
         zone = (clock().tzinfo if clock is not None else None) or environment.local_zone()
         return cls(
             options,
@@ -129,9 +135,9 @@ class Run:
 
     @property
     def cache(self) -> ClipCache | None:
-        from bulletin.run.cache import ClipCache
+        from bulletin.run.cache import open_cache
 
-        return ClipCache(self.dirs.cache) if self.options.publish.cache else None
+        return open_cache(self.dirs) if self.options.publish.cache else None
 
     @property
     def factory(self) -> MakeEngine:

@@ -27,6 +27,7 @@ from bulletin.text.pipeline import CleanText
 
 if TYPE_CHECKING:
     from bulletin.publish.feed import FeedItem
+    from bulletin.publish.state import Records
 
 
 def lock_target(options: BuildOptions) -> Path | None:
@@ -83,14 +84,14 @@ class About:
 
 
 def last_aired(
-    options: BuildOptions, state: Path, warn: Callable[[str], None]
+    options: BuildOptions, state: Path, warn: Callable[[str], None], records: Records | None = None
 ) -> tuple[tuple[str, ...], ...]:
     """What the last edition of this output aired (each story's sentence digests); none for stdout."""
     if options.output.to_stdout:
         return ()
     from bulletin.publish.state import RunState, output_key
 
-    return RunState(state, warn).last_aired(output_key(options.template))
+    return RunState(state, warn, records).last_aired(output_key(options.template))
 
 
 def settings_fingerprint(options: BuildOptions, preset: Preset, lexicon: str = "") -> dict[str, Any]:

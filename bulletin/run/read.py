@@ -27,6 +27,7 @@ def gather(run: Run) -> Gathered:
         zone=sources.zone(),
         zones=run.programme.zones() if run.programme else None,
         local_zone=run.local_zone,
+        shared=run.records,  # a station group's store: what sites repeat is every worker's
     )
 
 

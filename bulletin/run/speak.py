@@ -92,6 +92,17 @@ class Planner:
         return self._plans[key]
 
 
+class FanOut(Protocol):
+    """Has the chunks of ``plan`` made by other processes into ``cache``; returns when all are there.
+
+    The run's one hook for a station group (:mod:`bulletin.distributed.fanout`): a
+    programme's rounds hand it the chunks they still miss, then read them from the cache
+    as if an earlier run had made them. Raises the engine's errors like a local synthesis.
+    """
+
+    def __call__(self, plan: Plan, engine: Engine, cache: ClipCache) -> None: ...
+
+
 def clip_seconds(clip: Clip) -> float:
     """Rough duration for progress display (exact lengths come from assembly)."""
     if clip.format == "wav":

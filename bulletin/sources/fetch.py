@@ -12,9 +12,10 @@ checked against the network policy first (:mod:`bulletin.sources.policy`); at mo
 :attr:`FetchOptions.max_bytes` read (a huge or endless answer fails, it is not
 truncated); redirects followed (at most 5, each checked as the first request was); 5xx
 and dropped connections retried with backoff; ``ETag`` / ``Last-Modified`` remembered
-(with the body, when it is at most :data:`KEEP_BYTES`) in the state folder, so the next
-run asks conditionally and a ``304 Not Modified`` is answered from what was kept; the
-folder holds at most :data:`KEEP_TOTAL_BYTES` (the records used longest ago go first).
+(with the body, when it is at most :data:`KEEP_BYTES`) in the state folder, or a station
+group's shared store, so the next run asks conditionally and a ``304 Not Modified`` is
+answered from what was kept; the folder holds at most :data:`KEEP_TOTAL_BYTES` (the
+records used longest ago go first).
 At most :attr:`FetchOptions.concurrency` requests run at once; a request's own timeout
 starts when it gets its turn, not while it waits for one.
 """
@@ -27,15 +28,16 @@ import hashlib
 import ipaddress
 import json
 import time
-from collections.abc import Iterable
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from bulletin import __version__, environment
-from bulletin.errors import SourceError
-from bulletin.files import read_regular, write_bytes_atomic
+from bulletin.errors import BulletinError, SourceError
+from bulletin.files import FolderStore, StateStore
 from bulletin.sources.policy import Policy, checked_resolver, shown, without_credentials
 
 USER_AGENT = f"bulletin/{__version__} (Mandarin news bulletins; +https://pypi.org/project/bulletin/)"
@@ -48,6 +50,10 @@ KEEP_SECONDS = 14 * 86400
 KEEP_BYTES = 2 * 1024 * 1024
 #: What the state folder keeps for conditional requests, at most, over all sources.
 KEEP_TOTAL_BYTES = 32 * 1024 * 1024
+#: In a station group's shared store (:class:`Validators`): a body kept compressed, at most
+#: this, and every record forgotten this long after it was written.
+SHARED_KEEP_BYTES = 256 * 1024
+SHARED_KEEP_SECONDS = 86400
 #: Redirects followed, at most.
 MAX_REDIRECTS = 5
 _REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
@@ -79,30 +85,59 @@ class Response:
 
 
 class Validators:
-    """ETag / Last-Modified and the body they validate, per URL, kept in the state folder.
+    """ETag / Last-Modified and the body they validate, per URL: in the state folder, or shared.
 
     A cache: a record that cannot be read or written is ignored (the request is then
     unconditional), never an error.
+
+    ``shared``: a station group's store (its Redis), so a page one worker fetched is asked
+    for conditionally by the others too. The bodies go there with the validators: a ``304``
+    is answered from the kept body, so validators without their body are worth nothing to
+    a worker that has not fetched the page itself. But that store is the broker's memory,
+    which the group's queues need, and unlike the folder it is not pruned to a total; so a
+    body is kept there compressed (zlib), only if it then takes at most
+    :data:`SHARED_KEEP_BYTES`, and a record is forgotten :data:`SHARED_KEEP_SECONDS` after
+    it was written (a ``304`` does not renew it: no write per request). Redis then holds
+    at most the pages of the last day's distinct URLs, each within that cap; a page that
+    stays in its feed longer is fetched whole once a day. Two workers writing one URL's
+    record at once: the last writer wins, and a body that is not the one its record's
+    sha256 names (one worker's body, the other's record) is a miss, never a wrong page.
+    ``warn``: told once if the shared store cannot be written.
     """
 
-    def __init__(self, folder: Path | None, max_bytes: int) -> None:
-        self.folder = folder / "sources" if folder is not None else None
+    def __init__(
+        self,
+        folder: Path | None,
+        max_bytes: int,
+        shared: StateStore | None = None,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store: StateStore | None = shared
+        if shared is None and folder is not None:
+            self.store = FolderStore(folder, durable=False)
+        self.shared = shared is not None
+        #: The state folder's records (pruned and touched there); None when shared.
+        self.folder = folder / "sources" if folder is not None and shared is None else None
         self.max_bytes = max_bytes
+        self._warn = warn
 
-    def _paths(self, url: str) -> tuple[Path, Path] | None:
-        if self.folder is None:
-            return None
-        key = hashlib.sha256(url.encode("utf-8", "surrogateescape")).hexdigest()[:40]
-        return self.folder / f"{key}.json", self.folder / f"{key}.body"
+    @staticmethod
+    def _key(url: str) -> str:
+        return hashlib.sha256(url.encode("utf-8", "surrogateescape")).hexdigest()[:40]
 
     def get(self, url: str) -> tuple[dict[str, Any], bytes] | None:
-        paths = self._paths(url)
-        if paths is None:
+        if self.store is None:
+            return None
+        key = self._key(url)
+        raw = self.store.read(f"sources/{key}.json", 1 << 16)
+        body = self.store.read(f"sources/{key}.body", SHARED_KEEP_BYTES if self.shared else self.max_bytes)
+        if raw is None or body is None:
             return None
         try:
-            meta = json.loads(read_regular(paths[0], 1 << 16))
-            body = read_regular(paths[1], self.max_bytes)
-        except (OSError, ValueError, RecursionError):  # a damaged record, nested too deep too
+            meta = json.loads(raw)
+            if isinstance(meta, dict) and meta.get("body") == "zlib":
+                body = _inflate(body, self.max_bytes)
+        except (ValueError, RecursionError, zlib.error):  # a damaged record, nested too deep too
             return None
         if not isinstance(meta, dict) or meta.get("url") != shown(url):
             return None
@@ -111,13 +146,14 @@ class Validators:
         return meta, body
 
     def put(self, url: str, response: Response, etag: str | None, modified: str | None) -> None:
-        paths = self._paths(url)
-        if paths is None or not (etag or modified):
+        if self.store is None or not (etag or modified):
             return
-        if len(response.body) > KEEP_BYTES:  # too large to keep: forget an older record too
-            for path in paths:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+        key = self._key(url)
+        body = response.body
+        if self.shared and len(body) <= KEEP_BYTES:
+            body = zlib.compress(body, 6)
+        if len(response.body) > KEEP_BYTES or len(body) > (SHARED_KEEP_BYTES if self.shared else KEEP_BYTES):
+            self._forget(key)  # too large to keep: forget an older record too
             return
         meta = {
             "url": shown(url),  # never a password on disk
@@ -128,14 +164,35 @@ class Validators:
             "charset": response.charset,
             "sha256": hashlib.sha256(response.body).hexdigest(),
         }
-        with contextlib.suppress(OSError):
-            paths[0].parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(paths[1], response.body, durable=False)
-            write_bytes_atomic(paths[0], json.dumps(meta).encode(), durable=False)
+        if self.shared:
+            meta["body"] = "zlib"
+        keep = SHARED_KEEP_SECONDS if self.shared else None
+        try:
+            self.store.write(f"sources/{key}.body", body, keep=keep)
+            self.store.write(f"sources/{key}.json", json.dumps(meta).encode(), keep=keep)
+        except (OSError, BulletinError) as exc:  # a state folder's failure: ignored, as before
+            self._failed(exc)
+
+    def _forget(self, key: str) -> None:
+        if self.folder is not None:
+            for path in (self.folder / f"{key}.json", self.folder / f"{key}.body"):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+        elif self.store is not None:  # shared: an empty record is no record
+            try:
+                self.store.write(f"sources/{key}.json", b"", keep=SHARED_KEEP_SECONDS)
+            except (OSError, BulletinError) as exc:
+                self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        if self.shared and self._warn is not None:
+            self._warn(f"could not keep the sources' conditional-request records ({exc}); the run goes on")
+            self._warn = None  # once a run
 
     def prune(self) -> None:
         """Forget records not used for :data:`KEEP_SECONDS` (feeds' item pages come and go),
-        then the least recently used ones until the folder holds :data:`KEEP_TOTAL_BYTES`."""
+        then the least recently used ones until the folder holds :data:`KEEP_TOTAL_BYTES`.
+        (A shared store forgets by itself: :data:`SHARED_KEEP_SECONDS`.)"""
         if self.folder is None or not self.folder.is_dir():
             return
         old = time.time() - KEEP_SECONDS
@@ -159,11 +216,21 @@ class Validators:
                 total -= size
 
     def touch(self, url: str) -> None:
-        paths = self._paths(url)
-        if paths is not None:
-            for path in paths:
+        """A record just used is the last the folder's pruning removes."""
+        if self.folder is not None:
+            key = self._key(url)
+            for path in (self.folder / f"{key}.json", self.folder / f"{key}.body"):
                 with contextlib.suppress(OSError):
                     path.touch()
+
+
+def _inflate(data: bytes, limit: int) -> bytes:
+    """A compressed body unpacked, if it unpacks whole to at most ``limit`` bytes (else ValueError)."""
+    unpack = zlib.decompressobj()
+    body = unpack.decompress(data, limit + 1)
+    if len(body) > limit or not unpack.eof:
+        raise ValueError("a kept body that is damaged or too large")
+    return body
 
 
 class Fetcher:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from bulletin.errors import ConfigError, InputError, SourceError, SourcesFailed
+from bulletin.files import StateStore
 from bulletin.sources.feeds import Item, looks_like_feed, parse_feed
 from bulletin.sources.fetch import Fetcher, FetchOptions, Response, Validators, keep_loopback_off_proxies
 from bulletin.sources.pages import Page, extract, parse_time
@@ -485,10 +486,12 @@ def _fetch(
     since: datetime | None,
     reports: dict[str, SourceReport],
     zones: Callable[[str], SourceZone],
+    shared: StateStore | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> dict[str, list[Article]]:
     if not urls:
         return {}
-    validators = Validators(state, options.max_bytes)
+    validators = Validators(state, options.max_bytes, shared, warn)
     keep_loopback_off_proxies(urls)
     try:
         return asyncio.run(_fetch_all(urls, options, validators, since, reports, zones))
@@ -511,10 +514,13 @@ def read_sources(
     zone: tzinfo | None = None,
     zones: Mapping[str, tzinfo] | None = None,
     local_zone: tzinfo | None = None,
+    shared: StateStore | None = None,
 ) -> Gathered:
     """Read every source, in order: the articles, and a :class:`SourceReport` for each source.
 
-    ``state``: the folder where conditional-request validators are kept (None: none kept).
+    ``state``: the folder where conditional-request validators and each site's remembered
+    furniture are kept (None: none kept). ``shared``: a station group's store, where they are
+    kept instead, so every worker reads a site's pages alike (:class:`~bulletin.sources.repeats.Memory`).
     ``warn``: told once about each source that failed (default: the ``bulletin`` logger).
     Times a feed or page gives without an offset are read in the source's zone
     (:mod:`bulletin.sources.zones`): ``zones`` (a source's own, as a programme gives it),
@@ -532,7 +538,7 @@ def read_sources(
     def zone_of(name: str) -> SourceZone:
         return SourceZone(given=(zones or {}).get(name), default=zone, local=local_zone)
 
-    fetched = _fetch([n for n in reports if is_url(n)], fetch, state, since, reports, zone_of)
+    fetched = _fetch([n for n in reports if is_url(n)], fetch, state, since, reports, zone_of, shared, say)
     articles: list[Article] = []
     for name in names:
         report = reports[name]
@@ -553,7 +559,7 @@ def read_sources(
                 raise InputError(str(exc)) from None
         report.items += len(found)
         articles += [_held(a) for a in found]
-    memory, now = Memory(state), time.time()
+    memory, now = Memory(state, shared, say), time.time()
     articles, taken = strip_repeats(articles, memory, now)
     memory.save(now)
     by_source = {report.source: report for report in reports.values()}  # an article's origin is shown

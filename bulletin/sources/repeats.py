@@ -12,27 +12,26 @@ three items today still has its template recognized). Left alone:
   three addresses of one site is not furniture);
 * pages without a host (files), whose templates nobody can tell apart.
 
-The memory (``state/furniture/<host key>.json``) holds, for the pieces at each page's
-edges (its first :data:`EDGE` and last :data:`EDGE` paragraphs, where templates put their
-blocks), hashes of the piece and of the pages it was seen on (at most
-:data:`REPEAT_PAGES`), and when it was last seen; pieces unseen for :data:`KEEP_DAYS`
-are forgotten, and a host keeps at most :data:`MAX_PIECES`. It is a cache: a record that
-cannot be read or written is ignored.
+The memory (``state/furniture/<host key>.json``, or that name in a station group's shared
+store: :class:`Memory`) holds, for the pieces at each page's edges (its first :data:`EDGE`
+and last :data:`EDGE` paragraphs, where templates put their blocks), hashes of the piece
+and of the pages it was seen on (at most :data:`REPEAT_PAGES`), and when it was last
+seen; pieces unseen for :data:`KEEP_DAYS` are forgotten, and a host keeps at most
+:data:`MAX_PIECES`. It is a cache: a record that cannot be read or written is ignored.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from bulletin.errors import BulletinError
-from bulletin.files import read_regular, write_bytes_atomic
+from bulletin.files import FolderStore, StateStore
 from bulletin.text.chars import split_sentences
 from bulletin.text.read import Article
 
@@ -71,40 +70,66 @@ def _pieces(paragraphs: Sequence[str]) -> list[tuple[int, str]]:
 
 
 class Memory:
-    """The pieces seen at the edges of each host's pages, kept in the state folder."""
+    """The pieces seen at the edges of each host's pages: in the state folder, or shared.
 
-    def __init__(self, folder: Path | None) -> None:
-        self.folder = folder / "furniture" if folder is not None else None
+    ``shared``: a station group's store (its Redis). What a site's template is then is the
+    group's, not one worker's: a worker that never read a host's pages before removes the
+    furniture another worker learned, so a programme reads the same whichever worker
+    builds it. Records there are forgotten :data:`KEEP_DAYS` after they were last written.
+
+    Two runs may read and write one host's record at once (two workers; two cron runs on
+    one machine). Each record is read again just before it is written and this run's
+    pieces are merged into it, so the last writer keeps what the other wrote unless the
+    two read-and-write steps interleave; then the pieces the loser learned are missing
+    until the next pages show them again (a piece needs :data:`REPEAT_PAGES` pages anyway),
+    a run later than they would have been. Closing that gap would take a compare-and-set
+    (or a lock) in every store; for a cache whose loss is a delay, it is not worth it.
+
+    ``warn``: told once if the shared store cannot be written (the run goes on); a state
+    folder that cannot be written is ignored as before.
+    """
+
+    def __init__(
+        self, folder: Path | None, shared: StateStore | None = None, warn: Callable[[str], None] | None = None
+    ) -> None:
+        self.store: StateStore | None = shared
+        if shared is None and folder is not None:
+            self.store = FolderStore(folder, durable=False)
+        self.shared = shared is not None
+        self._warn = warn
         self._hosts: dict[str, dict[str, list]] = {}
 
-    def _path(self, host: str) -> Path | None:
-        if self.folder is None:
-            return None
-        name = hashlib.sha256(host.encode("utf-8", "surrogateescape")).hexdigest()[:32]
-        return self.folder / f"{name}.json"
+    @staticmethod
+    def _name(host: str) -> str:
+        return f"furniture/{hashlib.sha256(host.encode('utf-8', 'surrogateescape')).hexdigest()[:32]}.json"
+
+    def _load(self, host: str) -> dict[str, list]:
+        """The host's record as kept (empty if there is none, or it is damaged or another host's)."""
+        raw = self.store.read(self._name(host), _MAX_FILE) if self.store is not None else None
+        if raw is None:
+            return {}
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            return {}
+        if not (isinstance(data, dict) and data.get("host") == host and isinstance(data.get("pieces"), dict)):
+            return {}
+        return {
+            k: v
+            for k, v in data["pieces"].items()
+            if isinstance(k, str)
+            and isinstance(v, list)
+            and v
+            and isinstance(v[0], int | float)
+            and not isinstance(v[0], bool)
+            and all(isinstance(p, str) for p in v[1:])
+        }
 
     def pieces(self, host: str) -> dict[str, list]:
         """Piece key → [last seen (seconds), page keys…] for ``host``."""
-        if host in self._hosts:
-            return self._hosts[host]
-        found: dict[str, list] = {}
-        path = self._path(host)
-        if path is not None:
-            with contextlib.suppress(OSError, ValueError):
-                data = json.loads(read_regular(path, _MAX_FILE))
-                ours = isinstance(data, dict) and data.get("host") == host
-                if ours and isinstance(data.get("pieces"), dict):
-                    found = {
-                        k: v
-                        for k, v in data["pieces"].items()
-                        if isinstance(k, str)
-                        and isinstance(v, list)
-                        and v
-                        and isinstance(v[0], int | float)
-                        and all(isinstance(p, str) for p in v[1:])
-                    }
-        self._hosts[host] = found
-        return found
+        if host not in self._hosts:
+            self._hosts[host] = self._load(host)
+        return self._hosts[host]
 
     def remember(self, host: str, page: str, keys: Iterable[str], now: float) -> None:
         pieces = self.pieces(host)
@@ -115,16 +140,42 @@ class Memory:
                 entry.append(page)
 
     def save(self, now: float) -> None:
-        for host, pieces in self._hosts.items():
-            path = self._path(host)
-            if path is None:
-                continue
+        """Write each host's record: what is kept now, with this run's pieces merged in."""
+        if self.store is None:
+            return
+        for host, ours in self._hosts.items():
+            pieces = _merged(self._load(host), ours)
             fresh = {k: v for k, v in pieces.items() if now - v[0] < KEEP_DAYS * 86400}
             kept = dict(sorted(fresh.items(), key=lambda kv: -kv[1][0])[:MAX_PIECES])
-            with contextlib.suppress(OSError, BulletinError):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                data = json.dumps({"host": host, "pieces": kept}, separators=(",", ":"))
-                write_bytes_atomic(path, data.encode("utf-8", "surrogateescape"), durable=False)
+            data = json.dumps({"host": host, "pieces": kept}, separators=(",", ":"))
+            try:
+                self.store.write(
+                    self._name(host), data.encode("utf-8", "surrogateescape"), keep=KEEP_DAYS * 86400
+                )
+            except (OSError, BulletinError) as exc:  # a state folder's failure: ignored, as before
+                if self.shared and self._warn is not None:
+                    self._warn(f"could not keep what the sites' pages repeat ({exc}); the run goes on")
+                    self._warn = None  # once a run
+
+
+def _merged(kept: dict[str, list], ours: dict[str, list]) -> dict[str, list]:
+    """``ours`` (read earlier, with this run's pieces) merged into ``kept`` (as read now).
+
+    For each piece the later time and the pages of both, at most :data:`REPEAT_PAGES`;
+    when nobody else wrote meanwhile, ``kept`` is what ``ours`` was read from, and the
+    result is ``ours``, in the same order.
+    """
+    out = {key: list(entry) for key, entry in kept.items()}
+    for key, entry in ours.items():
+        have = out.get(key)
+        if have is None:
+            out[key] = list(entry)
+            continue
+        have[0] = max(have[0], entry[0])
+        for page in entry[1:]:
+            if page not in have[1:] and len(have) <= REPEAT_PAGES:
+                have.append(page)
+    return out
 
 
 def strip_repeats(articles: Sequence[Article], memory: Memory, now: float) -> tuple[list[Article], list[int]]:

@@ -478,6 +478,8 @@ class EdgeEngine:
         causes: list[str] = []
         for attempt in range(1, self.max_attempts + 1):
             if attempt > 1:
+                if _stopping():
+                    raise asyncio.CancelledError  # Ctrl-C or SIGTERM: no more attempts
                 d = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 2))
                 await asyncio.sleep(d / 2 + random.uniform(0, d / 2))
             async with sem:
@@ -607,6 +609,15 @@ def _os_reason(e: aiohttp.ClientConnectorError) -> str:
         return os.strerror(err.errno).lower()
     text = str(err or e)
     return text.lower() if text else type(e).__name__
+
+
+def _stopping() -> bool:
+    """Whether this task has been asked to stop. A retry must not outlive Ctrl-C: in the turn
+    a request fails, :func:`asyncio.wait_for` (before Python 3.12) returns the request's own
+    error rather than the cancellation, and the retry loop would go on for minutes."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
+    return bool(cancelling is not None and cancelling())
 
 
 def _describe(e: BaseException) -> str:

@@ -65,7 +65,7 @@ class ProgrammeMaker:
         assert run.programme is not None
         desk = desk_for(run.options, run.programme)
         rotating = desk.rotate and desk.order == "importance"
-        last = outputs.last_aired(run.options, run.dirs.state, run.warn) if rotating else ()
+        last = outputs.last_aired(run.options, run.dirs.state, run.warn, run.records) if rotating else ()
         edition = Edition.make(clean, desk, last)
         if not edition.order:
             words = ", ".join(run.programme.drops)
@@ -132,6 +132,8 @@ class ProgrammeMaker:
             if missing:
                 list_unspoken(run, report, engine, plan)
                 part, stats = plan.only(missing), ChunkStats()
+                if run.fan_out is not None and run.cache is not None:  # a station group's workers make them
+                    run.fan_out(part, engine, run.cache)
                 clips = clips_in_order(part, engine, run.cache, stats, run.console)
                 try:
                     store.add(part.keys, clips)
