@@ -3,7 +3,7 @@
 Usage:
     python bench/offline_voices.py                              # zm_yunxi, zf_xiaoxiao, baker
     python bench/offline_voices.py --voices zm_yunxi baker --rounds 3
-    python bench/offline_voices.py --voices zm_yunxi --settings 100/360 60/240 510/1200
+    python bench/offline_voices.py --voices zm_yunxi --settings 100/240/1 100/240/2 100/360
     python bench/offline_voices.py --voices all --cer            # + recognizer CER per voice
     python bench/offline_voices.py --voices zm_yunxi --before /tmp/base --kokoro-onnx /tmp/konnx/bin/python
 
@@ -12,7 +12,8 @@ Each build is ``bulletin build examples/six-party-talks.txt --engine offline --v
 must be installed: ``bulletin voices install --baker``; the first build of a new setting
 also pays for nothing else). A Kokoro setting ``P/F`` sets the longest model call
 ``kokoro.MAX_PIECE_TOKENS = P`` and the decoder's frames in flight
-``kokoro.FRAMES_IN_FLIGHT = F`` in the child before the CLI runs; ``--workers N`` sets the
+``kokoro.FRAMES_IN_FLIGHT = F`` in the child before the CLI runs, ``P/F/T`` also a call's
+intra-op threads ``kokoro.INTRA_OP_THREADS = T``; ``--workers N`` sets the
 engine's threads. ``--before DIR`` also builds with the bulletin package in ``DIR`` (a
 ``git archive`` of an older commit; its own setting, as it shipped), so today's figures
 stand beside the change's in the same run. ``--kokoro-onnx PYTHON`` also runs
@@ -56,16 +57,18 @@ CHILD = """
 import sys
 import bulletin.engines.offline.kokoro.speaker as k
 import bulletin.engines.offline.engine as o
-piece, flight, workers = sys.argv[1:4]
+piece, flight, threads, workers = sys.argv[1:5]
 if piece != "-":
     k.MAX_PIECE_TOKENS, k.FRAMES_IN_FLIGHT = int(piece), int(flight)
+if threads != "-":
+    k.INTRA_OP_THREADS = int(threads)
 if workers != "-":
     real = o.OfflineEngine.__init__
     def init(self, workers=None, data_dir=None, _n=int(workers)):
         real(self, workers=_n, data_dir=data_dir)
     o.OfflineEngine.__init__ = init
 from bulletin.cli import main
-sys.argv = ["bulletin", *sys.argv[4:]]
+sys.argv = ["bulletin", *sys.argv[5:]]
 main()
 """
 
@@ -100,7 +103,7 @@ def build(
     voice: str, setting: str, workers: str, scratch: Path, tree: Path | None = None
 ) -> dict[str, float]:
     """One build in a child (with the package in ``tree`` if given); wall, CPU, peak RSS, audio s."""
-    piece, flight = setting.split("/") if setting != "-" else ("-", "-")
+    piece, flight, threads = [*setting.split("/"), "-"][:3] if setting != "-" else ("-", "-", "-")
     name = f"{voice}{'-before' if tree else ''}"
     out = scratch / f"{name}.mp3"
     report = scratch / f"{name}.json"
@@ -109,8 +112,8 @@ def build(
         env[var] = tempfile.mkdtemp(prefix=var.lower() + "-", dir=scratch)
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
-        piece = flight = "-"
-    command = [sys.executable, "-c", CHILD, piece, flight, workers, "build", "-q", str(SAMPLE)]
+        piece = flight = threads = "-"
+    command = [sys.executable, "-c", CHILD, piece, flight, threads, workers, "build", "-q", str(SAMPLE)]
     command += ["--engine", "offline", "--voice", voice, "--no-cache", "--force", "-o", str(out)]
     command += ["--report", str(report)]
     start = time.perf_counter()
@@ -212,7 +215,7 @@ def cer(mp3: Path, scratch: Path) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--voices", nargs="+", default=["zm_yunxi", "zf_xiaoxiao", "baker"])
-    parser.add_argument("--settings", nargs="+", default=["-"], help="Kokoro P/F settings ('-': shipped)")
+    parser.add_argument("--settings", nargs="+", default=["-"], help="Kokoro P/F[/T] settings ('-': shipped)")
     parser.add_argument("--workers", default="-", help="engine threads ('-': one per core)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--cer", action="store_true", help="also the recognizer round trip per voice")

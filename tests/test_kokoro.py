@@ -43,6 +43,8 @@ LONG = "朝鮮半島無核化的六方會談今天在北京繼續進行各國代
 #: What the model is asked to say of it: 28 characters, 127 tokens, so two calls (at most 100 tokens each)
 LONG_SAID = LONG[:28]
 SHORT = "國際高度關注。"
+#: Two sentences and a clause break: what the word cutter is given beside LONG
+CLAUSES = "國際高度關注第二輪六邊會談，明天將在北京召開。為了替這次會談營造善意，北韓放出風聲。"
 
 
 @pytest.fixture(scope="session")
@@ -383,6 +385,21 @@ def test_the_memory_budget_changes_the_order_never_the_sound(engine: OfflineEngi
     finally:
         kokoro.FRAMES_IN_FLIGHT = saved
     assert [c.data for c in alone] == [c.data for c in both]
+
+
+def test_one_intra_op_thread_or_two_the_same_sound(kokoro_base: Path, monkeypatch) -> None:
+    """A call alone uses two threads (both cores busy): the samples are those of one thread."""
+    from bulletin.engines.offline.kokoro import speaker as kokoro
+
+    files = kokoro_store.model_files(kokoro_base)
+    style = kokoro.Style(voice_vectors("zm_yunxi"))
+    two = kokoro.KokoroSpeaker(files, 2)
+    piece = two.frontend.pieces("為了替這次會談營造善意，北韓放出風聲，願意在會談中討論核問題。", 100)[0]
+    monkeypatch.setattr(kokoro, "INTRA_OP_THREADS", 1)
+    one = kokoro.KokoroSpeaker(files, 2)
+    assert two.session.get_session_options().intra_op_num_threads == 2
+    assert one.session.get_session_options().intra_op_num_threads == 1
+    assert np.array_equal(two.run(piece, style), one.run(piece, style))
 
 
 def test_the_speech_window_follows_the_predicted_energy() -> None:

@@ -15,10 +15,12 @@ How it runs, and why (measured on 2 cores; bench/README.md, bench/kokoro/FINDING
   from :data:`LEAD_FRAMES` before the first frame whose predicted energy passes
   :data:`SPEECH_ENERGY` to :data:`TAIL_FRAMES` after the last), so the ~0.4 s before and
   ~1.1 s after the speech that every call used to make and throw away is never computed.
-  Each half is one session with one intra-op thread and spinning off, and one Python
-  thread per core calls ``run()`` (onnxruntime releases the GIL and ``run`` is
-  thread-safe): faster than two intra-op threads (the graph is a chain of small ops
-  that scales badly), and 130 MB less than a session per thread.
+  Each half is one session, and one Python thread per core calls ``run()``
+  (onnxruntime releases the GIL and ``run`` is thread-safe; 130 MB less than a session
+  per thread). Two calls at once on one intra-op thread each is the cheapest way to use
+  both cores, but the memory budget (below) lets two long calls meet only now and then,
+  so each call may use :data:`INTRA_OP_THREADS` (two, spinning off): a call that runs
+  alone still uses both cores.
 * **The rewritten model** (ConvInteger → MatMulInteger): the same samples, ~25 % less CPU.
 * **Memory is the frames in flight, within a budget.** The decoder's activations grow
   ~0.6 MB per frame it makes, and the predictor says how many frames a call will take
@@ -39,7 +41,8 @@ How it runs, and why (measured on 2 cores; bench/README.md, bench/kokoro/FINDING
 * The model predicts durations inside the graph but does not return them, so clips
   carry a boundary per model call (a clause or so, timed by where its audio went): the
   model reports no durations, so subtitles spread each piece's time over its characters.
-* Deterministic: one intra-op thread per call, so the same text gives the same samples.
+* Deterministic: the same text gives the same samples, whatever ran beside it and with
+  one intra-op thread or two (onnxruntime splits the work, not a sum's order).
 """
 
 from __future__ import annotations
@@ -113,6 +116,14 @@ SHRINK_ARENA = True
 #: (prepacking off saved 10 MB of load and changed the samples, and cost 13 % more CPU).
 MEMORY_PATTERN = True
 PREPACK = True
+#: Threads one model call may use (onnxruntime's intra-op pool, the calling thread
+#: included; never more than the speaker's workers). Two, because the frame budget lets
+#: two long calls run together only now and then, and a call that runs alone would leave
+#: the second core idle: on the sample's calls one alone took 0.66x the wall time of one
+#: thread for 1.19x its CPU, and two at once (two threads each) no longer than two at once
+#: on one thread each; a whole build 0.75x the wall time of one thread (bench/README.md,
+#: issue 22). The samples are the same with one thread or two (tested).
+INTRA_OP_THREADS = 2
 SENTENCE_PAUSE_S = 0.35
 CLAUSE_PAUSE_S = 0.12
 #: Trimming a call's silence: samples quieter than this are silence; this much is kept
@@ -227,8 +238,8 @@ def boundaries(text: str, times: Sequence[tuple[Piece, float, float]]) -> tuple[
     return tuple(out)
 
 
-def open_session(model: Path) -> Any:
-    """One onnxruntime session as measured best: one intra-op thread, no spinning.
+def open_session(model: Path, threads: int = 1) -> Any:
+    """One onnxruntime session: ``threads`` intra-op threads (the caller's included), no spinning.
 
     The graph optimized by onnxruntime is saved on first load (keyed by its version) and
     loaded as it is afterwards: faster to load and ~50 MB less at its peak.
@@ -238,7 +249,7 @@ def open_session(model: Path) -> Any:
     from bulletin.engines.offline.kokoro import store as kokoro_store
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only: cron mails whatever reaches stderr
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -314,11 +325,12 @@ class KokoroSpeaker:
         files = (model,) if isinstance(model, Path) else tuple(model)
         if not CPU_ARENA:
             pin_mmap_threshold(MMAP_THRESHOLD)
-        self.predictor = open_session(files[0]) if len(files) == 2 else None
-        self.session = open_session(files[-1])  # the decoder, or the whole model
+        self.workers = max(1, workers)
+        threads = min(INTRA_OP_THREADS, self.workers)
+        self.predictor = open_session(files[0], threads) if len(files) == 2 else None
+        self.session = open_session(files[-1], threads)  # the decoder, or the whole model
         release_free_memory()  # what loading parsed and copied (15–30 MB)
         self.frontend = KokoroFrontend(load_vocab(vocab) if vocab else vocab_table())
-        self.workers = max(1, workers)
         self._styles: dict[str, np.ndarray] = {}
 
     def style(self, name: str) -> np.ndarray:
