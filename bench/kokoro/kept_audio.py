@@ -1,6 +1,6 @@
 """The kept audio of every Kokoro call, as main makes it and as the speech window makes it (issue 22).
 
-    python bench/kokoro/kept_audio.py [--voices zm_yunxi ...] [--keep DIR]
+    python bench/kokoro/kept_audio.py [--voices zm_yunxi ...] [--chunks N] [--keep DIR]
 
 For each piece of the sample (the dry run's chunks, cut as the engine cuts them) the
 whole rewritten model (``mmi-v1``: every frame, main's samples) and the two halves with
@@ -42,7 +42,8 @@ import json, os, sys
 sys.path.insert(0, os.path.dirname(sys.argv[1]))
 import jiwer
 from asr_cer import norm, WhisperModel
-model = WhisperModel(os.path.join(os.environ.get("ASR_HOME", os.path.expanduser("~/.cache/bulletin-asr")), "model"), device="cpu", compute_type="int8")
+home = os.environ.get("ASR_HOME", os.path.expanduser("~/.cache/bulletin-asr"))
+model = WhisperModel(os.path.join(home, "model"), device="cpu", compute_type="int8")
 out = []
 for item in json.load(open(sys.argv[2])):
     row = {}
@@ -51,7 +52,8 @@ for item in json.load(open(sys.argv[2])):
                                       condition_on_previous_text=False, word_timestamps=True)
         words = [w for s in segs for w in (s.words or [])]
         text = "".join(w.word for w in words)
-        row[side] = {"text": norm(text), "cer": jiwer.cer(norm(item["ref"]), norm(text)) if norm(text) else 1.0,
+        heard = norm(text)
+        row[side] = {"text": heard, "cer": jiwer.cer(norm(item["ref"]), heard) if heard else 1.0,
                      "last_end": words[-1].end if words else 0.0, "duration": info.duration}
     out.append(row)
 print(json.dumps(out, ensure_ascii=False))
@@ -73,10 +75,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--voices", nargs="+", default=["zm_yunxi"])
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--chunks", type=int, help="only the first N chunks (a quick look)")
     args = parser.parse_args()
     old = K.KokoroSpeaker(kokoro_store.model_dir() / "kokoro-v1.0.int8.mmi-v1.onnx", 1)
     new = K.KokoroSpeaker(kokoro_store.model_files(), 1)
-    texts = chunks()
+    texts = chunks()[: args.chunks]
     with tempfile.TemporaryDirectory(prefix="kept-audio-") as tmp:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -99,7 +102,9 @@ def main() -> None:
             heard = json.loads(
                 subprocess.run(
                     [str(ASR_PYTHON), "-c", HEAR, str(ASR_TOOL), str(folder / "items.json")],
-                    capture_output=True, text=True, check=True,
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 ).stdout
             )
             diffs = np.array([n - b for b, n, _ in rows])
@@ -117,14 +122,17 @@ def main() -> None:
                 f"kept difference per call, ms: median {np.median(diffs) * 1000:+.0f}, "
                 f"min {diffs.min() * 1000:+.0f}, max {diffs.max() * 1000:+.0f}"
             )
-            print(f"loudness difference per call, dB: median {np.median(loud):+.2f}, {loud.min():+.2f} to {loud.max():+.2f}")
+            print(
+                f"loudness difference per call, dB: median {np.median(loud):+.2f}, {loud.min():+.2f} to {loud.max():+.2f}"
+            )
             print(
                 f"whisper per call, mean CER: before {np.mean([h['before']['cer'] for h in heard]):.3f}, "
                 f"now {np.mean([h['now']['cer'] for h in heard]):.3f}"
             )
             print(f"calls whose last heard character differs: {len(last_differs)} {last_differs}")
             print(
-                f"last word's end before the clip's end, s: now min {min(margin):.2f} median {np.median(margin):.2f}; "
+                f"last word's end before the clip's end, s: "
+                f"now min {min(margin):.2f} median {np.median(margin):.2f}; "
                 f"before min {min(margin_before):.2f} median {np.median(margin_before):.2f}"
             )
             for i, h in enumerate(heard):
