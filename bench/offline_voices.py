@@ -123,14 +123,7 @@ def build(
     if status != 0:
         raise SystemExit(f"build failed for {voice} {setting}: status {status}")
     audio = float(json.loads(report.read_text())["output"]["duration_seconds"])
-    cpu = usage.ru_utime + usage.ru_stime
-    return {
-        "wall": wall,
-        "audio": audio,
-        "cpu": cpu,
-        "peak_mb": usage.ru_maxrss / 1024,
-        "sum_mb": tree_peak / 1024,
-    }
+    return measured(wall, audio, usage, tree_peak)
 
 
 def measured(wall: float, audio: float, usage: Any, tree_peak: int) -> dict[str, float]:
