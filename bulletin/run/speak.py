@@ -33,6 +33,13 @@ from bulletin.text.pipeline import CleanText, plan
 BATCH = 24
 #: How many finished clips may wait for assembly before the engine pauses between batches.
 AHEAD = 48
+#: How often the run's main thread, waiting for the engine's next clip, wakes to look for
+#: a signal. CPython runs a Ctrl-C or SIGTERM handler only in the main thread, between
+#: bytecodes; when the kernel hands the signal to another thread (the engine's, under
+#: load) a main thread blocked in an untimed wait would not see it until the next clip,
+#: which with a stalled Edge server never comes (a killed-run test in
+#: tests/test_build_edge.py hung this way once in a while under load; its stacks showed it).
+WAKE_S = 0.25
 
 
 class Progress(Protocol):
@@ -189,7 +196,8 @@ def _stream(
                 _synthesize(engine, plan, [i], on_clip, stats)
             if clip is None:
                 with ready:
-                    ready.wait_for(lambda i=i: i in made or bool(failure))
+                    while not ready.wait_for(lambda i=i: i in made or bool(failure), timeout=WAKE_S):
+                        pass  # awake now and then, so that a Ctrl-C is raised here (see WAKE_S)
                     if i not in made:
                         raise failure[0]
                     clip = made.pop(i)
