@@ -117,7 +117,9 @@ def build(
     command += ["--engine", "offline", "--voice", voice, "--no-cache", "--force", "-o", str(out)]
     command += ["--report", str(report)]
     start = time.perf_counter()
-    child = subprocess.Popen(command, env=env)
+    # cwd: ``python -c`` puts the working folder first on sys.path, ahead of PYTHONPATH, so
+    # run from the checkout a "before" build imported the checkout's package, not the tree's
+    child = subprocess.Popen(command, env=env, cwd=scratch)
     status, usage, tree_peak = watch(child)
     wall = time.perf_counter() - start
     if status != 0:

@@ -121,7 +121,7 @@ PREPACK = True
 #: two long calls run together only now and then, and a call that runs alone would leave
 #: the second core idle: on the sample's calls one alone took 0.66x the wall time of one
 #: thread for 1.19x its CPU, and two at once (two threads each) no longer than two at once
-#: on one thread each; a whole build 0.75x the wall time of one thread (bench/README.md,
+#: on one thread each; a whole build 0.73x the wall time of one thread (bench/README.md,
 #: issue 22). The samples are the same with one thread or two (tested).
 INTRA_OP_THREADS = 2
 SENTENCE_PAUSE_S = 0.35
