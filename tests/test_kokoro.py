@@ -13,6 +13,8 @@ import hashlib
 import io
 import itertools
 import shutil
+import threading
+import time
 import wave
 import zipfile
 from pathlib import Path
@@ -41,6 +43,8 @@ LONG = "朝鮮半島無核化的六方會談今天在北京繼續進行各國代
 #: What the model is asked to say of it: 28 characters, 127 tokens, so two calls (at most 100 tokens each)
 LONG_SAID = LONG[:28]
 SHORT = "國際高度關注。"
+#: Two sentences and a clause break: what the word cutter is given beside LONG
+CLAUSES = "國際高度關注第二輪六邊會談，明天將在北京召開。為了替這次會談營造善意，北韓放出風聲。"
 
 
 @pytest.fixture(scope="session")
@@ -207,15 +211,15 @@ def test_a_damaged_part_is_refused_through_the_cli(kokoro_base: Path, tmp_path: 
 
 @pytest.mark.slow
 def test_a_damaged_rewritten_model_is_made_again(kokoro_base: Path, tmp_path: Path) -> None:
-    fast = kokoro_store.fast_model(kokoro_base)
-    assert fast.name != kokoro_store.MODEL_FILE  # the rewrite was made
+    halves = kokoro_store.model_files(kokoro_base)
+    assert len(halves) == 2 and "predictor" in halves[0].name and "decoder" in halves[1].name
     copy = tmp_path / "data"
     shutil.copytree(kokoro_store.model_dir(kokoro_base), kokoro_store.model_dir(copy))
-    damaged = kokoro_store.model_dir(copy) / fast.name
+    damaged = kokoro_store.model_dir(copy) / halves[1].name
     damaged.write_bytes(damaged.read_bytes()[:-10] + b"0123456789")
-    again = kokoro_store.fast_model(copy)
-    assert again == damaged and kokoro_store._stamped(again)
-    assert again.read_bytes() == fast.read_bytes()  # the rewrite is deterministic
+    again = kokoro_store.model_files(copy)
+    assert again[1] == damaged and all(kokoro_store._stamped(half) for half in again)
+    assert [h.read_bytes() for h in again] == [h.read_bytes() for h in halves]  # the rewrite is deterministic
 
 
 # ------------------------------------------------------------ real synthesis
@@ -272,11 +276,11 @@ def test_the_optimized_model_is_saved_whole_or_not_at_all(kokoro_base: Path, tmp
     folder = kokoro_store.model_dir(copy)
     for saved in folder.glob("*.ort*"):
         saved.unlink()
-    fast = kokoro_store.fast_model(copy)
-    assert open_session(fast) is not None
     import onnxruntime as ort
 
-    assert kokoro_store.optimized_ready(fast, ort.__version__) is not None
+    for half in kokoro_store.model_files(copy):
+        assert open_session(half) is not None
+        assert kokoro_store.optimized_ready(half, ort.__version__) is not None
     assert not list(folder.glob(".*part.onnx"))  # no private file left behind
 
 
@@ -325,3 +329,143 @@ def test_each_model_call_is_a_boundary_where_its_audio_went(yunxi: dict[str, lis
     ends = [(b.offset, b.offset + b.duration) for b in clip.boundaries]
     assert all(a < b <= c for (a, b), (c, _) in itertools.pairwise(ends))  # in time, apart
     assert ends[-1][1] <= seconds + 0.01
+
+
+@pytest.mark.slow
+def test_the_two_halves_are_the_whole_model_and_only_the_speech_is_decoded(
+    kokoro_base: Path, frontend: KokoroFrontend
+) -> None:
+    """Fed every frame, predictor + decoder make the plain model's speech: as long, as loud,
+    the same loudness contour (not the same samples: the rewrite's integer products are
+    the same, but onnxruntime fuses the float ops around them differently, and a small
+    change before a dynamic quantization moves what follows, the harmonics' phase too);
+    fed the speech window, far fewer samples and the same speech once trimmed."""
+    from bulletin.engines.offline.kokoro.speaker import Call, KokoroSpeaker, Style, trim
+
+    style = Style(voice_vectors("zm_yunxi"))
+    piece = frontend.pieces("國際高度關注第二輪六邊會談，明天將在北京召開。")[0]
+    whole = KokoroSpeaker(kokoro_store.model_dir(kokoro_base) / kokoro_store.MODEL_FILE, 1)
+    halves = KokoroSpeaker(kokoro_store.model_files(kokoro_base), 1)
+    plain = whole.run(piece, style)
+    n = len(piece.ids)
+    vector = style.vectors[n - 1 : n]
+    inputs = {"tokens": np.array([[0, *piece.ids, 0]]), "style": vector, "speed": np.ones(1, "f4")}
+    assert halves.predictor is not None
+    durations, features, pitch, energy = halves.predictor.run(None, inputs)
+    every = Call({"features": features, "pitch": pitch, "energy": energy, "style": inputs["style"]}, 0)
+    decoded = halves.decode(every)
+    assert decoded.size == plain.size == int(durations.sum()) * 600
+    said = loudness(plain) > -40  # dB, every 25 ms of speech
+    assert np.corrcoef(loudness(decoded)[said], loudness(plain)[said])[0, 1] > 0.9
+    assert abs(10 * np.log10((decoded**2).mean() / (plain**2).mean())) < 2.0  # measured 1.2 dB apart
+    windowed = halves.run(piece, style)
+    assert windowed.size < 0.9 * plain.size  # the silence around the speech is not made (0.82 here)
+    kept, kept_before = trim(windowed), trim(plain)
+    assert abs(kept.size - kept_before.size) < 0.15 * 24000  # the same speech, to 150 ms
+
+
+def loudness(audio: np.ndarray) -> np.ndarray:
+    """dB of each 25 ms frame, floored at -60."""
+    frames = audio[: audio.size // 600 * 600].reshape(-1, 600)
+    return 10 * np.log10(np.maximum((frames**2).mean(axis=1), 1e-6))
+
+
+@pytest.mark.slow
+def test_the_memory_budget_changes_the_order_never_the_sound(engine: OfflineEngine) -> None:
+    """One decoder call at a time (a budget of one frame) or two: the same samples."""
+    from bulletin.engines.offline.kokoro import speaker as kokoro
+
+    voice = VoiceSettings("offline", "zm_yunxi")
+    texts = ["國際高度關注第二輪六方會談。", "為了替這次會談營造善意，北韓放出風聲，明天將在北京召開。"]
+    both = engine.synthesize(texts, voice)
+    saved = kokoro.FRAMES_IN_FLIGHT
+    kokoro.FRAMES_IN_FLIGHT = 1
+    try:
+        alone = engine.synthesize(texts, voice)
+    finally:
+        kokoro.FRAMES_IN_FLIGHT = saved
+    assert [c.data for c in alone] == [c.data for c in both]
+
+
+def test_one_intra_op_thread_or_two_the_same_sound(kokoro_base: Path, monkeypatch) -> None:
+    """A call alone uses two threads (both cores busy): the samples are those of one thread."""
+    from bulletin.engines.offline.kokoro import speaker as kokoro
+
+    files = kokoro_store.model_files(kokoro_base)
+    style = kokoro.Style(voice_vectors("zm_yunxi"))
+    two = kokoro.KokoroSpeaker(files, 2)
+    piece = two.frontend.pieces("為了替這次會談營造善意，北韓放出風聲，願意在會談中討論核問題。", 100)[0]
+    monkeypatch.setattr(kokoro, "INTRA_OP_THREADS", 1)
+    one = kokoro.KokoroSpeaker(files, 2)
+    assert two.session.get_session_options().intra_op_num_threads == 2
+    assert one.session.get_session_options().intra_op_num_threads == 1
+    assert np.array_equal(two.run(piece, style), one.run(piece, style))
+
+
+def test_the_speech_window_follows_the_predicted_energy() -> None:
+    from bulletin.engines.offline.kokoro.speaker import LEAD_FRAMES, SPEECH_ENERGY, TAIL_FRAMES, speech_window
+
+    quiet, loud = SPEECH_ENERGY - 3, SPEECH_ENERGY + 3
+    energy = np.array([[quiet] * 40 + [loud] * 100 + [quiet] * 60], dtype=np.float32)  # 2 values a frame
+    assert speech_window(energy) == (20 - LEAD_FRAMES, 70 + TAIL_FRAMES)
+    assert speech_window(np.full((1, 80), quiet, np.float32)) == (0, 40)  # no speech: every frame
+    assert speech_window(np.full((1, 80), loud, np.float32)) == (0, 40)  # all speech: clamped
+
+
+def test_words_are_cut_in_a_child_as_they_would_be_here(frontend: KokoroFrontend) -> None:
+    """rjieba's dictionary stays out of the synthesis process (issue 22): the child's cuts
+    are the in-process ones, and so are the pieces; without a child, the texts are cut here."""
+    from bulletin.engines.offline.kokoro import frontend as module
+
+    texts = [CLAUSES, LONG, SHORT, "", "Apple 與 IBM 在 2024 年合作。"]
+    spans = module.word_spans(texts)
+    assert spans == [module._words(text) for text in texts]
+    assert [frontend.pieces(t, 100, s) for t, s in zip(texts, spans, strict=True)] == [
+        frontend.pieces(t, 100) for t in texts
+    ]
+    saved = module._CUT_CHILD
+    module._CUT_CHILD = "import sys; sys.exit(3)"
+    try:
+        assert module.word_spans(texts) == spans
+    finally:
+        module._CUT_CHILD = saved
+
+
+def test_a_short_piece_is_taken_beside_a_long_one_within_the_budget(monkeypatch) -> None:
+    """Which piece a free thread takes: the longest whose expected frames fit beside the
+    call in flight, so two calls run together under the budget (issue 22)."""
+    from bulletin.engines.offline.kokoro import speaker as kokoro
+    from bulletin.engines.offline.kokoro.frontend import Piece
+
+    class Fake(kokoro.KokoroSpeaker):
+        def __init__(self) -> None:
+            self.workers, self.order, self.together, self.now = 2, [], 0, 0
+            self.lock = threading.Lock()
+            lengths = {"a": 100, "b": 95, "c": 30, "d": 25}
+
+            def pieces(_: object, text: str, *rest: object) -> list[Piece]:
+                return [Piece(tuple(range(lengths[text])), text, True, (0, 1))]
+
+            self.frontend = type("F", (), {"pieces": pieces})()
+
+        def prepare(self, piece: Piece, style: kokoro.Style) -> kokoro.Call:
+            with self.lock:
+                self.order.append(piece.phonemes)
+            return kokoro.Call({}, 2 * len(piece.ids))
+
+        def decode(self, call: kokoro.Call) -> np.ndarray:
+            with self.lock:
+                self.now += call.frames
+                self.together = max(self.together, self.now)
+            time.sleep(0.05)
+            with self.lock:
+                self.now -= call.frames
+            return np.full(2400, 0.5, np.float32)
+
+    monkeypatch.setattr(kokoro, "word_spans", lambda texts: [[] for _ in texts])
+    fake = Fake()
+    style = kokoro.Style(np.zeros((510, 256), np.float32))
+    clips = fake.speak(["a", "b", "c", "d"], style, frames_in_flight=260)
+    assert len(clips) == 4
+    assert set(fake.order[:2]) == {"a", "c"}  # not b beside a: 200 + 190 frames pass 260
+    assert fake.together <= 260

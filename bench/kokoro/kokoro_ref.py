@@ -74,13 +74,17 @@ def fast_model(src: Path) -> Path:
     The rewrite prototyped here now lives in bulletin (``bulletin.engines.offline.kokoro.rewrite``);
     this reference uses it rather than keeping a second copy.
     """
-    from bulletin.engines.offline.kokoro.rewrite import rewrite
+    import onnx
+
+    from bulletin.engines.offline.kokoro.rewrite import convolutions_as_matmuls
 
     out = CACHE / "kokoro-v1.0.int8.mmi.onnx"
     if out.exists():
         return out
     tmp = out.with_suffix(".tmp")
-    rewrite(src, tmp)
+    model = onnx.load(str(src))
+    convolutions_as_matmuls(model)  # the whole model, not bulletin's two halves
+    onnx.save(model, str(tmp))
     tmp.replace(out)
     return out
 

@@ -35,3 +35,28 @@ def _heap_trimmer() -> Callable[[], None]:
 
 #: Call after each text an offline model finished: its buffers are free, give the pages back.
 release_free_memory = _heap_trimmer()
+
+
+def _threshold_pinner() -> Callable[[int], None]:
+    """A function that pins glibc's mmap threshold to the bytes given, or does nothing."""
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return lambda size: None
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    m_mmap_threshold = -3  # glibc's M_MMAP_THRESHOLD
+
+    def pin(size: int) -> None:
+        mallopt(m_mmap_threshold, size)
+
+    return pin
+
+
+#: Pin glibc's mmap threshold (process-wide, for the rest of the process): every block of
+#: that size or more is its own mapping, given back to the system the moment it is freed.
+#: Kokoro does this only if set to run without onnxruntime's arena (not the default: it
+#: costs CPU; see :data:`bulletin.engines.offline.kokoro.speaker.CPU_ARENA`).
+pin_mmap_threshold = _threshold_pinner()

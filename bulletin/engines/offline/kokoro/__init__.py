@@ -63,7 +63,7 @@ class Kokoro:
         from bulletin.engines.offline.kokoro.speaker import KokoroSpeaker, Style
 
         if self._speaker is None:
-            self._speaker = KokoroSpeaker(store.fast_model(self._data_dir), self._workers)
+            self._speaker = KokoroSpeaker(store.model_files(self._data_dir), self._workers)
         style = Style(self._speaker.style(voice), speed=round(1.0 / prosody.speed, 4), gain=prosody.gain)
         clips = self._speaker.speak(texts, style, on_clip=on_clip)
         release_free_memory()

@@ -27,7 +27,9 @@ to ``, . ! ? ; :``. We rebuild exactly that format, with better parts where it m
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -39,6 +41,10 @@ from bulletin.hanzi import to_simplified
 FRONTEND_VERSION = 3  # 2: Latin words spelled, not skipped; 3: pieces know their text
 #: The model's limit: tokens per call, without the two pad tokens (its voice tables have 510 rows).
 MAX_TOKENS = 510
+#: A text's words as ``(start, end)`` character spans.
+Spans = list[tuple[int, int]]
+#: How long the child that cuts a batch into words may take before the batch is cut here.
+CUT_TIMEOUT_S = 120
 
 #: Punctuation as misaki maps it (a clause mark, then a space).
 _SENTENCE_MARKS = {"。": ". ", "．": ". ", ".": ". ", "！": "! ", "!": "! ", "？": "? ", "?": "? "}
@@ -100,11 +106,11 @@ class KokoroFrontend:
         """
         return [(unit, strength) for unit, strength, _ in self._units(text)]
 
-    def _units(self, text: str) -> list[tuple[str, int, int]]:
+    def _units(self, text: str, words: Spans | None = None) -> list[tuple[str, int, int]]:
         """:meth:`units`, each with the index one past the last character it covers."""
         readings = self.reader.read(text, sandhi=False, spell=True)
         units: list[tuple[str, int, int]] = []
-        for start, end in _words(text):
+        for start, end in _words(text) if words is None else words:
             word = ""
             for i in range(start, end):
                 reading = readings[i]
@@ -130,15 +136,17 @@ class KokoroFrontend:
         """The phoneme string misaki's format would give for ``text`` (what ``pieces`` encodes)."""
         return _render([u for u, _ in self.units(text)])
 
-    def pieces(self, text: str, max_tokens: int = MAX_TOKENS) -> list[Piece]:
+    def pieces(self, text: str, max_tokens: int = MAX_TOKENS, words: Spans | None = None) -> list[Piece]:
         """Model calls for ``text``: each at most ``max_tokens`` tokens, cut at the strongest break.
+
+        ``words``: the text's word spans if already cut (:func:`word_spans`), else rjieba here.
 
         Greedy: a piece takes units while they fit, and is cut after the last sentence end
         in it, else the last clause break, else the last word (past a third of the piece, so
         no tiny pieces); a single word longer than the limit is cut where it must be.
         """
         limit = max(8, min(max_tokens, MAX_TOKENS))
-        spanned = self._units(text)
+        spanned = self._units(text, words)
         units = [(unit, strength) for unit, strength, _ in spanned]
         rendered = []  # each unit with the space misaki puts before it
         for k, (unit, _) in enumerate(units):
@@ -203,15 +211,50 @@ def _cut_point(units: list[tuple[str, int]], start: int, end: int) -> int:
     return end
 
 
-def _words(text: str) -> list[tuple[int, int]]:
+def _words(text: str) -> Spans:
     """Word spans of ``text`` from rjieba on its Simplified form (same length, same positions)."""
     import rjieba
 
+    return _spans(text, rjieba.cut(to_simplified(text)))
+
+
+def _spans(text: str, cut: Sequence[str]) -> Spans:
     spans = []
     at = 0
-    for word in rjieba.cut(to_simplified(text)):
+    for word in cut:
         spans.append((at, at + len(word)))
         at += len(word)
     if at != len(text):  # rjieba lost or added characters (never seen): one character a word
         return [(i, i + 1) for i in range(len(text))]
     return spans
+
+
+#: rjieba in a child: Simplified texts in (JSON on stdin), their cuts out (JSON on stdout).
+_CUT_CHILD = "import json, sys, rjieba; print(json.dumps([rjieba.cut(t) for t in json.load(sys.stdin)]))"
+
+
+def word_spans(texts: Sequence[str]) -> list[Spans]:
+    """Word spans of each text, as :func:`_words` gives them, cut by rjieba in a child process.
+
+    rjieba's dictionary is 32 MB once loaded, for the life of the process; the synthesis
+    process has no other use for it, so a batch's texts are cut by a short-lived child
+    (0.2 CPU s) and the dictionary is never in the process that holds the model
+    (bench/README.md, issue 22). If the child cannot run, the texts are cut here.
+    """
+    simplified = [to_simplified(text) for text in texts]
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _CUT_CHILD],
+            input=json.dumps(simplified),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=CUT_TIMEOUT_S,
+            check=True,
+        )
+        cuts = json.loads(done.stdout)
+        if not isinstance(cuts, list) or len(cuts) != len(texts):
+            raise ValueError("not one cut per text")
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return [_words(text) for text in texts]
+    return [_spans(text, cut) for text, cut in zip(texts, cuts, strict=True)]

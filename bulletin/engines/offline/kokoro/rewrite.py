@@ -1,4 +1,4 @@
-"""Rewrite the Kokoro ONNX model's 1-D ConvInteger nodes as MatMulInteger, once.
+"""Rewrite the Kokoro ONNX model once: ConvInteger as MatMulInteger, cut in two at the decoder.
 
 Why: ConvInteger is ~65 % of the model's time, and onnxruntime runs it as an im2col plus
 a u8 x u8 GEMM that cannot use the CPU's VNNI instructions. The export's weights are uint8;
@@ -8,8 +8,18 @@ activations x s8 weights), which takes the fast path. The output is **bit-identi
 (integer arithmetic, same products and sums) and a synthesis costs about 25 % less CPU
 (bench/kokoro/FINDINGS.md). Convolutions that are not 1-D, grouped or strided stay as they are.
 
-Run in a child process (``python -m bulletin.engines.offline.kokoro.rewrite SRC DST``) by
-:mod:`bulletin.engines.offline.kokoro.store`: loading the model into ``onnx`` protobufs peaks at
+Then the graph is **cut in two** where the decoder begins (:func:`split`): a *predictor*
+(tokens, style, speed → each token's duration in frames, and per frame the text features,
+pitch and energy the decoder reads) and a *decoder* (those frames and the style → audio).
+The decoder is over 95 % of the work and its cost follows the frames it is given, so the
+engine reads the predicted energy and hands it only the frames around the speech: the
+~0.4 s before and ~1.1 s after it that every call made and then threw away are never
+computed (bench/README.md, issue 22). Both halves together are the same nodes and weights
+as the whole; fed every frame, the decoder's audio is bit-identical to the whole model's.
+
+Run in a child process (``python -m bulletin.engines.offline.kokoro.rewrite SRC PREDICTOR
+DECODER``) by :mod:`bulletin.engines.offline.kokoro.store`: loading the model into ``onnx``
+protobufs peaks at
 about 1.2 GB, which the build process should never hold. Needs the ``onnx`` package.
 """
 
@@ -21,16 +31,37 @@ from typing import Any
 
 import numpy as np
 
-#: Bump when the rewrite changes (the cached file's name carries it).
-REWRITE_VERSION = 1
+#: Bump when the rewrite changes (the cached files' names carry it). 2: cut in two.
+REWRITE_VERSION = 2
+#: The tensors where the export's graph is cut (this model's names; its sha256 is pinned), and
+#: the names the two halves give them: each token's frames, then per frame the text
+#: features [1, 512, F], the pitch and the energy [1, 2F] (two values a frame).
+CUT = {
+    "/encoder/Cast_output_0": "durations",
+    "/encoder/MatMul_1_output_0": "features",
+    "/encoder/Reshape_output_0": "pitch",
+    "/encoder/Reshape_1_output_0": "energy",
+}
+PREDICTOR_OUTPUTS = ("durations", "features", "pitch", "energy")
+DECODER_INPUTS = ("features", "pitch", "energy", "style")
 
 
-def rewrite(src: Path, dst: Path) -> int:
-    """Write the rewritten model of ``src`` to ``dst``; returns how many nodes were rewritten."""
+def rewrite(src: Path, predictor: Path, decoder: Path) -> int:
+    """Write the rewritten model of ``src`` as its two halves; returns how many nodes were rewritten."""
     import onnx
-    from onnx import helper, numpy_helper
 
     model = onnx.load(str(src))
+    count = convolutions_as_matmuls(model)
+    first, second = split(model)
+    onnx.save(first, str(predictor))
+    onnx.save(second, str(decoder))
+    return count
+
+
+def convolutions_as_matmuls(model: Any) -> int:
+    """Rewrite ``model``'s 1-D ConvInteger nodes in place; returns how many."""
+    from onnx import helper, numpy_helper
+
     graph = model.graph
     initializers = {i.name: i for i in graph.initializer}
     added: list[Any] = []
@@ -91,17 +122,35 @@ def rewrite(src: Path, dst: Path) -> int:
     keep = [i for i in graph.initializer if i.name in used]
     del graph.initializer[:]
     graph.initializer.extend(keep)
-    onnx.save(model, str(dst))
     return count
 
 
+def split(model: Any) -> tuple[Any, Any]:
+    """The predictor and the decoder of ``model``, their cut tensors named as in :data:`CUT`."""
+    from onnx import utils
+
+    for node in model.graph.node:
+        node.input[:] = [CUT.get(name, name) for name in node.input]
+        node.output[:] = [CUT.get(name, name) for name in node.output]
+    for info in model.graph.value_info:
+        info.name = CUT.get(info.name, info.name)
+    extractor = utils.Extractor(model)
+    predictor = extractor.extract_model(["tokens", "style", "speed"], list(PREDICTOR_OUTPUTS))
+    decoder = extractor.extract_model(list(DECODER_INPUTS), ["audio"])
+    inputs = {i.name for i in decoder.graph.input}
+    if inputs != set(DECODER_INPUTS):  # the decoder reaches past the cut: not this model
+        raise ValueError(f"the decoder needs {sorted(inputs - set(DECODER_INPUTS))} too")
+    return predictor, decoder
+
+
 def main(argv: list[str]) -> int:
-    """``python -m bulletin.engines.offline.kokoro.rewrite SRC DST``: exit 0 and the node count, or 1."""
-    if len(argv) != 2:
-        print("usage: python -m bulletin.engines.offline.kokoro.rewrite SRC DST", file=sys.stderr)
+    """``python -m bulletin.engines.offline.kokoro.rewrite SRC PREDICTOR DECODER``: 0 and the count, or 1."""
+    if len(argv) != 3:
+        usage = "usage: python -m bulletin.engines.offline.kokoro.rewrite SRC PREDICTOR DECODER"
+        print(usage, file=sys.stderr)
         return 2
     try:
-        count = rewrite(Path(argv[0]), Path(argv[1]))
+        count = rewrite(Path(argv[0]), Path(argv[1]), Path(argv[2]))
     except Exception as exc:  # reported on one line; the parent turns it into a ModelError
         print(f"{type(exc).__name__}: {exc}".splitlines()[0][:300], file=sys.stderr)
         return 1

