@@ -238,7 +238,16 @@ def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_as_from_a_terminal,
     )
+
+
+def _as_from_a_terminal() -> None:
+    """The run starts with Ctrl-C's default disposition, as from a terminal. An ignored SIGINT
+    is inherited across exec, and a library in this test process may have left it ignored:
+    the SIGINT test's run then never saw its Ctrl-C (its main thread was still waking every
+    0.25 s a minute later)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _env(edge: FakeEdgeServer, tmp_path: Path) -> dict[str, str]:
@@ -278,9 +287,11 @@ def test_run_killed_mid_synthesis_leaves_old_bulletin_and_feed(edge, sample, tmp
     try:
         code = second.wait(timeout=60)
     except subprocess.TimeoutExpired:  # seen once in a while under heavy load: say where it hung
+        status = Path(f"/proc/{second.pid}/status").read_text()
         second.send_signal(signal.SIGABRT)
         stacks = second.communicate(timeout=30)[1]
-        pytest.fail(f"no exit within 60 s of {sig.name}; the run's threads:\n{stacks[-6000:]}")
+        ignored = next((x for x in status.splitlines() if x.startswith("SigIgn")), "")
+        pytest.fail(f"no exit within 60 s of {sig.name} ({ignored}); the run's threads:\n{stacks[-6000:]}")
     assert code != 0
     if sig != signal.SIGKILL:
         assert "Traceback" not in second.stderr.read()
