@@ -18,16 +18,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-CHILD = r"""
-import json, os, sys, threading, time
-sys.path.insert(0, sys.argv[1])
-def rss():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS"):
-                return int(line.split()[1]) / 1024
-from bulletin.engines.offline.kokoro import speaker as k
+from session_memory import PREAMBLE  # noqa: E402
+
+CHILD = PREAMBLE + r"""from bulletin.engines.offline.kokoro import speaker as k
 from bulletin.engines.offline.kokoro import store
 from bulletin.engines.offline.heap import release_free_memory
 for name, value in json.loads(sys.argv[2]).items():

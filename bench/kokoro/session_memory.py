@@ -24,15 +24,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-CHILD = r"""
-import hashlib, json, sys, threading, time
+#: The start of every child of these memory benches: the tree to import, and the RSS in MB.
+PREAMBLE = r"""
+import hashlib, json, os, sys, threading, time
 sys.path.insert(0, sys.argv[1])
 def rss():
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmRSS"):
                 return int(line.split()[1]) / 1024
-marks = {"start": rss()}
+"""
+
+CHILD = PREAMBLE + r"""marks = {"start": rss()}
 from bulletin.engines.offline.kokoro import speaker as k
 from bulletin.engines.offline.kokoro import store
 settings = json.loads(sys.argv[2]); chunks = json.loads(sys.argv[3])
