@@ -95,9 +95,9 @@ def main() -> None:
 
     real_open = k.open_session
 
-    def open_session(model):
+    def open_session(model, *args, **kwargs):
         mark(f"load {Path(model).name} begins")
-        s = real_open(model)
+        s = real_open(model, *args, **kwargs)
         mark(f"load {Path(model).name} done")
         return s
 

@@ -14,8 +14,10 @@ def _heap_trimmer() -> Callable[[], None]:
     which they come from the thread's own heap and stay resident after ``free``:
     the sample's build peaked 395-457 MB with that, 378-382 MB trimming after each
     text. ``malloc_trim`` only returns memory that is already free, at ~1 ms a call.
-    (Pinning the mmap threshold with ``mallopt`` got 342 MB but is process-wide and
-    made the concurrent assembly stage ~2x slower, so it was not kept.) On systems
+    (Pinning the mmap threshold with ``mallopt`` got Baker 342 MB but is process-wide and
+    made the concurrent assembly stage ~2x slower, so Baker does not; Kokoro does, where
+    it cost ~2 % of a build's CPU and kept a long bulletin's peak from growing: see
+    :data:`bulletin.engines.offline.kokoro.speaker.PIN_MMAP_THRESHOLD`.) On systems
     without glibc (macOS, musl) the returned function does nothing.
     """
     try:
@@ -37,26 +39,27 @@ def _heap_trimmer() -> Callable[[], None]:
 release_free_memory = _heap_trimmer()
 
 
-def _threshold_pinner() -> Callable[[int], None]:
-    """A function that pins glibc's mmap threshold to the bytes given, or does nothing."""
+def _mallopt(param: int) -> Callable[[int], None]:
+    """A function that sets one of glibc's ``mallopt`` parameters, or does nothing (no glibc)."""
     try:
         import ctypes
 
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
-        return lambda size: None
+        return lambda value: None
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    m_mmap_threshold = -3  # glibc's M_MMAP_THRESHOLD
 
-    def pin(size: int) -> None:
-        mallopt(m_mmap_threshold, size)
+    def set_value(value: int) -> None:
+        mallopt(param, value)
 
-    return pin
+    return set_value
 
 
-#: Pin glibc's mmap threshold (process-wide, for the rest of the process): every block of
-#: that size or more is its own mapping, given back to the system the moment it is freed.
-#: Kokoro does this only if set to run without onnxruntime's arena (not the default: it
-#: costs CPU; see :data:`bulletin.engines.offline.kokoro.speaker.CPU_ARENA`).
-pin_mmap_threshold = _threshold_pinner()
+#: Pin glibc's mmap threshold (``M_MMAP_THRESHOLD``; process-wide, for the rest of the
+#: process): every block of that size or more is its own mapping, given back to the system
+#: the moment it is freed, instead of a part of a thread's heap that stays resident.
+pin_mmap_threshold = _mallopt(-3)
+
+#: Cap glibc's malloc arenas (``M_ARENA_MAX``; process-wide): threads made afterwards share them.
+limit_arenas = _mallopt(-8)

@@ -26,15 +26,18 @@ How it runs, and why (measured on 2 cores; bench/README.md, bench/kokoro/FINDING
   ~0.6 MB per frame it makes, and the predictor says how many frames a call will take
   before the decoder starts: a decoder call starts only while the frames of the calls in
   flight stay within :data:`FRAMES_IN_FLIGHT` (one runs alone whatever its size), and a
-  free thread takes the longest piece expected to fit beside the call running, so a
-  short piece runs beside a long one. Texts are cut into pieces of at most
+  free thread takes the first piece in text order expected to fit beside the call
+  running, so a short piece runs beside a long one and texts finish one after another
+  (:data:`IN_TEXT_ORDER`). Texts are cut into pieces of at most
   :data:`MAX_PIECE_TOKENS` tokens (at sentence ends, then clause breaks).
-* **What else the process holds is kept small** (issue 22 found what set the build's peak:
-  the loaded halves, rjieba's dictionary and the arena's slack beside two decoder calls):
+* **What else the process holds is kept small, and does not grow with the bulletin**
+  (issue 22 found what set the build's peak: the loaded halves, rjieba's dictionary, the
+  arena's slack beside two decoder calls, and over a long bulletin the threads' heaps):
   what loading freed is trimmed, and the words are cut by rjieba in a short-lived child
   (:func:`~.frontend.word_spans`), so its 32 MB dictionary is never in this process. The
   arena stays (shrunk after each call): the allocator without it cost 38 % more CPU
-  (:data:`CPU_ARENA`).
+  (:data:`CPU_ARENA`). glibc's mmap threshold is pinned (:data:`PIN_MMAP_THRESHOLD`), so
+  what the arena gives back leaves the process instead of staying in a thread's heap.
 * Pieces are trimmed of that silence, joined with the Baker voice's pauses (a sentence
   end 0.35 s, a cut inside a sentence 0.12 s), and a clip whose peak passes full scale
   (Kokoro's output can) is scaled down, never clipped.
@@ -59,7 +62,7 @@ from typing import Any
 import numpy as np
 
 from bulletin.engines.base import Boundary, Clip, OnClip, wav_bytes
-from bulletin.engines.offline.heap import pin_mmap_threshold, release_free_memory
+from bulletin.engines.offline.heap import limit_arenas, pin_mmap_threshold, release_free_memory
 from bulletin.engines.offline.kokoro.frontend import (
     FRONTEND_VERSION,
     KokoroFrontend,
@@ -109,6 +112,16 @@ FRAME_SAMPLES = 600
 #: (504 MB on a first call). See bench/README.md, issue 22.
 CPU_ARENA = True
 MMAP_THRESHOLD = 1 << 20
+#: Pin glibc's mmap threshold at :data:`MMAP_THRESHOLD` with the arena kept, too (always
+#: pinned without it). Measured in issue 22: see the build's peak over a long bulletin.
+PIN_MMAP_THRESHOLD = True
+#: Pieces are taken in text order (see :meth:`KokoroSpeaker.speak`'s ``take``), so the texts
+#: of a batch finish one after another: each one's raw audio is let go and its clip handed
+#: on as the batch goes. Longest first (False) held nearly all of a batch's raw audio and
+#: clips until its end, which made a long bulletin's peak higher than a short one's.
+IN_TEXT_ORDER = True
+#: glibc's malloc arenas, at most (0: glibc's default, 8 per core).
+MALLOC_ARENAS = 0
 #: With the arena: give its memory back after each call (onnxruntime's arena shrinkage).
 SHRINK_ARENA = True
 #: onnxruntime's memory pattern (a call's buffers planned from the shapes of the last call
@@ -323,8 +336,10 @@ class KokoroSpeaker:
 
     def __init__(self, model: Path | Sequence[Path], workers: int, vocab: Path | None = None) -> None:
         files = (model,) if isinstance(model, Path) else tuple(model)
-        if not CPU_ARENA:
+        if PIN_MMAP_THRESHOLD or not CPU_ARENA:
             pin_mmap_threshold(MMAP_THRESHOLD)
+        if MALLOC_ARENAS:
+            limit_arenas(MALLOC_ARENAS)
         self.workers = max(1, workers)
         threads = min(INTRA_OP_THREADS, self.workers)
         self.predictor = open_session(files[0], threads) if len(files) == 2 else None
@@ -390,7 +405,8 @@ class KokoroSpeaker:
         except Exception as exc:
             raise SynthesisError(f"offline voice could not read the text: {_first_line(exc)}") from exc
         jobs = [(i, k) for i, ps in enumerate(pieces) for k in range(len(ps))]
-        jobs.sort(key=lambda job: -len(pieces[job[0]][job[1]].ids))  # longest first: balanced threads
+        if not IN_TEXT_ORDER:
+            jobs.sort(key=lambda job: -len(pieces[job[0]][job[1]].ids))
         audio: list[list[np.ndarray | None]] = [[None] * len(ps) for ps in pieces]
         left = [len(ps) for ps in pieces]
         done: queue.SimpleQueue[int | tuple[int, BaseException]] = queue.SimpleQueue()
@@ -401,9 +417,9 @@ class KokoroSpeaker:
             return int(WINDOW_FRAMES_PER_TOKEN * len(pieces[job[0]][job[1]].ids) / max(style.speed, 0.1))
 
         def take() -> tuple[int, int] | None:
-            """The next piece (None: no more, or a call failed): the longest whose expected
-            frames fit in the budget beside the calls running or being predicted, else the
-            longest, which waits for room (:func:`admit`)."""
+            """The next piece (None: no more, or a call failed): the first in text order whose
+            expected frames fit in the budget beside the calls running or being predicted,
+            else the first, which waits for room (:func:`admit`)."""
             with gate:
                 if not jobs or state["failed"]:
                     return None
