@@ -60,6 +60,3 @@ def _mallopt(param: int) -> Callable[[int], None]:
 #: process): every block of that size or more is its own mapping, given back to the system
 #: the moment it is freed, instead of a part of a thread's heap that stays resident.
 pin_mmap_threshold = _mallopt(-3)
-
-#: Cap glibc's malloc arenas (``M_ARENA_MAX``; process-wide): threads made afterwards share them.
-limit_arenas = _mallopt(-8)

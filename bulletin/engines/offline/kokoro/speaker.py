@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 
 from bulletin.engines.base import Boundary, Clip, OnClip, wav_bytes
-from bulletin.engines.offline.heap import limit_arenas, pin_mmap_threshold, release_free_memory
+from bulletin.engines.offline.heap import pin_mmap_threshold, release_free_memory
 from bulletin.engines.offline.kokoro.frontend import (
     FRONTEND_VERSION,
     KokoroFrontend,
@@ -113,15 +113,19 @@ FRAME_SAMPLES = 600
 CPU_ARENA = True
 MMAP_THRESHOLD = 1 << 20
 #: Pin glibc's mmap threshold at :data:`MMAP_THRESHOLD` with the arena kept, too (always
-#: pinned without it). Measured in issue 22: see the build's peak over a long bulletin.
+#: pinned without it). Unpinned, glibc raises its threshold as large blocks are freed, so
+#: the arena's regions come from the threads' own heaps, which stay as large as they once
+#: were: a 12-minute bulletin peaked at 594 MB against the sample's ~465. Pinned, what the
+#: arena's shrinkage frees leaves the process: 497 MB in the same bench, for ~2 % more CPU
+#: (the regions are few and large; bench/README.md, issue 22).
 PIN_MMAP_THRESHOLD = True
 #: Pieces are taken in text order (see :meth:`KokoroSpeaker.speak`'s ``take``), so the texts
 #: of a batch finish one after another: each one's raw audio is let go and its clip handed
 #: on as the batch goes. Longest first (False) held nearly all of a batch's raw audio and
-#: clips until its end, which made a long bulletin's peak higher than a short one's.
+#: clips until its end, and assembly waited for it: a 12-minute bulletin's build ended
+#: 125–143 s after its last model call, in text order 24 s (peak 482 MB with the pin).
+#: The samples are the same either way.
 IN_TEXT_ORDER = True
-#: glibc's malloc arenas, at most (0: glibc's default, 8 per core).
-MALLOC_ARENAS = 0
 #: With the arena: give its memory back after each call (onnxruntime's arena shrinkage).
 SHRINK_ARENA = True
 #: onnxruntime's memory pattern (a call's buffers planned from the shapes of the last call
@@ -338,8 +342,6 @@ class KokoroSpeaker:
         files = (model,) if isinstance(model, Path) else tuple(model)
         if PIN_MMAP_THRESHOLD or not CPU_ARENA:
             pin_mmap_threshold(MMAP_THRESHOLD)
-        if MALLOC_ARENAS:
-            limit_arenas(MALLOC_ARENAS)
         self.workers = max(1, workers)
         threads = min(INTRA_OP_THREADS, self.workers)
         self.predictor = open_session(files[0], threads) if len(files) == 2 else None
