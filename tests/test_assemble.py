@@ -204,6 +204,27 @@ def test_peaky_input_is_limited(tmp_path: Path) -> None:
     assert measure_loudness(dest).true_peak <= -1.0
 
 
+def test_a_loudness_out_of_reach_under_the_ceiling_still_gives_the_bulletin(tmp_path: Path) -> None:
+    """Clicks every 0.1 s at half scale over quiet speech: under the true-peak ceiling the
+    target cannot be reached, whatever the gain: the bulletin is still made, limited under
+    the ceiling, and reported off target (a gain search that kept stepping by the miss over
+    the measured slope, tried in issue 22, climbed until the samples overflowed and the
+    encoder failed)."""
+    clicks = []
+    for i in range(3):
+        x = speech(8, seed=i, level=0.05).astype(np.float64)
+        for at in range(int(0.25 * SR), x.size - int(0.4 * SR) - 24, int(0.1 * SR)):
+            x[at : at + 24] += 0.5 * 32767 * np.hanning(24)
+        clicks.append(np.clip(x, -32768, 32767).astype(np.int16))
+    dest = tmp_path / "clicks.mp3"
+    clips = [Clip(to_wav(c), "wav") for c in clicks]
+    asm = assemble(make_chunks(["sentence", "sentence", "end"]), clips, dest)
+    x = decode_file(dest)
+    assert asm.limited and not asm.on_target
+    assert true_peak_db(x) <= -1.0
+    assert -30.0 < pyloudnorm.Meter(SR).integrated_loudness(x) < -16.0
+
+
 def test_44k_output(tmp_path: Path) -> None:
     chunks = make_chunks(["sentence", "end"])
     dest = tmp_path / "hq.mp3"

@@ -55,6 +55,7 @@ def test_auto_falls_back_to_the_offline_voice_and_says_why(fallback_build):
     data = fallback_build.report
     assert data["engine_used"] == "offline" and "unreachable" in data["fallback_reason"]
     assert data["loudness"]["integrated_lufs"] == pytest.approx(-16, abs=1)
+    assert 1 <= data["loudness"]["encodes"] <= 3  # what meeting the targets took (the report says)
 
 
 @pytest.mark.slow

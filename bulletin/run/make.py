@@ -164,6 +164,7 @@ def note_loudness(run: Run, report: RunReport, assembly: Assembly) -> None:
             "integrated_lufs": round(assembly.loudness.integrated, 2),
             "true_peak_dbtp": round(assembly.loudness.true_peak, 2),
             "target_lufs": run.options.output.encode.loudness,
+            "encodes": assembly.attempts,
         }
 
 

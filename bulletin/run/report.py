@@ -83,7 +83,8 @@ class RunReport:
     chunks: ChunkStats = field(default_factory=ChunkStats)
     #: Seconds per stage, e.g. {"read": 0.01, "synthesize": 12.3, "assemble": 1.2}.
     durations: dict[str, float] = field(default_factory=dict)
-    #: e.g. {"integrated_lufs": -16.1, "true_peak_dbtp": -1.4, "target_lufs": -16.0}.
+    #: e.g. {"integrated_lufs": -16.1, "true_peak_dbtp": -1.4, "target_lufs": -16.0,
+    #: "encodes": 1} (encodes: how many it took to meet the targets, at most 3).
     loudness: dict[str, float] | None = None
     output: OutputInfo = field(default_factory=OutputInfo)
     #: Words and characters the voice could not say and skipped (``iPhone``, ``㘃``), in order.
