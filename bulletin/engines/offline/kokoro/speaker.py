@@ -123,7 +123,8 @@ PIN_MMAP_THRESHOLD = True
 #: of a batch finish one after another: each one's raw audio is let go and its clip handed
 #: on as the batch goes. Longest first (False) held nearly all of a batch's raw audio and
 #: clips until its end, and assembly waited for it: a 12-minute bulletin's build ended
-#: 125–143 s after its last model call, in text order 24 s (peak 482 MB with the pin).
+#: 125–143 s after its last model call, in text order 24 s (peak 482 MB with the pin; 477–533
+#: in four later builds).
 #: The samples are the same either way.
 IN_TEXT_ORDER = True
 #: With the arena: give its memory back after each call (onnxruntime's arena shrinkage).
