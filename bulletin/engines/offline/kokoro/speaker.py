@@ -86,8 +86,11 @@ MAX_PIECE_TOKENS = 100
 #: budget of the activations (~0.6–0.8 MB a frame). The sample's 100-token pieces are given
 #: 83–197 frames, so a long one runs beside a short one, and two long ones one after the
 #: other. Measured builds of the sample (issue 22, the arena kept, rjieba in a child):
-#: 300 frames peaked at 529 MB, 270 at 507, 240 at 489 (4 % more wall time than 270).
-FRAMES_IN_FLIGHT = 240
+#: 300 frames peaked at 529 MB, 270 at 507, 240 at 489 (4 % more wall time than 270). With
+#: 240 a 12-minute bulletin peaked at 474–521 MB in six builds (the floor under the calls
+#: moves between builds), with 200 at 447–449 (474 with 240 in the same run), for ~3 % more
+#: wall time on the sample (RTF 0.270 against 0.262, three rounds; bench/README.md, issue 22).
+FRAMES_IN_FLIGHT = 200
 #: The frames a call's decoder is given: from ``LEAD_FRAMES`` before the first frame whose
 #: predicted energy passes ``SPEECH_ENERGY`` to ``TAIL_FRAMES`` after the last one. The
 #: tail is the longer: the decoder's last frames are shaped by its end, and with 8 frames
@@ -123,8 +126,8 @@ PIN_MMAP_THRESHOLD = True
 #: of a batch finish one after another: each one's raw audio is let go and its clip handed
 #: on as the batch goes. Longest first (False) held nearly all of a batch's raw audio and
 #: clips until its end, and assembly waited for it: a 12-minute bulletin's build ended
-#: 125–143 s after its last model call, in text order 24 s (peak 482 MB with the pin; 477–533
-#: in four later builds).
+#: 125–143 s after its last model call, in text order 24 s (peak 482 MB with the pin; 474–521
+#: in six later builds).
 #: The samples are the same either way.
 IN_TEXT_ORDER = True
 #: With the arena: give its memory back after each call (onnxruntime's arena shrinkage).
