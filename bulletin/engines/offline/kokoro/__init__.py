@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from bulletin.engines.base import Clip, OnClip
 from bulletin.engines.offline.model import Prosody
+from bulletin.errors import ModelError
 
 if TYPE_CHECKING:
     from bulletin.engines.offline.kokoro.speaker import KokoroSpeaker
@@ -64,8 +65,12 @@ class Kokoro:
 
         if self._speaker is None:
             self._speaker = KokoroSpeaker(store.model_files(self._data_dir), self._workers)
-        style = Style(self._speaker.style(voice), speed=round(1.0 / prosody.speed, 4), gain=prosody.gain)
-        clips = self._speaker.speak(texts, style, on_clip=on_clip)
+        try:
+            style = Style(self._speaker.style(voice), speed=round(1.0 / prosody.speed, 4), gain=prosody.gain)
+            clips = self._speaker.speak(texts, style, on_clip=on_clip)
+        except ModelError:  # a model or voice file that would not load: loaded afresh next time
+            self._speaker = None
+            raise
         release_free_memory()
         return clips
 
