@@ -15,7 +15,8 @@ How it runs, and why (measured on 2 cores; bench/README.md, bench/kokoro/FINDING
   from :data:`LEAD_FRAMES` before the first frame whose predicted energy passes
   :data:`SPEECH_ENERGY` to :data:`TAIL_FRAMES` after the last), so the ~0.4 s before and
   ~1.1 s after the speech that every call used to make and throw away is never computed.
-  Each half is one session, and one Python thread per core calls ``run()``
+  Each half is one session (both loaded in the background, side by side, while the
+  first batch's words are cut), and one Python thread per core calls ``run()``
   (onnxruntime releases the GIL and ``run`` is thread-safe; 130 MB less than a session
   per thread). Two calls at once on one intra-op thread each is the cheapest way to use
   both cores, but the memory budget (below) lets two long calls meet only now and then,

@@ -21,11 +21,11 @@ Layout (``<data>`` is ``$BULLETIN_DATA_DIR`` or the platform's user data folder)
     <data>/models/kokoro-v1.0-int8/
         kokoro-v1.0.int8.onnx                 the joined parts (sha256 pinned)
         manifest.json                         written last: its presence means "installed"
-        kokoro-v1.0.int8.mmi-v2.predictor.onnx   .sha256   the rewrite's two halves
-        kokoro-v1.0.int8.mmi-v2.decoder.onnx     .sha256   (made on first use)
-        kokoro-v1.0.int8.mmi-v2.<half>.ort<V>.onnx  .sha256  onnxruntime's optimized forms
+        kokoro-v1.0.int8.mmi-v3.predictor.onnx   .sha256   the rewrite's two halves
+        kokoro-v1.0.int8.mmi-v3.decoder.onnx     .sha256   (made on first use)
+        kokoro-v1.0.int8.mmi-v3.<half>.ort<V>.onnx  .sha256  onnxruntime's optimized forms
 
-An older rewrite's files (``mmi-v1``) are left alone: another installed version of
+An older rewrite's files (``mmi-v1``, ``mmi-v2``) are left alone: another installed version of
 bulletin sharing the folder may still load them.
 """
 
