@@ -92,6 +92,7 @@ MAX_PIECE_TOKENS = 100
 #: 240 a 12-minute bulletin peaked at 474–521 MB in six builds (the floor under the calls
 #: moves between builds), with 200 at 447–449 (474 with 240 in the same run), for ~3 % more
 #: wall time on the sample (RTF 0.270 against 0.262, three rounds; bench/README.md, issue 22).
+#: Since the decoder's columns are gathered (rewrite v3): 430–431 MB in three builds.
 FRAMES_IN_FLIGHT = 200
 #: The frames a call's decoder is given: from ``LEAD_FRAMES`` before the first frame whose
 #: predicted energy passes ``SPEECH_ENERGY`` to ``TAIL_FRAMES`` after the last one. The
