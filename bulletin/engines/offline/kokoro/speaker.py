@@ -353,7 +353,7 @@ class KokoroSpeaker:
         threads = min(INTRA_OP_THREADS, self.workers)
         # The halves load in the background, side by side (onnxruntime and hashlib let go
         # of the GIL), while the first batch's words are cut and its phonemes made: its
-        # first call starts ~0.4 s sooner. Their first use waits for them (:meth:`_loaded`).
+        # first call starts ~0.3 s sooner. Their first use waits for them (:meth:`_loaded`).
         pool = ThreadPoolExecutor(2, thread_name_prefix="kokoro-load")
         second = pool.submit(open_session, files[-1], threads)  # the decoder, or the whole model
         first = pool.submit(open_session, files[0], threads) if len(files) == 2 else None
